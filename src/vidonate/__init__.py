@@ -1,0 +1,1 @@
+"""vidonate: open, privacy-first video donation."""

@@ -1,0 +1,1 @@
+"""Campaigns, their categories and their versioned consent texts."""

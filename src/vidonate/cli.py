@@ -1,0 +1,313 @@
+"""The ``vidonate`` command line: run the server, administer it, and donate in bulk."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from vidonate.config import Settings
+from vidonate.errors import VidonateError
+
+app = typer.Typer(
+    help="vidonate: open, privacy-first donation of security-camera clips.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage accounts (runs against the database directly).")
+campaign_app = typer.Typer(help="Manage campaigns (runs against the database directly).")
+camera_app = typer.Typer(help="Your cameras (through the API).")
+app.add_typer(user_app, name="user")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(camera_app, name="camera")
+console = Console()
+err = Console(stderr=True)
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", envvar="VIDONATE_SERVER", help="API base URL [default: saved login]"),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option("--token", envvar="VIDONATE_TOKEN", help="API token [default: saved login]"),
+]
+
+
+def _fail(exc: VidonateError) -> None:
+    err.print(f"[red]error[/] {exc.message} [dim](reason: {exc.code})[/]")
+    raise typer.Exit(2)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from vidonate.server import prepare
+
+    return prepare(Settings(), seed=False).runtime
+
+
+def _api(server: str | None, token: str | None):  # type: ignore[no-untyped-def]
+    from vidonate.client import Api, load_credentials
+
+    saved = load_credentials()
+    server = server or saved.get("server") or "http://127.0.0.1:8000"
+    token = token or saved.get("token")
+    if not token:
+        err.print("not signed in: run [bold]vidonate login[/] or pass --token")
+        raise typer.Exit(2)
+    return Api(server, token)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate, seed once (admin account and demo campaign) and serve the web app and API."""
+    import uvicorn
+
+    from vidonate.server import prepare
+    from vidonate.web.app import create_app
+
+    settings = Settings()
+    prepared = prepare(settings)
+    if prepared.new_admin_password:
+        console.print(
+            f"[bold green]Admin account created[/]: username [bold]"
+            f"{prepared.admin_username}[/], password [bold]"
+            f"{prepared.new_admin_password}[/] (shown once; keep it)"
+        )
+    console.print(
+        f"Serving on http://{host}:{port} (API docs at /docs); data in {settings.var_dir.resolve()}"
+    )
+    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    from vidonate.db.migrate import upgrade
+
+    upgrade(Settings().database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def process() -> None:
+    """Run every pending background job now, then exit."""
+    rt = _runtime()
+    ran = rt.worker.run_pending()
+    console.print(f"ran {ran} jobs")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[list[str], typer.Option(help="donor, reviewer, admin, auditor")] = ["donor"],  # noqa: B006
+    handle: str | None = None,
+    password: Annotated[str | None, typer.Option(envvar="VIDONATE_NEW_PASSWORD")] = None,
+) -> None:
+    """Create an account; without --password a random one is printed once."""
+    from vidonate.accounts.users import create_user
+    from vidonate.db.engine import transaction
+
+    password = password or secrets.token_urlsafe(12)
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            user = create_user(session, username, password, role, handle)
+            console.print(
+                f"created {user.username} ({', '.join(sorted(user.roles))}), "
+                f"handle {user.handle}, password [bold]{password}[/]"
+            )
+    except VidonateError as exc:
+        _fail(exc)
+
+
+@campaign_app.command("create")
+def campaign_create(
+    slug: str,
+    name: Annotated[str, typer.Option()],
+    budget_cents: Annotated[int, typer.Option()],
+    reward_cents: int = 200,
+    paid_cap_per_camera: int = 10,
+    category: Annotated[list[str] | None, typer.Option(help="name or name=target")] = None,
+    no_staged: bool = False,
+    consent_file: Path | None = None,
+) -> None:
+    """Create and fund a campaign."""
+    from vidonate.campaigns.service import DEFAULT_TARGET, create_campaign
+    from vidonate.db.engine import transaction
+
+    categories = None
+    if category:
+        categories = {
+            c.split("=")[0]: int(c.split("=")[1]) if "=" in c else DEFAULT_TARGET for c in category
+        }
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            campaign = create_campaign(
+                session,
+                slug=slug,
+                name=name,
+                budget_cents=budget_cents,
+                reward_cents=reward_cents,
+                paid_cap_per_camera=paid_cap_per_camera,
+                categories=categories,
+                allow_staged=not no_staged,
+                consent_text=consent_file.read_text() if consent_file else None,
+            )
+            console.print(f"created campaign {campaign.slug} (#{campaign.id})")
+    except VidonateError as exc:
+        _fail(exc)
+
+
+@campaign_app.command("list")
+def campaign_list() -> None:
+    """List campaigns with their rewards and remaining budget."""
+    from vidonate.campaigns.service import list_campaigns
+    from vidonate.db.engine import transaction
+    from vidonate.rewards import ledger
+
+    rt = _runtime()
+    table = Table("id", "slug", "name", "reward", "cap/camera", "categories", "budget left")
+    with transaction(rt.sessions) as session:
+        for c in list_campaigns(session):
+            left = ledger.balance(session, ledger.campaign_account(session, c.id))
+            table.add_row(
+                str(c.id),
+                c.slug,
+                c.name,
+                f"${c.reward_cents / 100:.2f}",
+                str(c.paid_cap_per_camera),
+                ", ".join(c.category_names()),
+                f"${left / 100:,.2f}",
+            )
+    console.print(table)
+
+
+@app.command()
+def login(
+    username: Annotated[str, typer.Option(prompt=True)],
+    server: Annotated[str, typer.Option(envvar="VIDONATE_SERVER")] = "http://127.0.0.1:8000",
+    password: Annotated[str | None, typer.Option(envvar="VIDONATE_PASSWORD")] = None,
+) -> None:
+    """Sign in and save an API token for the other client commands."""
+    from vidonate.client import Api, save_credentials
+
+    password = password or getpass.getpass("Password: ")
+    api = Api(server)
+    try:
+        token = api.login(username, password)
+    except VidonateError as exc:
+        _fail(exc)
+    path = save_credentials(server, token)
+    console.print(f"signed in as {username}; token saved to {path}")
+
+
+@camera_app.command("add")
+def camera_add(
+    label: str,
+    placement: Annotated[str, typer.Option(help="porch, driveway, street, indoor")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Register a camera you own."""
+    api = _api(server, token)
+    try:
+        camera = api.add_camera(label, placement)
+    except VidonateError as exc:
+        _fail(exc)
+    console.print(f"camera #{camera['id']} {camera['label']} ({camera['placement']})")
+
+
+@app.command()
+def donate(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    campaign: Annotated[str, typer.Option()],
+    category: Annotated[str, typer.Option()],
+    camera: Annotated[str, typer.Option(help="camera id or label")],
+    staged: bool = False,
+    incident: str | None = None,
+    recorded_at: Annotated[str | None, typer.Option(help="ISO 8601; default: now")] = None,
+    accept_consent: Annotated[bool, typer.Option(help="accept the consent text in force")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Donate clips over tus, with a progress bar; an interrupted run resumes where it stopped."""
+    from vidonate.client import credentials_path
+
+    api = _api(server, token)
+    try:
+        info = api.campaign(campaign)
+    except VidonateError as exc:
+        _fail(exc)
+    consent = info["consent"]
+    if not accept_consent:
+        console.print(f"[bold]Consent text of {info['name']}[/] (version {consent['version']}):")
+        console.print(consent["body"])
+        if not sys.stdin.isatty() or not typer.confirm("Do you accept it?"):
+            err.print("consent not given: nothing was uploaded (pass --accept-consent to accept)")
+            raise typer.Exit(2)
+    metadata = {
+        "campaign": campaign,
+        "category": category,
+        "camera": camera,
+        "consent": consent["content_sha256"],
+        "staged": str(staged).lower(),
+    }
+    if incident:
+        metadata["incident"] = incident
+    if recorded_at:
+        metadata["recorded_at"] = recorded_at
+    resume_store = credentials_path().parent / "uploads.json"
+    failed = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        for path in files:
+            task = progress.add_task(path.name, total=path.stat().st_size)
+            try:
+                api.upload(
+                    path,
+                    {**metadata, "filename": path.name},
+                    resume_store=resume_store,
+                    on_progress=lambda done, _t, t=task: progress.update(t, completed=done),
+                )
+            except VidonateError as exc:
+                failed += 1
+                progress.console.print(f"[red]{path.name}[/]: {exc.message} [dim]({exc.code})[/]")
+    console.print(f"donated {len(files) - failed} of {len(files)} clips")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(workdir: Annotated[Path, typer.Option(help="an empty directory to run in")]) -> None:
+    """Run the whole loop (donate, process, review, pay, rank) on the embedded defaults."""
+    from vidonate.demo import run_demo
+
+    if workdir.exists() and any(workdir.iterdir()):
+        err.print(f"{workdir} is not empty; the demo needs an empty directory")
+        raise typer.Exit(2)
+    if not run_demo(workdir, console):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,175 @@
+"""A small client of the vidonate HTTP API, used by the CLI and the demo.
+
+Uploads go over tus with tuspy, in chunks, retrying from the server's offset
+after a cut connection. With a URL store the upload also resumes across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tusclient import client as tus_client
+from tusclient.exceptions import TusCommunicationError
+from tusclient.fingerprint.fingerprint import Fingerprint
+from tusclient.storage.filestorage import FileStorage
+
+from vidonate.errors import VidonateError
+
+CHUNK_SIZE = 8 * 1024 * 1024
+
+
+class ApiError(VidonateError):
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.status_code = status_code
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        error = response.json()["error"]
+        code, message = error["code"], error["message"]
+    except (ValueError, KeyError, TypeError):
+        code, message = f"http_{response.status_code}", response.text[:200]
+    raise ApiError(response.status_code, code, message)
+
+
+def credentials_path() -> Path:
+    configured = os.environ.get("VIDONATE_CREDENTIALS")
+    if configured:
+        return Path(configured)
+    return (
+        Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+        / "vidonate"
+        / "credentials.json"
+    )
+
+
+def save_credentials(server: str, token: str) -> Path:
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"server": server, "token": token}))
+    path.chmod(0o600)
+    return path
+
+
+def load_credentials() -> dict[str, str]:
+    path = credentials_path()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@dataclass
+class Api:
+    server: str
+    token: str | None = None
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.server = self.server.rstrip("/")
+        self.http = httpx.Client(base_url=f"{self.server}/api/v1", timeout=60, headers=self._auth())
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        _raise_for(response)
+        return response.json() if response.content else None
+
+    def login(self, username: str, password: str) -> str:
+        self.token = self.call(
+            "POST", "/auth/token", json={"username": username, "password": password}
+        )["token"]
+        self.http.headers.update(self._auth())
+        return self.token
+
+    def campaign(self, ref: str) -> dict[str, Any]:
+        return self.call("GET", f"/campaigns/{ref}")
+
+    def add_camera(self, label: str, placement: str) -> dict[str, Any]:
+        return self.call("POST", "/cameras", json={"label": label, "placement": placement})
+
+    def upload(
+        self,
+        path: Path,
+        metadata: dict[str, str],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        resume_store: Path | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        retries: int = 5,
+    ) -> str:
+        """Upload one file over tus; returns the upload URL. Resumes where the server stopped."""
+        tus = tus_client.TusClient(f"{self.server}/api/v1/uploads", headers=self._auth())
+        options: dict[str, Any] = {}
+        if resume_store is not None:
+            resume_store.parent.mkdir(parents=True, exist_ok=True)
+            options = {"store_url": True, "url_storage": FileStorage(str(resume_store))}
+
+        def make_uploader():  # type: ignore[no-untyped-def]
+            return tus.uploader(
+                str(path),
+                chunk_size=chunk_size,
+                metadata=metadata,
+                retries=retries,
+                retry_delay=1,
+                upload_checksum=True,
+                **options,
+            )
+
+        try:
+            try:
+                uploader = make_uploader()
+            except TusCommunicationError:
+                if not options:
+                    raise
+                # The remembered upload expired or was cancelled: forget it, start afresh.
+                storage = options["url_storage"]
+                storage.remove_item(Fingerprint().get_fingerprint(path.open("rb")))
+                uploader = make_uploader()
+            total = uploader.get_file_size()
+            while uploader.offset < total:
+                uploader.upload_chunk()
+                if on_progress:
+                    on_progress(uploader.offset, total)
+        except Exception as exc:  # tuspy raises its own errors; give ours with the server's code
+            raise _tus_error(exc) from exc
+        if resume_store is not None and uploader.url_storage is not None:
+            uploader.url_storage.remove_item(uploader._get_fingerprint())
+        return uploader.url or ""
+
+
+def _tus_error(exc: Exception) -> Exception:
+    content = getattr(exc, "response_content", None)
+    status = getattr(exc, "status_code", None) or 0
+    if content:
+        try:
+            error = json.loads(content)["error"]
+            return ApiError(status, error["code"], error["message"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return ApiError(status, "upload_failed", str(exc))
+
+
+def wait_for(
+    api: Api, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float
+) -> list[dict[str, Any]]:
+    """Poll the donor's donations until ``predicate`` holds or ``timeout`` seconds pass."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        donations = api.call("GET", "/donations")
+        if predicate(donations) or time.monotonic() > deadline:
+            return donations
+        time.sleep(0.5)

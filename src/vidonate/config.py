@@ -1,0 +1,67 @@
+"""Settings, read from the environment with the prefix ``VIDONATE_``.
+
+The defaults are the embedded deployment: a SQLite file and a blob directory
+under ``./var/`` and background jobs in a thread of the server process. A
+distributed deployment changes the three URLs and nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIDONATE_", extra="forbid")
+
+    var_dir: Path = Field(Path("var"), description="Where the embedded defaults keep state.")
+    database_url: str = Field("", description="SQLAlchemy URL; default sqlite under var_dir.")
+    storage_url: str = Field("", description="Blob store URL; default file:// under var_dir.")
+    queue_url: str = Field("inprocess://", description="Job queue; inprocess:// runs a thread.")
+    secret_key: str = Field("", description="Signs session cookies; default a file in var_dir.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public base URL of the server.")
+
+    tus_max_size: int = Field(2 * GIB, gt=0, description="Largest accepted upload in bytes.")
+    donor_quota_bytes: int = Field(20 * GIB, gt=0, description="Bytes a donor may hold at once.")
+    upload_expiry_hours: float = Field(24.0, gt=0, description="Unfinished uploads expire then.")
+
+    min_duration_s: float = Field(1.0, ge=0)
+    max_duration_s: float = Field(300.0, gt=0)
+    max_width: int = Field(3840, gt=0)
+    max_height: int = Field(2160, gt=0)
+
+    review_accepts_needed: int = Field(2, ge=1, description="Accept votes needed to accept.")
+    review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")
+
+    worker_threads: int = Field(1, ge=0, description="In-process job workers; 0 disables them.")
+    job_poll_seconds: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        var = self.var_dir.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{var / 'vidonate.sqlite3'}"
+        if not self.storage_url:
+            self.storage_url = f"file://{var / 'blobs'}"
+        return self
+
+    def ensure_secret_key(self) -> str:
+        """The cookie-signing key: configured, or created once under var_dir.
+
+        A fixed default secret would let anyone forge sessions, so none exists.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key

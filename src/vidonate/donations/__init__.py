@@ -1,0 +1,1 @@
+"""Donations (clips): creation from upload metadata and the status machine."""

@@ -1,0 +1,74 @@
+"""Errors a user can cause, each with a stable reason code.
+
+Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
+``code`` is a stable, snake_case reason that clients may match on; its
+``message`` is for people. The HTTP status is chosen by the subclass::
+
+    VidonateError                  400  generic bad request
+    ├── InvalidInput               400  malformed or missing fields
+    ├── NotAuthenticated           401
+    ├── Forbidden                  403  authenticated, but not allowed
+    ├── NotFound                   404  unknown, or someone else's
+    ├── Conflict                   409  state does not allow it (e.g. offset mismatch)
+    ├── Gone                       410  expired upload
+    ├── PayloadTooLarge            413  Tus-Max-Size, body overrun, quota
+    ├── UnsupportedMedia           415/422 file is not an acceptable video
+    ├── ChecksumMismatch           460  tus checksum extension
+    └── ProcessingFailed           --   stored on the donation, never raised to HTTP
+"""
+
+from __future__ import annotations
+
+
+class VidonateError(Exception):
+    status_code = 400
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidInput(VidonateError):
+    status_code = 400
+
+
+class NotAuthenticated(VidonateError):
+    status_code = 401
+
+
+class Forbidden(VidonateError):
+    status_code = 403
+
+
+class NotFound(VidonateError):
+    status_code = 404
+
+
+class Conflict(VidonateError):
+    status_code = 409
+
+
+class Gone(VidonateError):
+    status_code = 410
+
+
+class PayloadTooLarge(VidonateError):
+    status_code = 413
+
+
+class UnsupportedMedia(VidonateError):
+    """The file cannot become a clip: not a video, unreadable, too short, too long, too big."""
+
+    status_code = 422
+
+
+class ChecksumMismatch(VidonateError):
+    status_code = 460
+
+
+class ProcessingFailed(VidonateError):
+    """A background job could not finish; the code is stored on the donation."""

@@ -1,0 +1,1 @@
+"""Media ingest: probe, transcode and thumbnail uploaded clips."""

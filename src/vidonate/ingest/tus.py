@@ -1,0 +1,307 @@
+"""The tus 1.0.0 upload protocol as a service: core, creation, creation-with-upload,
+termination, expiration and checksum (sha256).
+
+Each PATCH becomes one part in the blob store, so the same code works on a store
+that cannot append (S3). The offset only moves in a conditional UPDATE, so two
+racing PATCHes at one offset cannot both land. See https://tus.io/protocols/resumable-upload
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from anyio import to_thread
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation, DonationStatus, Upload, UploadPart, User, utcnow
+from vidonate.donations.service import create_donation, validate_request
+from vidonate.donations.states import transition
+from vidonate.errors import (
+    ChecksumMismatch,
+    Conflict,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
+from vidonate.ingest.process import PROCESS_JOB
+from vidonate.jobs import queue
+from vidonate.runtime import Runtime
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
+CHECKSUM_ALGORITHMS = "sha256"
+IN_FLIGHT = (DonationStatus.uploading, DonationStatus.received, DonationStatus.processing)
+
+
+class ClientGone(Exception):
+    """The client cut the connection mid-body; what arrived before is kept if it can be."""
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    metadata: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, encoded = pair.partition(" ")
+        if not key or key in metadata:
+            raise InvalidInput(
+                "bad_metadata", f"Upload-Metadata has an empty or repeated key {key!r}"
+            )
+        try:
+            metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(
+                "bad_metadata", f"Upload-Metadata value of {key!r} is not base64"
+            ) from None
+    return metadata
+
+
+def parse_checksum(header: str | None) -> bytes | None:
+    if not header:
+        return None
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm.lower() != "sha256":
+        raise InvalidInput("unsupported_checksum", f"checksum algorithm {algorithm!r}; use sha256")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise InvalidInput("bad_checksum", "Upload-Checksum is not base64") from None
+
+
+def parse_length(value: str | None, header: str) -> int:
+    if value is None or not value.strip().isdigit():
+        raise InvalidInput(
+            f"bad_{header.lower().replace('-', '_')}", f"{header} must be a non-negative integer"
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class UploadState:
+    id: str
+    donation_id: int
+    offset: int
+    length: int
+    expires_at: datetime
+    completed: bool
+
+
+def _state(upload: Upload) -> UploadState:
+    return UploadState(
+        upload.id,
+        upload.donation_id,
+        upload.offset,
+        upload.length,
+        upload.expires_at,
+        upload.completed_at is not None,
+    )
+
+
+def _in_flight_bytes(session: Session, donor: User) -> int:
+    sizes = session.scalars(
+        select(Donation.source_size).where(
+            Donation.donor_id == donor.id, Donation.status.in_(IN_FLIGHT)
+        )
+    )
+    return sum(sizes)
+
+
+def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str]) -> UploadState:
+    settings = rt.settings
+    if length > settings.tus_max_size:
+        raise PayloadTooLarge(
+            "upload_too_large",
+            f"the upload is {length} bytes; Tus-Max-Size is {settings.tus_max_size}",
+        )
+    if length == 0:
+        raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
+    with transaction(rt.sessions) as session:
+        request = validate_request(session, donor, metadata)
+        held = _in_flight_bytes(session, donor)
+        if held + length > settings.donor_quota_bytes:
+            raise PayloadTooLarge(
+                "quota_exceeded",
+                f"you have {held} bytes waiting to be processed; with this upload you would pass "
+                f"your quota of {settings.donor_quota_bytes} bytes",
+            )
+        donation = create_donation(session, donor, request, size=length)
+        upload = Upload(
+            id=secrets.token_hex(16),
+            donation_id=donation.id,
+            donor_id=donor.id,
+            length=length,
+            expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
+        )
+        session.add(upload)
+        session.flush()
+        return _state(upload)
+
+
+def _own_upload(session: Session, donor: User, upload_id: str) -> Upload:
+    upload = session.get(Upload, upload_id)
+    # Someone else's upload is indistinguishable from a missing one.
+    if upload is None or upload.donor_id != donor.id:
+        raise NotFound("upload_not_found", "no such upload")
+    if upload.completed_at is None and upload.expires_at <= utcnow():
+        raise Gone("upload_expired", "this upload expired; start a new one")
+    return upload
+
+
+def upload_state(rt: Runtime, donor: User, upload_id: str) -> UploadState:
+    with transaction(rt.sessions) as session:
+        return _state(_own_upload(session, donor, upload_id))
+
+
+async def append(
+    rt: Runtime,
+    donor: User,
+    upload_id: str,
+    offset: int,
+    body: AsyncIterator[bytes],
+    checksum: bytes | None = None,
+) -> UploadState:
+    """Store one PATCH body at ``offset``; returns the new state.
+
+    The body streams into the store outside any transaction. A body that breaks
+    off is kept up to where it broke (the client resumes from there) unless a
+    checksum was promised, which a partial body cannot meet.
+    """
+    room = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
+    key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
+    writer = rt.store.writer(key)
+    digest = hashlib.sha256()
+    size = 0
+    cut_off = False
+    try:
+        try:
+            async for chunk in body:
+                size += len(chunk)
+                if size > room:
+                    raise PayloadTooLarge(
+                        "body_too_large",
+                        f"the body runs past Upload-Length ({room} bytes were left)",
+                    )
+                writer.write(chunk)
+                if checksum is not None:
+                    digest.update(chunk)
+        except ClientGone:
+            cut_off = True
+        if checksum is not None and (cut_off or digest.digest() != checksum):
+            if cut_off:
+                raise ClientGone()
+            raise ChecksumMismatch("checksum_mismatch", "the body does not match Upload-Checksum")
+    except BaseException:
+        writer.abort()
+        raise
+    if size == 0:
+        writer.abort()
+        return await to_thread.run_sync(upload_state, rt, donor, upload_id)
+    writer.commit()
+    try:
+        return await to_thread.run_sync(_record_part, rt, upload_id, offset, size, key)
+    except BaseException:
+        rt.store.delete(key)
+        raise
+
+
+def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> int:
+    """Bytes the upload still takes at ``offset``, after checking the PATCH may go there."""
+    with transaction(rt.sessions) as session:
+        upload = _own_upload(session, donor, upload_id)
+        if upload.completed_at is not None:
+            raise Conflict("upload_complete", "this upload is already complete")
+        if offset != upload.offset:
+            raise Conflict(
+                "offset_mismatch", f"Upload-Offset is {offset}; the upload is at {upload.offset}"
+            )
+        return upload.length - upload.offset
+
+
+def _record_part(rt: Runtime, upload_id: str, offset: int, size: int, key: str) -> UploadState:
+    with transaction(rt.sessions) as session:
+        moved = session.execute(
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.offset == offset)
+            .values(offset=offset + size)
+        ).rowcount
+        if not moved:
+            raise Conflict("offset_mismatch", "another request moved this upload meanwhile")
+        session.add(UploadPart(upload_id=upload_id, offset=offset, size=size, key=key))
+        upload = session.get(Upload, upload_id)
+        assert upload is not None
+        session.refresh(upload)
+        if upload.offset == upload.length:
+            upload.completed_at = utcnow()
+            donation = session.get(Donation, upload.donation_id)
+            assert donation is not None
+            transition(session, donation, DonationStatus.received, actor_id=upload.donor_id)
+            queue.enqueue(session, PROCESS_JOB, {"donation_id": donation.id})
+        state = _state(upload)
+    if state.completed:
+        rt.worker.wake()
+    return state
+
+
+def discard_upload_bytes(rt: Runtime, session: Session, upload: Upload) -> None:
+    """Delete an upload's parts from the store and its rows from the session."""
+    for part in upload.parts:
+        rt.store.delete(part.key)
+    for key in rt.store.keys(f"uploads/{upload.id}/"):  # parts whose row never committed
+        rt.store.delete(key)
+    session.delete(upload)
+    session.flush()
+
+
+def terminate(rt: Runtime, donor: User, upload_id: str) -> None:
+    """tus termination: the donor cancels; the donation and its bytes are gone."""
+    with transaction(rt.sessions) as session:
+        upload = _own_upload(session, donor, upload_id)
+        if upload.completed_at is not None:
+            raise Conflict(
+                "upload_complete", "a complete upload cannot be terminated; withdraw the clip"
+            )
+        donation = session.get(Donation, upload.donation_id)
+        discard_upload_bytes(rt, session, upload)
+        if donation is not None:
+            session.delete(donation)
+
+
+def expire_uploads(rt: Runtime) -> int:
+    """Remove the bytes of unfinished uploads past their expiry; their donations fail."""
+    expired = 0
+    with transaction(rt.sessions) as session:
+        uploads = session.scalars(
+            select(Upload).where(Upload.completed_at.is_(None), Upload.expires_at <= utcnow())
+        )
+        for upload in list(uploads):
+            donation = session.get(Donation, upload.donation_id)
+            discard_upload_bytes(rt, session, upload)
+            if donation is not None:
+                transition(session, donation, DonationStatus.failed, reason="upload_expired")
+            expired += 1
+    return expired
+
+
+async def upload_whole(
+    rt: Runtime, donor: User, metadata: dict[str, str], length: int, body: AsyncIterator[bytes]
+) -> UploadState:
+    """Create and fill an upload in one go (the web form); on any failure nothing remains."""
+    state = await to_thread.run_sync(create_upload, rt, donor, length, metadata)
+    try:
+        state = await append(rt, donor, state.id, 0, body)
+        if not state.completed:
+            raise InvalidInput("incomplete_upload", "the file ended before its stated length")
+    except BaseException:
+        await to_thread.run_sync(terminate, rt, donor, state.id)
+        raise
+    return state

@@ -1,0 +1,1 @@
+"""The append-only, double-entry rewards ledger and the leaderboard."""

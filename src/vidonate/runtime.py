@@ -1,0 +1,63 @@
+"""Wiring: one ``Runtime`` holds the collaborators every layer needs.
+
+Nothing is created at import time; ``Runtime.from_settings`` builds the engine,
+the blob store and the job worker from the three URLs in the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from vidonate.config import Settings
+from vidonate.db.engine import make_engine, make_sessionmaker
+from vidonate.jobs.worker import Worker
+from vidonate.storage import BlobStore, open_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    worker: Worker = field(init=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        if not settings.queue_url.startswith("inprocess"):
+            raise ValueError(
+                f"unsupported queue URL {settings.queue_url!r}: this version runs jobs in "
+                "process (inprocess://); Celery comes with the distributed deployment"
+            )
+        engine = make_engine(settings.database_url)
+        runtime = cls(settings, engine, make_sessionmaker(engine), open_store(settings.storage_url))
+        runtime.worker = Worker(
+            sessions=runtime.sessions,
+            handlers=runtime._handlers(),
+            housekeeping=runtime.housekeeping,
+            threads=max(settings.worker_threads, 1),
+            poll_seconds=settings.job_poll_seconds,
+        )
+        return runtime
+
+    def _handlers(self) -> dict[str, Any]:
+        from vidonate.ingest.process import PROCESS_JOB, process_donation
+
+        return {PROCESS_JOB: lambda payload: process_donation(self, int(payload["donation_id"]))}
+
+    def housekeeping(self) -> None:
+        from vidonate.ingest.tus import expire_uploads
+
+        expire_uploads(self)
+
+    def start(self) -> None:
+        if self.settings.worker_threads > 0:
+            self.worker.start()
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.engine.dispose()

@@ -1,0 +1,80 @@
+"""The blob-store interface and the factory that maps a URL to a back end."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+def check_key(key: str) -> str:
+    """Keys are relative slash paths of plain names; nothing can escape the store."""
+    if not _SAFE_KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"unsafe blob key {key!r}")
+    return key
+
+
+class BlobWriter(Protocol):
+    """Streams one blob in. Nothing is visible under the key until ``commit``."""
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> int: ...
+    def abort(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def writer(self, key: str) -> BlobWriter: ...
+    def read(self, key: str, chunk_size: int = 1 << 20) -> Iterator[bytes]: ...
+    def size(self, key: str) -> int: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None:
+        """Remove a blob; removing a missing blob is not an error."""
+        ...
+
+    def keys(self, prefix: str = "") -> list[str]: ...
+
+
+def put_bytes(store: BlobStore, key: str, data: bytes) -> int:
+    writer = store.writer(key)
+    try:
+        writer.write(data)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def put_file(store: BlobStore, key: str, path: Path, chunk_size: int = 1 << 20) -> int:
+    writer = store.writer(key)
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(chunk_size):
+                writer.write(chunk)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def read_bytes(store: BlobStore, key: str) -> bytes:
+    return b"".join(store.read(key))
+
+
+def open_store(url: str) -> BlobStore:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        from vidonate.storage.local import LocalDirStore
+
+        return LocalDirStore(Path(parsed.netloc + parsed.path))
+    raise ValueError(
+        f"unsupported storage URL {url!r}: this version stores blobs in a local directory "
+        "(file:///path); the S3 back end arrives with the distributed deployment"
+    )

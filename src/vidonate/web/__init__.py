@@ -1,0 +1,1 @@
+"""The web layer: a JSON API (``web.api``) and server-rendered pages (``web.pages``)."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vidonate.accounts.users import authenticate, issue_token
+from vidonate.db.engine import transaction
+from vidonate.web.api.schemas import TokenRequest, TokenResponse
+from vidonate.web.deps import RuntimeDep
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenResponse)
+def create_token(body: TokenRequest, rt: RuntimeDep) -> TokenResponse:
+    """Exchange a username and password for a bearer token (shown once)."""
+    with transaction(rt.sessions) as session:
+        user = authenticate(session, body.username, body.password)
+        token = issue_token(session, user, body.name)
+        return TokenResponse(token=token, username=user.username, roles=sorted(user.roles))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from vidonate.campaigns.service import (
+    consent_in_force,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+)
+from vidonate.db.engine import transaction
+from vidonate.db.models import Campaign
+from vidonate.rewards import ledger
+from vidonate.web.api.schemas import CampaignCreate, CampaignPublic, ConsentPublic
+from vidonate.web.deps import AdminUser, CurrentUser, RuntimeDep
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+
+def public(session: Session, campaign: Campaign) -> CampaignPublic:
+    out = CampaignPublic.model_validate(campaign)
+    out.consent = ConsentPublic.model_validate(consent_in_force(session, campaign))
+    out.budget_left_cents = ledger.balance(session, ledger.campaign_account(session, campaign.id))
+    return out
+
+
+@router.get("", response_model=list[CampaignPublic])
+def campaigns(_user: CurrentUser, rt: RuntimeDep) -> list[CampaignPublic]:
+    with transaction(rt.sessions) as session:
+        return [public(session, c) for c in list_campaigns(session)]
+
+
+@router.get("/{ref}", response_model=CampaignPublic)
+def campaign(ref: str, _user: CurrentUser, rt: RuntimeDep) -> CampaignPublic:
+    """A campaign by id or slug, with the consent text in force."""
+    with transaction(rt.sessions) as session:
+        return public(session, get_campaign(session, ref))
+
+
+@router.post("", response_model=CampaignPublic, status_code=201)
+def add_campaign(body: CampaignCreate, _admin: AdminUser, rt: RuntimeDep) -> CampaignPublic:
+    with transaction(rt.sessions) as session:
+        return public(session, create_campaign(session, **body.model_dump()))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation, User
+from vidonate.donations.service import donations_of, history, own_donation
+from vidonate.errors import NotFound
+from vidonate.rewards import ledger
+from vidonate.web.api.schemas import DonationPublic, EventPublic
+from vidonate.web.deps import CurrentUser, RuntimeDep
+
+router = APIRouter(prefix="/donations", tags=["donations"])
+
+
+def public(session: Session, donation: Donation, *, with_history: bool = False) -> DonationPublic:
+    out = DonationPublic.model_validate(donation)
+    out.paid_cents = ledger.paid_for_donation(session, donation.id)
+    if with_history:
+        out.history = [EventPublic.model_validate(e) for e in history(session, donation)]
+    return out
+
+
+@router.get("", response_model=list[DonationPublic])
+def my_donations(user: CurrentUser, rt: RuntimeDep) -> list[DonationPublic]:
+    with transaction(rt.sessions) as session:
+        return [public(session, d) for d in donations_of(session, user)]
+
+
+@router.get("/{donation_id}", response_model=DonationPublic)
+def my_donation(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> DonationPublic:
+    with transaction(rt.sessions) as session:
+        return public(session, own_donation(session, user, donation_id), with_history=True)
+
+
+def viewable(session: Session, user: User, donation_id: int) -> Donation:
+    """The donor, reviewers and admins may watch a processed clip; others learn nothing."""
+    donation = session.get(Donation, donation_id)
+    allowed = donation is not None and (
+        donation.donor_id == user.id or user.has_role("reviewer") or user.has_role("admin")
+    )
+    if not allowed or donation is None:
+        raise NotFound("unknown_donation", f"there is no donation {donation_id}")
+    return donation
+
+
+def _stream(rt: RuntimeDep, user: User, donation_id: int, which: str) -> StreamingResponse:
+    with transaction(rt.sessions) as session:
+        donation = viewable(session, user, donation_id)
+        key = donation.video_key if which == "video" else donation.thumbnail_key
+    if not key or not rt.store.exists(key):
+        raise NotFound("not_processed", f"donation {donation_id} has no processed {which}")
+    media_type = "video/mp4" if which == "video" else "image/jpeg"
+    return StreamingResponse(
+        rt.store.read(key),
+        media_type=media_type,
+        headers={"Content-Length": str(rt.store.size(key)), "Cache-Control": "private, no-store"},
+    )
+
+
+@router.get("/{donation_id}/video", response_class=StreamingResponse)
+def video(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> StreamingResponse:
+    """The processed clip (H.264 MP4, video only)."""
+    return _stream(rt, user, donation_id, "video")
+
+
+@router.get("/{donation_id}/thumbnail", response_class=StreamingResponse)
+def thumbnail(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> StreamingResponse:
+    return _stream(rt, user, donation_id, "thumbnail")

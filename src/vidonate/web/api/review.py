@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from vidonate.db.engine import transaction
+from vidonate.db.models import Campaign, Donation
+from vidonate.review.service import REJECT_REASONS, Thresholds, cast_vote, next_for_review
+from vidonate.web.api.schemas import ReviewItem, VoteCreate, VoteOutcomePublic
+from vidonate.web.deps import ReviewerUser, RuntimeDep
+
+router = APIRouter(prefix="/review", tags=["review"])
+
+
+def review_item(request: Request, donation: Donation, campaign: Campaign) -> ReviewItem:
+    return ReviewItem(
+        id=donation.id,
+        campaign_id=donation.campaign_id,
+        category=donation.category,
+        staged=donation.staged,
+        recorded_at=donation.recorded_at,
+        incident_key=donation.incident_key,
+        duration_s=donation.duration_s,
+        video_url=str(request.url_for("video", donation_id=donation.id)),
+        thumbnail_url=str(request.url_for("thumbnail", donation_id=donation.id)),
+        categories=campaign.category_names(),
+        reject_reasons=REJECT_REASONS,
+    )
+
+
+@router.get("/next", response_model=ReviewItem, responses={204: {"description": "queue empty"}})
+def next_clip(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> ReviewItem | Response:
+    """The next clip for this reviewer: never their own, never one they voted on."""
+    with transaction(rt.sessions) as session:
+        donation = next_for_review(session, reviewer)
+        if donation is None:
+            return Response(status_code=204)
+        campaign = session.get(Campaign, donation.campaign_id)
+        assert campaign is not None
+        return review_item(request, donation, campaign)
+
+
+def thresholds(rt: RuntimeDep) -> Thresholds:
+    return Thresholds(rt.settings.review_accepts_needed, rt.settings.review_rejects_needed)
+
+
+@router.post("/{donation_id}/votes", response_model=VoteOutcomePublic, status_code=201)
+def vote(
+    donation_id: int, body: VoteCreate, reviewer: ReviewerUser, rt: RuntimeDep
+) -> VoteOutcomePublic:
+    with transaction(rt.sessions) as session:
+        outcome = cast_vote(
+            session,
+            reviewer,
+            donation_id,
+            decision=body.decision,
+            category=body.category,
+            staged=body.staged,
+            reason=body.reason,
+            thresholds=thresholds(rt),
+        )
+        return VoteOutcomePublic.model_validate(outcome)

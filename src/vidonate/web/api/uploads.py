@@ -1,0 +1,126 @@
+"""tus 1.0.0 endpoints. The protocol lives in ``ingest.tus``; this maps headers to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from email.utils import format_datetime
+
+from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
+
+from vidonate.errors import InvalidInput, PayloadTooLarge, VidonateError
+from vidonate.ingest import tus
+from vidonate.web.deps import CurrentUser, RuntimeDep
+
+router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
+OFFSET_STREAM = "application/offset+octet-stream"
+
+
+class PreconditionFailed(VidonateError):
+    status_code = 412
+
+
+class UnsupportedContentType(VidonateError):
+    status_code = 415
+
+
+def _require_tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != tus.TUS_VERSION:
+        raise PreconditionFailed("tus_version", f"send 'Tus-Resumable: {tus.TUS_VERSION}'")
+
+
+def _headers(state: tus.UploadState, *, offset: bool = True) -> dict[str, str]:
+    headers = {
+        "Tus-Resumable": tus.TUS_VERSION,
+        "Upload-Expires": format_datetime(state.expires_at, usegmt=True),
+    }
+    if offset:
+        headers["Upload-Offset"] = str(state.offset)
+    return headers
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise tus.ClientGone() from None
+
+
+def _check_content_length(request: Request, room: int | None = None) -> None:
+    declared = request.headers.get("content-length")
+    if room is not None and declared and declared.isdigit() and int(declared) > room:
+        raise PayloadTooLarge("body_too_large", f"the body is {declared} bytes; {room} are left")
+
+
+@router.options("", include_in_schema=False)
+def discover() -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            "Tus-Resumable": tus.TUS_VERSION,
+            "Tus-Version": tus.TUS_VERSION,
+            "Tus-Extension": tus.EXTENSIONS,
+            "Tus-Checksum-Algorithm": tus.CHECKSUM_ALGORITHMS,
+        },
+    )
+
+
+@router.post("", status_code=201)
+async def create(request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
+    """tus creation (and creation-with-upload): donation metadata in ``Upload-Metadata``.
+
+    Fields: campaign, category, camera, consent (the consent text's sha256 or version),
+    staged, recorded_at (ISO 8601), incident, filename.
+    """
+    _require_tus(request)
+    if request.headers.get("upload-defer-length"):
+        raise InvalidInput(
+            "defer_length_unsupported", "send Upload-Length; deferring it is not supported"
+        )
+    length = tus.parse_length(request.headers.get("upload-length"), "Upload-Length")
+    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
+    from starlette.concurrency import run_in_threadpool
+
+    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata)
+    location = str(request.url_for("upload_head", upload_id=state.id))
+    headers = {**_headers(state, offset=False), "Location": location}
+    if request.headers.get("content-type") == OFFSET_STREAM:
+        _check_content_length(request, state.length)
+        checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
+        state = await tus.append(rt, user, state.id, 0, _body(request), checksum)
+        headers = {**_headers(state), "Location": location}
+    return Response(status_code=201, headers=headers)
+
+
+@router.head("/{upload_id}", name="upload_head")
+def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
+    _require_tus(request)
+    state = tus.upload_state(rt, user, upload_id)
+    return Response(
+        status_code=200,
+        headers={
+            **_headers(state),
+            "Upload-Length": str(state.length),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.patch("/{upload_id}", status_code=204)
+async def patch(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
+    _require_tus(request)
+    if request.headers.get("content-type") != OFFSET_STREAM:
+        raise UnsupportedContentType("bad_content_type", f"PATCH bodies are {OFFSET_STREAM}")
+    offset = tus.parse_length(request.headers.get("upload-offset"), "Upload-Offset")
+    checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
+    state = await tus.append(rt, user, upload_id, offset, _body(request), checksum)
+    return Response(status_code=204, headers=_headers(state))
+
+
+@router.delete("/{upload_id}", status_code=204)
+def terminate(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
+    _require_tus(request)
+    tus.terminate(rt, user, upload_id)
+    return Response(status_code=204, headers={"Tus-Resumable": tus.TUS_VERSION})

@@ -1,0 +1,61 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+
+from vidonate.errors import VidonateError
+from vidonate.ingest.tus import TUS_VERSION
+from vidonate.runtime import Runtime
+
+
+def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_worker:
+            rt.start()
+        try:
+            yield
+        finally:
+            if run_worker:
+                rt.worker.stop()
+
+    app = FastAPI(
+        title="vidonate",
+        summary="Open, privacy-first donation of security camera clips",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=rt.settings.ensure_secret_key(),
+        session_cookie="vidonate_session",
+        same_site="lax",
+        https_only=rt.settings.base_url.startswith("https://"),
+    )
+
+    @app.exception_handler(VidonateError)
+    async def _vidonate_error(request: Request, exc: VidonateError) -> Response:
+        if request.url.path.startswith("/api/"):
+            headers = {"Tus-Resumable": TUS_VERSION} if "/uploads" in request.url.path else {}
+            return JSONResponse(
+                {"error": {"code": exc.code, "message": exc.message}},
+                status_code=exc.status_code,
+                headers=headers,
+            )
+        from vidonate.web.pages.routes import render_error
+
+        return render_error(request, exc)
+
+    from vidonate.web.api import api_router
+    from vidonate.web.pages.routes import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    return app

@@ -1,0 +1,211 @@
+"""Plain server-rendered pages over the same services as the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from vidonate.accounts.cameras import add_camera, cameras_of
+from vidonate.accounts.users import authenticate, update_profile
+from vidonate.campaigns.service import consent_in_force, is_open, list_campaigns
+from vidonate.db.engine import transaction
+from vidonate.db.models import Campaign, Placement, User
+from vidonate.donations.service import donations_of
+from vidonate.errors import VidonateError
+from vidonate.ingest.tus import upload_whole
+from vidonate.rewards import ledger
+from vidonate.rewards.leaderboard import leaderboard, own_standing
+from vidonate.web.api.review import review_item, thresholds
+from vidonate.web.deps import CurrentUser, OptionalUser, ReviewerUser, RuntimeDep
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def render_error(request: Request, exc: VidonateError) -> Response:
+    if exc.status_code == 401:
+        return RedirectResponse("/login", status_code=303)
+    return page(request, "error.html", exc.status_code, error=exc, user=None)
+
+
+def _campaign_view(session, campaign: Campaign) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "slug": campaign.slug,
+        "name": campaign.name,
+        "reward_cents": campaign.reward_cents,
+        "categories": campaign.category_names(),
+        "allow_staged": campaign.allow_staged,
+        "consent": consent_in_force(session, campaign),
+        "budget_left_cents": ledger.balance(session, ledger.campaign_account(session, campaign.id)),
+    }
+
+
+def _open_campaigns(rt: RuntimeDep) -> list[dict[str, object]]:
+    with transaction(rt.sessions) as session:
+        return [_campaign_view(session, c) for c in list_campaigns(session) if is_open(c)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, user: OptionalUser, rt: RuntimeDep) -> HTMLResponse:
+    return page(request, "home.html", user=user, campaigns=_open_campaigns(rt))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return page(request, "login.html", user=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    rt: RuntimeDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    with transaction(rt.sessions) as session:
+        user = authenticate(session, username, password)
+    request.session.clear()
+    request.session["uid"] = user.id
+    return RedirectResponse("/donations", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/donate", response_class=HTMLResponse)
+def donate_form(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
+    with transaction(rt.sessions) as session:
+        cameras = cameras_of(session, user)
+    return page(
+        request,
+        "donate.html",
+        user=user,
+        cameras=cameras,
+        campaigns=_open_campaigns(rt),
+        placements=[p.value for p in Placement],
+    )
+
+
+@router.post("/cameras")
+def camera_form(
+    user: CurrentUser,
+    rt: RuntimeDep,
+    label: Annotated[str, Form()],
+    placement: Annotated[str, Form()],
+) -> Response:
+    with transaction(rt.sessions) as session:
+        add_camera(session, user, label, placement)
+    return RedirectResponse("/donate", status_code=303)
+
+
+async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await file.read(1 << 20):
+        yield chunk
+
+
+@router.post("/donate")
+async def donate(
+    user: CurrentUser,
+    rt: RuntimeDep,
+    file: UploadFile,
+    campaign: Annotated[str, Form()],
+    category: Annotated[str, Form()],
+    camera: Annotated[str, Form()],
+    consent: Annotated[str, Form()] = "",
+    staged: Annotated[str, Form()] = "false",
+    recorded_at: Annotated[str, Form()] = "",
+    incident: Annotated[str, Form()] = "",
+) -> Response:
+    metadata = {
+        "campaign": campaign,
+        "category": category,
+        "camera": camera,
+        "consent": consent,
+        "staged": staged,
+        "recorded_at": recorded_at,
+        "incident": incident,
+        "filename": file.filename or "",
+    }
+    await upload_whole(rt, user, metadata, file.size or 0, _file_chunks(file))
+    return RedirectResponse("/donations", status_code=303)
+
+
+@router.get("/donations", response_class=HTMLResponse)
+def my_donations(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
+    with transaction(rt.sessions) as session:
+        donations = donations_of(session, user)
+        paid = {d.id: ledger.paid_for_donation(session, d.id) for d in donations}
+        balance = ledger.donor_balance(session, user)
+    return page(
+        request, "donations.html", user=user, donations=donations, paid=paid, balance=balance
+    )
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTMLResponse:
+    from vidonate.review.service import next_for_review
+
+    with transaction(rt.sessions) as session:
+        donation = next_for_review(session, reviewer)
+        campaign = session.get(Campaign, donation.campaign_id) if donation else None
+        item = review_item(request, donation, campaign) if donation and campaign else None
+    return page(request, "review.html", user=reviewer, item=item)
+
+
+@router.post("/review/{donation_id}")
+def review_vote(
+    donation_id: int,
+    reviewer: ReviewerUser,
+    rt: RuntimeDep,
+    decision: Annotated[str, Form()],
+    category: Annotated[str, Form()] = "",
+    staged: Annotated[str, Form()] = "false",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    from vidonate.review.service import REJECT, cast_vote
+
+    with transaction(rt.sessions) as session:
+        cast_vote(
+            session,
+            reviewer,
+            donation_id,
+            decision=decision,
+            category=category or None,
+            staged=staged == "true",
+            reason=reason if decision == REJECT else None,
+            thresholds=thresholds(rt),
+        )
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/leaderboard", response_class=HTMLResponse)
+def leaderboard_page(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
+    with transaction(rt.sessions) as session:
+        entries, me = leaderboard(session), own_standing(session, user)
+    return page(request, "leaderboard.html", user=user, entries=entries, me=me)
+
+
+@router.post("/leaderboard")
+def leaderboard_settings(
+    user: CurrentUser,
+    rt: RuntimeDep,
+    handle: Annotated[str, Form()],
+    opt_in: Annotated[str, Form()] = "",
+) -> Response:
+    with transaction(rt.sessions) as session:
+        own = session.get(User, user.id)
+        assert own is not None
+        update_profile(session, own, handle=handle, leaderboard_opt_in=opt_in == "true")
+    return RedirectResponse("/leaderboard", status_code=303)
