@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from vidonate.accounts.cameras import add_camera
@@ -27,6 +29,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.migrate import upgrade
 from vidonate.db.models import Campaign, User
 from vidonate.runtime import Runtime
+from vidonate.web.app import create_app
 
 PG_ADMIN = os.environ.get("VIDONATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -38,6 +41,19 @@ def _pg_available() -> str | None:
             return None
     except psycopg.Error as exc:
         return str(exc).strip().splitlines()[0]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2 at its production cost takes ~100 ms a hash; tests create many users."""
+    from argon2 import PasswordHasher
+
+    from vidonate.accounts import users
+
+    production = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users._hasher = production
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +139,7 @@ class World:
     ravi: User
     tokens: dict[str, str]
     cameras: dict[str, int]
+    baseline: dict[str, int] | None = None
 
     def metadata(self, donor: str = "alice", **overrides: str) -> dict[str, str]:
         meta = {
@@ -154,10 +171,35 @@ def build_world(rt: Runtime, **campaign_options: object) -> World:
             "bob": add_camera(s, users["bob"], "driveway", "driveway").id,
             "ravi": add_camera(s, users["ravi"], "street", "street").id,
         }
-    return World(rt, campaign, consent, users["alice"], users["bob"], users["rita"],
-                 users["ravi"], tokens, cameras)
+    world = World(rt, campaign, consent, users["alice"], users["bob"], users["rita"],
+                  users["ravi"], tokens, cameras)
+    world.baseline = row_counts(rt)
+    return world
 
 
 @pytest.fixture
 def world(rt: Runtime) -> World:
     return build_world(rt)
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    """The real app in-process, without the background worker."""
+    with TestClient(create_app(world.rt, run_worker=False), base_url="http://testserver") as c:
+        yield c
+
+
+def row_counts(rt: Runtime) -> dict[str, int]:
+    tables = ("donations", "donation_events", "uploads", "upload_parts", "jobs",
+              "ledger_transactions")
+    with transaction(rt.sessions) as s:
+        return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def assert_no_trace(world: World, before: dict[str, int] | None = None) -> None:
+    """A refused request leaves no rows and no bytes behind."""
+    rt = world.rt
+    assert row_counts(rt) == (before or world.baseline)
+    assert rt.store.keys("uploads/") == []
+    leftovers = [p for p in Path(rt.store.root).rglob("*") if p.is_file()]  # type: ignore[attr-defined]
+    assert [p for p in leftovers if "uploads" in p.parts] == []

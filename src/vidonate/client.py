@@ -6,6 +6,7 @@ after a cut connection. With a URL store the upload also resumes across runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -18,10 +19,17 @@ from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 from tusclient.fingerprint.fingerprint import Fingerprint
 from tusclient.storage.filestorage import FileStorage
+from tusclient.uploader import Uploader
 
 from vidonate.errors import VidonateError
 
 CHUNK_SIZE = 8 * 1024 * 1024
+
+
+class Sha256Uploader(Uploader):
+    """tuspy hashes chunks with sha1 unless told otherwise; vidonate checks sha256."""
+
+    CHECKSUM_ALGORITHM_PAIR = ("sha256", hashlib.sha256)
 
 
 class ApiError(VidonateError):
@@ -116,9 +124,10 @@ class Api:
             resume_store.parent.mkdir(parents=True, exist_ok=True)
             options = {"store_url": True, "url_storage": FileStorage(str(resume_store))}
 
-        def make_uploader():  # type: ignore[no-untyped-def]
-            return tus.uploader(
+        def make_uploader() -> Uploader:
+            return Sha256Uploader(
                 str(path),
+                client=tus,
                 chunk_size=chunk_size,
                 metadata=metadata,
                 retries=retries,

@@ -37,7 +37,10 @@ from vidonate.runtime import Runtime
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
-CHECKSUM_ALGORITHMS = "sha256"
+# sha1 because the tus spec requires every server to take it (stock tuspy sends it);
+# sha256 because it is the one vidonate's own client uses.
+CHECKSUM_ALGORITHMS = "sha1,sha256"
+_HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 IN_FLIGHT = (DonationStatus.uploading, DonationStatus.received, DonationStatus.processing)
 
 
@@ -66,14 +69,27 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
-def parse_checksum(header: str | None) -> bytes | None:
+@dataclass(frozen=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+    def hasher(self):  # type: ignore[no-untyped-def]
+        return _HASHES[self.algorithm]()
+
+
+def parse_checksum(header: str | None) -> Checksum | None:
     if not header:
         return None
     algorithm, _, encoded = header.strip().partition(" ")
-    if algorithm.lower() != "sha256":
-        raise InvalidInput("unsupported_checksum", f"checksum algorithm {algorithm!r}; use sha256")
+    algorithm = algorithm.lower()
+    if algorithm not in _HASHES:
+        raise InvalidInput(
+            "unsupported_checksum",
+            f"checksum algorithm {algorithm!r}; use one of {CHECKSUM_ALGORITHMS}",
+        )
     try:
-        return base64.b64decode(encoded, validate=True)
+        return Checksum(algorithm, base64.b64decode(encoded, validate=True))
     except ValueError:
         raise InvalidInput("bad_checksum", "Upload-Checksum is not base64") from None
 
@@ -168,7 +184,7 @@ async def append(
     upload_id: str,
     offset: int,
     body: AsyncIterator[bytes],
-    checksum: bytes | None = None,
+    checksum: Checksum | None = None,
 ) -> UploadState:
     """Store one PATCH body at ``offset``; returns the new state.
 
@@ -179,7 +195,7 @@ async def append(
     room = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
     key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
     writer = rt.store.writer(key)
-    digest = hashlib.sha256()
+    digest = checksum.hasher() if checksum is not None else None
     size = 0
     cut_off = False
     try:
@@ -192,11 +208,11 @@ async def append(
                         f"the body runs past Upload-Length ({room} bytes were left)",
                     )
                 writer.write(chunk)
-                if checksum is not None:
+                if digest is not None:
                     digest.update(chunk)
         except ClientGone:
             cut_off = True
-        if checksum is not None and (cut_off or digest.digest() != checksum):
+        if checksum is not None and (cut_off or digest.digest() != checksum.digest):
             if cut_off:
                 raise ClientGone()
             raise ChecksumMismatch("checksum_mismatch", "the body does not match Upload-Checksum")

@@ -55,10 +55,11 @@ def _check_content_length(request: Request, room: int | None = None) -> None:
 
 
 @router.options("", include_in_schema=False)
-def discover() -> Response:
+def discover(rt: RuntimeDep) -> Response:
     return Response(
         status_code=204,
         headers={
+            "Tus-Max-Size": str(rt.settings.tus_max_size),
             "Tus-Resumable": tus.TUS_VERSION,
             "Tus-Version": tus.TUS_VERSION,
             "Tus-Extension": tus.EXTENSIONS,

@@ -1,0 +1,246 @@
+"""The tus 1.0.0 server: core, creation, creation-with-upload, termination,
+expiration and checksum, and every way a client can get it wrong."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+from conftest import World, assert_no_trace, row_counts
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from tus_helpers import TUS, auth, create, encode_metadata, patch
+
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation, Upload, utcnow
+from vidonate.ingest.tus import expire_uploads
+
+DATA = bytes(range(256)) * 400  # 102,400 bytes
+
+
+def _error(response) -> str:  # type: ignore[no-untyped-def]
+    return response.json()["error"]["code"]
+
+
+def test_options_advertises_version_extensions_max_size_and_checksum(client: TestClient) -> None:
+    r = client.options("/api/v1/uploads")
+    assert r.status_code == 204
+    assert r.headers["Tus-Version"] == "1.0.0"
+    assert set(r.headers["Tus-Extension"].split(",")) == {
+        "creation", "creation-with-upload", "termination", "expiration", "checksum"}
+    assert r.headers["Tus-Max-Size"] == str(2 * 1024**3)
+    assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
+
+
+def test_upload_in_three_patches_reports_offsets_and_expiry(client: TestClient,
+                                                             world: World) -> None:
+    token = world.tokens["alice"]
+    created = create(client, token, len(DATA), world.metadata())
+    assert created.status_code == 201
+    assert "Upload-Expires" in created.headers
+    location = created.headers["Location"]
+    head = client.head(location, headers=auth(token))
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Length"]) == ("0", str(len(DATA)))
+    assert head.headers["Cache-Control"] == "no-store"
+    offset = 0
+    for piece in (DATA[:1000], DATA[1000:50_000], DATA[50_000:]):
+        r = patch(client, token, location, offset, piece, checksum=True)
+        assert r.status_code == 204, r.text
+        offset += len(piece)
+        assert r.headers["Upload-Offset"] == str(offset)
+    assert client.head(location, headers=auth(token)).headers["Upload-Offset"] == str(len(DATA))
+    with transaction(world.rt.sessions) as s:
+        donation = s.query(Donation).one()
+        upload = s.query(Upload).one()
+        assert donation.status == "received"
+        parts = [b"".join(world.rt.store.read(p.key)) for p in upload.parts]
+    assert b"".join(parts) == DATA
+    assert row_counts(world.rt)["jobs"] == 1, "completing the upload queues its processing"
+
+
+def test_creation_with_upload_stores_the_body_in_the_post(client: TestClient,
+                                                          world: World) -> None:
+    r = create(client, world.tokens["alice"], len(DATA), world.metadata(), body=DATA[:4096])
+    assert r.status_code == 201
+    assert r.headers["Upload-Offset"] == "4096"
+
+
+def test_missing_tus_resumable_header_is_412(client: TestClient, world: World) -> None:
+    r = client.post("/api/v1/uploads", headers={
+        "Authorization": f"Bearer {world.tokens['alice']}", "Upload-Length": "10"})
+    assert r.status_code == 412 and _error(r) == "tus_version"
+
+
+def test_unauthenticated_upload_is_401(client: TestClient, world: World) -> None:
+    r = client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10"})
+    assert r.status_code == 401 and _error(r) == "not_signed_in"
+    r = client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10",
+                                                "Authorization": "Bearer nope"})
+    assert r.status_code == 401 and _error(r) == "bad_token"
+    assert_no_trace(world)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"campaign": "no-such-campaign"}, 404, "unknown_campaign"),
+        ({"category": "baby_monitor"}, 404, "unknown_category"),
+        ({"camera": "999"}, 404, "unknown_camera"),
+        ({"camera": None}, 400, "missing_metadata"),
+        ({"consent": None}, 400, "consent_missing"),
+        ({"consent": "0" * 64}, 400, "consent_outdated"),
+        ({"staged": "maybe"}, 400, "bad_metadata"),
+        ({"recorded_at": "yesterday"}, 400, "bad_metadata"),
+        ({"recorded_at": "2999-01-01T00:00:00Z"}, 400, "bad_metadata"),
+        ({"colour": "red"}, 400, "bad_metadata"),
+    ],
+)
+def test_wrong_metadata_is_refused_without_a_trace(
+    client: TestClient, world: World, change: dict, status: int, code: str
+) -> None:
+    r = create(client, world.tokens["alice"], len(DATA), world.metadata(**change))
+    assert (r.status_code, _error(r)) == (status, code), r.text
+    assert r.json()["error"]["message"]
+    assert_no_trace(world)
+
+
+def test_someone_elses_camera_is_unknown(client: TestClient, world: World) -> None:
+    meta = world.metadata("alice", camera=str(world.cameras["bob"]))
+    r = create(client, world.tokens["alice"], len(DATA), meta)
+    assert (r.status_code, _error(r)) == (404, "unknown_camera")
+    assert_no_trace(world)
+
+
+def test_malformed_metadata_header_is_400(client: TestClient, world: World) -> None:
+    r = create(client, world.tokens["alice"], 10, {}, headers={"Upload-Metadata": "campaign !!!"})
+    assert (r.status_code, _error(r)) == (400, "bad_metadata")
+    assert_no_trace(world)
+
+
+def test_reviewer_without_donor_role_cannot_donate(client: TestClient, world: World) -> None:
+    meta = world.metadata()
+    r = create(client, world.tokens["rita"], len(DATA), meta)
+    assert (r.status_code, _error(r)) in {(403, "not_a_donor"), (404, "unknown_camera")}
+    assert_no_trace(world)
+
+
+def test_upload_length_over_tus_max_size_is_413(client: TestClient, world: World) -> None:
+    r = create(client, world.tokens["alice"], 2 * 1024**3 + 1, world.metadata())
+    assert (r.status_code, _error(r)) == (413, "upload_too_large")
+    assert_no_trace(world)
+
+
+def test_donor_quota_counts_bytes_waiting_for_processing(client: TestClient,
+                                                         world: World) -> None:
+    world.rt.settings.donor_quota_bytes = 150_000
+    assert create(client, world.tokens["alice"], 100_000, world.metadata()).status_code == 201
+    before = row_counts(world.rt)
+    r = create(client, world.tokens["alice"], 60_000, world.metadata())
+    assert (r.status_code, _error(r)) == (413, "quota_exceeded")
+    assert row_counts(world.rt) == before
+    assert create(client, world.tokens["bob"], 60_000, world.metadata("bob")).status_code == 201
+
+
+def test_body_longer_than_the_upload_is_413_and_stores_nothing(client: TestClient,
+                                                               world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, 1000, world.metadata()).headers["Location"]
+    r = patch(client, token, location, 0, b"x" * 1500)
+    assert (r.status_code, _error(r)) == (413, "body_too_large")
+    assert world.rt.store.keys("uploads/") == []
+    assert client.head(location, headers=auth(token)).headers["Upload-Offset"] == "0"
+
+
+def test_wrong_offset_is_409(client: TestClient, world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    r = patch(client, token, location, 10, DATA[10:20])
+    assert (r.status_code, _error(r)) == (409, "offset_mismatch")
+    assert world.rt.store.keys("uploads/") == []
+
+
+def test_checksum_mismatch_is_460_and_discards_the_chunk(client: TestClient,
+                                                         world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    bad = "sha256 " + base64.b64encode(b"\0" * 32).decode()
+    r = patch(client, token, location, 0, DATA[:100], headers={"Upload-Checksum": bad})
+    assert (r.status_code, _error(r)) == (460, "checksum_mismatch")
+    assert client.head(location, headers=auth(token)).headers["Upload-Offset"] == "0"
+    assert world.rt.store.keys("uploads/") == []
+    r = patch(client, token, location, 0, DATA[:100],
+              headers={"Upload-Checksum": "md5 AAAA"})
+    assert (r.status_code, _error(r)) == (400, "unsupported_checksum")
+
+
+def test_wrong_content_type_is_415(client: TestClient, world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, 10, world.metadata()).headers["Location"]
+    r = client.patch(location, headers={**auth(token), "Upload-Offset": "0",
+                                        "Content-Type": "video/mp4"}, content=b"0123456789")
+    assert (r.status_code, _error(r)) == (415, "bad_content_type")
+
+
+def test_someone_elses_upload_is_404_for_head_patch_and_delete(client: TestClient,
+                                                               world: World) -> None:
+    location = create(client, world.tokens["alice"], 10, world.metadata()).headers["Location"]
+    bob = world.tokens["bob"]
+    assert client.head(location, headers=auth(bob)).status_code == 404
+    r = patch(client, bob, location, 0, b"0123456789")
+    assert (r.status_code, _error(r)) == (404, "upload_not_found")
+    assert client.delete(location, headers=auth(bob)).status_code == 404
+    assert world.rt.store.keys("uploads/") == []
+    r = patch(client, world.tokens["alice"], location, 0, b"0123456789")
+    assert r.status_code == 204, "the owner's upload is untouched"
+
+
+def test_expired_upload_is_410_and_housekeeping_removes_its_bytes(client: TestClient,
+                                                                  world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    assert patch(client, token, location, 0, DATA[:500]).status_code == 204
+    assert len(world.rt.store.keys("uploads/")) == 1
+    with transaction(world.rt.sessions) as s:
+        s.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
+    r = patch(client, token, location, 500, DATA[500:1000])
+    assert (r.status_code, _error(r)) == (410, "upload_expired")
+    assert expire_uploads(world.rt) == 1
+    assert world.rt.store.keys("uploads/") == []
+    with transaction(world.rt.sessions) as s:
+        donation = s.query(Donation).one()
+        assert (donation.status, donation.failure_reason) == ("failed", "upload_expired")
+        assert s.query(Upload).count() == 0
+    assert client.head(location, headers=auth(token)).status_code == 404
+
+
+def test_termination_removes_the_upload_its_donation_and_bytes(client: TestClient,
+                                                               world: World) -> None:
+    token = world.tokens["alice"]
+    before = row_counts(world.rt)
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    assert patch(client, token, location, 0, DATA[:500]).status_code == 204
+    r = client.delete(location, headers=auth(token))
+    assert r.status_code == 204 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert_no_trace(world, before)
+    assert client.head(location, headers=auth(token)).status_code == 404
+
+
+def test_complete_upload_cannot_be_patched_or_terminated(client: TestClient,
+                                                         world: World) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, 10, world.metadata()).headers["Location"]
+    assert patch(client, token, location, 0, b"0123456789").status_code == 204
+    r = patch(client, token, location, 10, b"x")
+    assert (r.status_code, _error(r)) == (409, "upload_complete")
+    r = client.delete(location, headers=auth(token))
+    assert (r.status_code, _error(r)) == (409, "upload_complete")
+
+
+def test_metadata_header_round_trips_unicode_filenames(client: TestClient, world: World) -> None:
+    meta = world.metadata(filename="voordeur ☂.mp4")
+    header = encode_metadata(meta)
+    r = create(client, world.tokens["alice"], 10, {}, headers={"Upload-Metadata": header})
+    assert r.status_code == 201
+    with transaction(world.rt.sessions) as s:
+        assert s.query(Donation).one().source_filename == "voordeur ☂.mp4"
