@@ -153,6 +153,28 @@ class World:
         return {k: v for k, v in meta.items() if v is not None}
 
 
+    def clip_in_review(self, donor: str = "alice", **metadata: str) -> int:
+        """A donation that went through upload and processing (without video work)."""
+        from vidonate.donations.service import create_donation, validate_request
+        from vidonate.donations.states import transition
+
+        with transaction(self.rt.sessions) as s:
+            user = s.get(User, getattr(self, donor).id)
+            assert user is not None
+            request = validate_request(s, user, self.metadata(donor, **metadata))
+            donation = create_donation(s, user, request, size=1000)
+            for status in ("received", "processing", "in_review"):
+                transition(s, donation, status)  # type: ignore[arg-type]
+            return donation.id
+
+    def vote(self, reviewer: str, donation_id: int, decision: str = "accept", **kw: object):  # type: ignore[no-untyped-def]
+        from vidonate.review.service import cast_vote
+
+        with transaction(self.rt.sessions) as s:
+            user = s.get(User, getattr(self, reviewer).id)
+            return cast_vote(s, user, donation_id, decision=decision, **kw)  # type: ignore[arg-type]
+
+
 def build_world(rt: Runtime, **campaign_options: object) -> World:
     options: dict[str, object] = {"budget_cents": 100_000, "reward_cents": 200}
     options.update(campaign_options)
