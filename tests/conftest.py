@@ -152,7 +152,6 @@ class World:
         meta.update(overrides)
         return {k: v for k, v in meta.items() if v is not None}
 
-
     def clip_in_review(self, donor: str = "alice", **metadata: str) -> int:
         """A donation that went through upload and processing (without video work)."""
         from vidonate.donations.service import create_donation, validate_request
@@ -193,8 +192,17 @@ def build_world(rt: Runtime, **campaign_options: object) -> World:
             "bob": add_camera(s, users["bob"], "driveway", "driveway").id,
             "ravi": add_camera(s, users["ravi"], "street", "street").id,
         }
-    world = World(rt, campaign, consent, users["alice"], users["bob"], users["rita"],
-                  users["ravi"], tokens, cameras)
+    world = World(
+        rt,
+        campaign,
+        consent,
+        users["alice"],
+        users["bob"],
+        users["rita"],
+        users["ravi"],
+        tokens,
+        cameras,
+    )
     world.baseline = row_counts(rt)
     return world
 
@@ -212,8 +220,14 @@ def client(world: World) -> Iterator[TestClient]:
 
 
 def row_counts(rt: Runtime) -> dict[str, int]:
-    tables = ("donations", "donation_events", "uploads", "upload_parts", "jobs",
-              "ledger_transactions")
+    tables = (
+        "donations",
+        "donation_events",
+        "uploads",
+        "upload_parts",
+        "jobs",
+        "ledger_transactions",
+    )
     with transaction(rt.sessions) as s:
         return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import httpx
+
 from conftest import World
 from tus_helpers import upload
-
 from vidonate.ingest.samples import generate_clip
 from vidonate.server import BackgroundServer
 
@@ -18,8 +18,9 @@ from vidonate.server import BackgroundServer
 def _wait_status(client: httpx.Client, token: str, donation_id: int, want: str) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        d = client.get(f"/api/v1/donations/{donation_id}",
-                       headers={"Authorization": f"Bearer {token}"}).json()
+        d = client.get(
+            f"/api/v1/donations/{donation_id}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         if d["status"] not in ("uploading", "received", "processing"):
             assert d["status"] == want, d
             return d
@@ -28,8 +29,9 @@ def _wait_status(client: httpx.Client, token: str, donation_id: int, want: str) 
 
 
 def test_donate_process_review_pay_rank(world: World, tmp_path: Path) -> None:
-    clip = generate_clip(tmp_path / "porch.mp4", seconds=2, audio=True,
-                         metadata={"location": "+52.37+004.89/"})
+    clip = generate_clip(
+        tmp_path / "porch.mp4", seconds=2, audio=True, metadata={"location": "+52.37+004.89/"}
+    )
     data = clip.read_bytes()
     world.rt.settings.worker_threads = 1
     with BackgroundServer(world.rt) as server, httpx.Client(base_url=server.url) as client:
@@ -48,24 +50,41 @@ def test_donate_process_review_pay_rank(world: World, tmp_path: Path) -> None:
             assert item["id"] == donation_id
             video = client.get(item["video_url"], headers=headers)
             assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
-            vote = client.post(f"/api/v1/review/{donation_id}/votes", headers=headers,
-                               json={"decision": "accept", "category": "package_theft"})
+            vote = client.post(
+                f"/api/v1/review/{donation_id}/votes",
+                headers=headers,
+                json={"decision": "accept", "category": "package_theft"},
+            )
             assert vote.status_code == 201, vote.text
-        assert vote.json() == {"status": "accepted", "accepts": 2, "rejects": 0,
-                               "paid_cents": 200, "unpaid_reason": None}
+        assert vote.json() == {
+            "status": "accepted",
+            "accepts": 2,
+            "rejects": 0,
+            "paid_cents": 200,
+            "unpaid_reason": None,
+        }
 
         mine = client.get(f"/api/v1/donations/{donation_id}", headers=alice).json()
         assert mine["status"] == "accepted" and mine["paid_cents"] == 200
         assert [e["to_status"] for e in mine["history"]] == [
-            "uploading", "received", "processing", "in_review", "accepted"]
+            "uploading",
+            "received",
+            "processing",
+            "in_review",
+            "accepted",
+        ]
         assert client.get("/api/v1/balance", headers=alice).json() == {
-            "balance_cents": 200, "accepted": 1, "paid_clips": 1}
+            "balance_cents": 200,
+            "accepted": 1,
+            "paid_clips": 1,
+        }
 
         board = client.get("/api/v1/leaderboard", headers=alice).json()
         assert board["entries"] == [], "the leaderboard is opt-in"
         assert board["me"] == {"rank": 1, "handle": "alice-h", "accepted": 1}
         client.patch("/api/v1/me", headers=alice, json={"leaderboard_opt_in": True})
-        board = client.get("/api/v1/leaderboard",
-                           headers={"Authorization": f"Bearer {world.tokens['bob']}"}).json()
+        board = client.get(
+            "/api/v1/leaderboard", headers={"Authorization": f"Bearer {world.tokens['bob']}"}
+        ).json()
         assert board["entries"] == [{"rank": 1, "handle": "alice-h", "accepted": 1}]
         assert board["me"] is None

@@ -18,8 +18,14 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **TUS}
 
 
-def create(client: httpx.Client, token: str, length: int, metadata: dict[str, str],
-           body: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def create(
+    client: httpx.Client,
+    token: str,
+    length: int,
+    metadata: dict[str, str],
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     h = {**auth(token), "Upload-Length": str(length), "Upload-Metadata": encode_metadata(metadata)}
     if body is not None:
         h["Content-Type"] = "application/offset+octet-stream"
@@ -27,10 +33,20 @@ def create(client: httpx.Client, token: str, length: int, metadata: dict[str, st
     return client.post("/api/v1/uploads", headers=h, content=body)
 
 
-def patch(client: httpx.Client, token: str, location: str, offset: int, body: bytes,
-          checksum: bool = False, headers: dict[str, str] | None = None) -> httpx.Response:
-    h = {**auth(token), "Upload-Offset": str(offset),
-         "Content-Type": "application/offset+octet-stream"}
+def patch(
+    client: httpx.Client,
+    token: str,
+    location: str,
+    offset: int,
+    body: bytes,
+    checksum: bool = False,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    h = {
+        **auth(token),
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+    }
     if checksum:
         h["Upload-Checksum"] = "sha256 " + base64.b64encode(hashlib.sha256(body).digest()).decode()
     h.update(headers or {})

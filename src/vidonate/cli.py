@@ -18,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from vidonate.config import Settings
 from vidonate.errors import VidonateError
@@ -180,7 +180,13 @@ def campaign_list() -> None:
     from vidonate.rewards import ledger
 
     rt = _runtime()
-    table = Table("id", "slug", "name", "reward", "cap/camera", "categories", "budget left")
+    # Folded, not cut with "…": slugs must stay copyable from a narrow terminal.
+    table = Table(
+        *(
+            Column(h, overflow="fold")
+            for h in ("id", "slug", "name", "reward", "cap/camera", "categories", "budget left")
+        )
+    )
     with transaction(rt.sessions) as session:
         for c in list_campaigns(session):
             left = ledger.balance(session, ledger.campaign_account(session, c.id))

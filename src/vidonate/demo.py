@@ -13,7 +13,7 @@ from vidonate.accounts.users import create_user, update_profile
 from vidonate.client import Api, wait_for
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
-from vidonate.db.models import LedgerAccount, User
+from vidonate.db.models import Campaign, LedgerAccount, User
 from vidonate.ingest.samples import sample_clips
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard
@@ -51,7 +51,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
         for name in REVIEWERS:
             create_user(session, name, PASSWORD, roles=["reviewer"], handle=f"{name}-reviews")
     clips = sample_clips(workdir / "clips", count=len(DONORS) * CLIPS_PER_DONOR)
-    source = "real footage" if clips and clips[0].parent != workdir / "clips" else "generated clips"
+    source = "generated clips" if clips and clips[0].parent == workdir / "clips" else "real clips"
     console.print(f"[bold]vidonate demo[/] in {workdir} with {len(clips)} {source}")
 
     with BackgroundServer(rt) as server:
@@ -152,4 +152,7 @@ def _account_name(session, account: LedgerAccount) -> str:  # type: ignore[no-un
     if account.kind == ledger.DONOR and account.user_id:
         user = session.get(User, account.user_id)
         return f"donor {user.username}" if user else account.key
-    return account.key
+    if account.kind == ledger.CAMPAIGN and account.campaign_id:
+        campaign = session.get(Campaign, account.campaign_id)
+        return f"budget of {campaign.slug}" if campaign else account.key
+    return "funding (paid in)"

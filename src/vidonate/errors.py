@@ -11,8 +11,11 @@ Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
     ├── NotFound                   404  unknown, or someone else's
     ├── Conflict                   409  state does not allow it (e.g. offset mismatch)
     ├── Gone                       410  expired upload
+    ├── PreconditionFailed         412  tus version header missing
     ├── PayloadTooLarge            413  Tus-Max-Size, body overrun, quota
-    ├── UnsupportedMedia           415/422 file is not an acceptable video
+    ├── UnsupportedContentType     415  PATCH body of the wrong type
+    ├── UnsupportedMedia           422  the file is not an acceptable video
+    ├── InvalidRequest             422  a JSON body or parameter of the wrong shape
     ├── ChecksumMismatch           460  tus checksum extension
     └── ProcessingFailed           --   stored on the donation, never raised to HTTP
 """
@@ -56,8 +59,20 @@ class Gone(VidonateError):
     status_code = 410
 
 
+class PreconditionFailed(VidonateError):
+    status_code = 412
+
+
 class PayloadTooLarge(VidonateError):
     status_code = 413
+
+
+class UnsupportedContentType(VidonateError):
+    status_code = 415
+
+
+class InvalidRequest(VidonateError):
+    status_code = 422
 
 
 class UnsupportedMedia(VidonateError):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import World
 from fastapi.testclient import TestClient
-from tus_helpers import upload
 
+from conftest import World
+from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Job
 from vidonate.ingest.samples import generate_clip
@@ -24,10 +24,15 @@ def _donate(client: TestClient, world: World, data: bytes, donor: str = "alice")
         return s.query(Donation).order_by(Donation.id.desc()).first().id  # type: ignore[union-attr]
 
 
-def test_good_clip_becomes_video_only_h264_with_thumbnail(client: TestClient, world: World,
-                                                          tmp_path: Path) -> None:
-    clip = generate_clip(tmp_path / "in.mkv", seconds=2, audio=True,
-                         metadata={"make": "Acme", "model": "Cam 3", "location": "+52+004/"})
+def test_good_clip_becomes_video_only_h264_with_thumbnail(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    clip = generate_clip(
+        tmp_path / "in.mkv",
+        seconds=2,
+        audio=True,
+        metadata={"make": "Acme", "model": "Cam 3", "location": "+52+004/"},
+    )
     donation_id = _donate(client, world, clip.read_bytes())
     assert world.rt.worker.run_pending() == 1
     with transaction(world.rt.sessions) as s:
@@ -53,7 +58,11 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(client: TestClient, wo
     ],
 )
 def test_bad_file_fails_with_its_reason_and_the_worker_goes_on(
-    client: TestClient, world: World, tmp_path: Path, make, reason: str  # type: ignore[no-untyped-def]
+    client: TestClient,
+    world: World,
+    tmp_path: Path,
+    make,
+    reason: str,  # type: ignore[no-untyped-def]
 ) -> None:
     bad = tmp_path / "bad.mp4"
     make(bad)
@@ -69,14 +78,16 @@ def test_bad_file_fails_with_its_reason_and_the_worker_goes_on(
         assert good_d.status == "in_review"
         assert {j.status for j in s.query(Job)} == {"done"}
     assert world.rt.store.keys("uploads/") == []
-    assert not any(k.startswith(f"clips/{bad_id}/") for k in world.rt.store.keys())
-    mine = client.get(f"/api/v1/donations/{bad_id}",
-                      headers={"Authorization": f"Bearer {world.tokens['alice']}"}).json()
+    assert not any(k.startswith(f"clips/{bad_id}/") for k in world.rt.store.keys("clips/"))
+    mine = client.get(
+        f"/api/v1/donations/{bad_id}", headers={"Authorization": f"Bearer {world.tokens['alice']}"}
+    ).json()
     assert mine["failure_reason"] == reason and mine["failure_detail"]
 
 
-def test_over_the_duration_limit_fails_as_too_long(client: TestClient, world: World,
-                                                   tmp_path: Path) -> None:
+def test_over_the_duration_limit_fails_as_too_long(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
     world.rt.settings.max_duration_s = 1.0
     donation_id = _donate(client, world, generate_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
     world.rt.worker.run_pending()

@@ -7,11 +7,11 @@ import base64
 from datetime import timedelta
 
 import pytest
-from conftest import World, assert_no_trace, row_counts
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from tus_helpers import TUS, auth, create, encode_metadata, patch
 
+from conftest import World, assert_no_trace, row_counts
+from tus_helpers import TUS, auth, create, encode_metadata, patch
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Upload, utcnow
 from vidonate.ingest.tus import expire_uploads
@@ -28,13 +28,19 @@ def test_options_advertises_version_extensions_max_size_and_checksum(client: Tes
     assert r.status_code == 204
     assert r.headers["Tus-Version"] == "1.0.0"
     assert set(r.headers["Tus-Extension"].split(",")) == {
-        "creation", "creation-with-upload", "termination", "expiration", "checksum"}
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "expiration",
+        "checksum",
+    }
     assert r.headers["Tus-Max-Size"] == str(2 * 1024**3)
     assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
 
 
-def test_upload_in_three_patches_reports_offsets_and_expiry(client: TestClient,
-                                                             world: World) -> None:
+def test_upload_in_three_patches_reports_offsets_and_expiry(
+    client: TestClient, world: World
+) -> None:
     token = world.tokens["alice"]
     created = create(client, token, len(DATA), world.metadata())
     assert created.status_code == 201
@@ -59,24 +65,26 @@ def test_upload_in_three_patches_reports_offsets_and_expiry(client: TestClient,
     assert row_counts(world.rt)["jobs"] == 1, "completing the upload queues its processing"
 
 
-def test_creation_with_upload_stores_the_body_in_the_post(client: TestClient,
-                                                          world: World) -> None:
+def test_creation_with_upload_stores_the_body_in_the_post(client: TestClient, world: World) -> None:
     r = create(client, world.tokens["alice"], len(DATA), world.metadata(), body=DATA[:4096])
     assert r.status_code == 201
     assert r.headers["Upload-Offset"] == "4096"
 
 
 def test_missing_tus_resumable_header_is_412(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/uploads", headers={
-        "Authorization": f"Bearer {world.tokens['alice']}", "Upload-Length": "10"})
+    r = client.post(
+        "/api/v1/uploads",
+        headers={"Authorization": f"Bearer {world.tokens['alice']}", "Upload-Length": "10"},
+    )
     assert r.status_code == 412 and _error(r) == "tus_version"
 
 
 def test_unauthenticated_upload_is_401(client: TestClient, world: World) -> None:
     r = client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10"})
     assert r.status_code == 401 and _error(r) == "not_signed_in"
-    r = client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10",
-                                                "Authorization": "Bearer nope"})
+    r = client.post(
+        "/api/v1/uploads", headers={**TUS, "Upload-Length": "10", "Authorization": "Bearer nope"}
+    )
     assert r.status_code == 401 and _error(r) == "bad_token"
     assert_no_trace(world)
 
@@ -131,8 +139,7 @@ def test_upload_length_over_tus_max_size_is_413(client: TestClient, world: World
     assert_no_trace(world)
 
 
-def test_donor_quota_counts_bytes_waiting_for_processing(client: TestClient,
-                                                         world: World) -> None:
+def test_donor_quota_counts_bytes_waiting_for_processing(client: TestClient, world: World) -> None:
     world.rt.settings.donor_quota_bytes = 150_000
     assert create(client, world.tokens["alice"], 100_000, world.metadata()).status_code == 201
     before = row_counts(world.rt)
@@ -142,8 +149,9 @@ def test_donor_quota_counts_bytes_waiting_for_processing(client: TestClient,
     assert create(client, world.tokens["bob"], 60_000, world.metadata("bob")).status_code == 201
 
 
-def test_body_longer_than_the_upload_is_413_and_stores_nothing(client: TestClient,
-                                                               world: World) -> None:
+def test_body_longer_than_the_upload_is_413_and_stores_nothing(
+    client: TestClient, world: World
+) -> None:
     token = world.tokens["alice"]
     location = create(client, token, 1000, world.metadata()).headers["Location"]
     r = patch(client, token, location, 0, b"x" * 1500)
@@ -160,8 +168,7 @@ def test_wrong_offset_is_409(client: TestClient, world: World) -> None:
     assert world.rt.store.keys("uploads/") == []
 
 
-def test_checksum_mismatch_is_460_and_discards_the_chunk(client: TestClient,
-                                                         world: World) -> None:
+def test_checksum_mismatch_is_460_and_discards_the_chunk(client: TestClient, world: World) -> None:
     token = world.tokens["alice"]
     location = create(client, token, len(DATA), world.metadata()).headers["Location"]
     bad = "sha256 " + base64.b64encode(b"\0" * 32).decode()
@@ -169,21 +176,24 @@ def test_checksum_mismatch_is_460_and_discards_the_chunk(client: TestClient,
     assert (r.status_code, _error(r)) == (460, "checksum_mismatch")
     assert client.head(location, headers=auth(token)).headers["Upload-Offset"] == "0"
     assert world.rt.store.keys("uploads/") == []
-    r = patch(client, token, location, 0, DATA[:100],
-              headers={"Upload-Checksum": "md5 AAAA"})
+    r = patch(client, token, location, 0, DATA[:100], headers={"Upload-Checksum": "md5 AAAA"})
     assert (r.status_code, _error(r)) == (400, "unsupported_checksum")
 
 
 def test_wrong_content_type_is_415(client: TestClient, world: World) -> None:
     token = world.tokens["alice"]
     location = create(client, token, 10, world.metadata()).headers["Location"]
-    r = client.patch(location, headers={**auth(token), "Upload-Offset": "0",
-                                        "Content-Type": "video/mp4"}, content=b"0123456789")
+    r = client.patch(
+        location,
+        headers={**auth(token), "Upload-Offset": "0", "Content-Type": "video/mp4"},
+        content=b"0123456789",
+    )
     assert (r.status_code, _error(r)) == (415, "bad_content_type")
 
 
-def test_someone_elses_upload_is_404_for_head_patch_and_delete(client: TestClient,
-                                                               world: World) -> None:
+def test_someone_elses_upload_is_404_for_head_patch_and_delete(
+    client: TestClient, world: World
+) -> None:
     location = create(client, world.tokens["alice"], 10, world.metadata()).headers["Location"]
     bob = world.tokens["bob"]
     assert client.head(location, headers=auth(bob)).status_code == 404
@@ -195,8 +205,9 @@ def test_someone_elses_upload_is_404_for_head_patch_and_delete(client: TestClien
     assert r.status_code == 204, "the owner's upload is untouched"
 
 
-def test_expired_upload_is_410_and_housekeeping_removes_its_bytes(client: TestClient,
-                                                                  world: World) -> None:
+def test_expired_upload_is_410_and_housekeeping_removes_its_bytes(
+    client: TestClient, world: World
+) -> None:
     token = world.tokens["alice"]
     location = create(client, token, len(DATA), world.metadata()).headers["Location"]
     assert patch(client, token, location, 0, DATA[:500]).status_code == 204
@@ -214,8 +225,9 @@ def test_expired_upload_is_410_and_housekeeping_removes_its_bytes(client: TestCl
     assert client.head(location, headers=auth(token)).status_code == 404
 
 
-def test_termination_removes_the_upload_its_donation_and_bytes(client: TestClient,
-                                                               world: World) -> None:
+def test_termination_removes_the_upload_its_donation_and_bytes(
+    client: TestClient, world: World
+) -> None:
     token = world.tokens["alice"]
     before = row_counts(world.rt)
     location = create(client, token, len(DATA), world.metadata()).headers["Location"]
@@ -226,8 +238,7 @@ def test_termination_removes_the_upload_its_donation_and_bytes(client: TestClien
     assert client.head(location, headers=auth(token)).status_code == 404
 
 
-def test_complete_upload_cannot_be_patched_or_terminated(client: TestClient,
-                                                         world: World) -> None:
+def test_complete_upload_cannot_be_patched_or_terminated(client: TestClient, world: World) -> None:
     token = world.tokens["alice"]
     location = create(client, token, 10, world.metadata()).headers["Location"]
     assert patch(client, token, location, 0, b"0123456789").status_code == 204

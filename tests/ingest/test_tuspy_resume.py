@@ -8,10 +8,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import World
-from netcut import CuttingProxy
 from tusclient import client as tus_client
 
+from conftest import World
+from netcut import CuttingProxy
 from vidonate.client import Api
 from vidonate.db.engine import transaction
 from vidonate.db.models import Upload
@@ -37,28 +37,40 @@ def _stored(world: World) -> tuple[bytes, list[int]]:
 def test_stock_tuspy_resumes_after_the_connection_is_cut(world: World, clip: Path) -> None:
     source = clip.read_bytes()
     cut_at = len(source) // 2
-    with BackgroundServer(world.rt, run_worker=False) as server, \
-            CuttingProxy(server.port, cut_after=cut_at) as proxy:
-        tus = tus_client.TusClient(f"{proxy.url}/api/v1/uploads",
-                                   headers={"Authorization": f"Bearer {world.tokens['alice']}"})
+    with (
+        BackgroundServer(world.rt, run_worker=False) as server,
+        CuttingProxy(server.port, cut_after=cut_at) as proxy,
+    ):
+        tus = tus_client.TusClient(
+            f"{proxy.url}/api/v1/uploads",
+            headers={"Authorization": f"Bearer {world.tokens['alice']}"},
+        )
         uploader = tus.uploader(str(clip), metadata=world.metadata(), retries=3, retry_delay=0.2)
         uploader.upload()  # one PATCH for the whole file, cut half-way, then resumed
         assert proxy.cuts == 1
     stored, sizes = _stored(world)
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(source).hexdigest()
     assert len(sizes) == 2 and 0 < sizes[0] < len(source), (
-        "the bytes that arrived before the cut were kept and the rest resumed after them")
+        "the bytes that arrived before the cut were kept and the rest resumed after them"
+    )
 
 
 def test_vidonate_client_resumes_checksummed_chunks_after_a_cut(world: World, clip: Path) -> None:
     source = clip.read_bytes()
     chunk = 64 * 1024
-    with BackgroundServer(world.rt, run_worker=False) as server, \
-            CuttingProxy(server.port, cut_after=chunk * 3 + chunk // 2) as proxy:
+    with (
+        BackgroundServer(world.rt, run_worker=False) as server,
+        CuttingProxy(server.port, cut_after=chunk * 3 + chunk // 2) as proxy,
+    ):
         api = Api(proxy.url, world.tokens["alice"])
         seen: list[int] = []
-        api.upload(clip, world.metadata(), chunk_size=chunk, retries=3,
-                   on_progress=lambda done, _total: seen.append(done))
+        api.upload(
+            clip,
+            world.metadata(),
+            chunk_size=chunk,
+            retries=3,
+            on_progress=lambda done, _total: seen.append(done),
+        )
         api.close()
         assert proxy.cuts == 1
     stored, sizes = _stored(world)
@@ -67,8 +79,9 @@ def test_vidonate_client_resumes_checksummed_chunks_after_a_cut(world: World, cl
     assert seen[-1] == len(source)
 
 
-def test_an_interrupted_run_resumes_from_the_remembered_url(world: World, clip: Path,
-                                                            tmp_path: Path) -> None:
+def test_an_interrupted_run_resumes_from_the_remembered_url(
+    world: World, clip: Path, tmp_path: Path
+) -> None:
     source = clip.read_bytes()
     store = tmp_path / "uploads.json"
     chunk = 64 * 1024
@@ -80,11 +93,21 @@ def test_an_interrupted_run_resumes_from_the_remembered_url(world: World, clip: 
                 raise KeyboardInterrupt  # the donor closes the laptop
 
         with pytest.raises(KeyboardInterrupt):
-            api.upload(clip, world.metadata(), chunk_size=chunk, resume_store=store,
-                       on_progress=stop_after_two)
+            api.upload(
+                clip,
+                world.metadata(),
+                chunk_size=chunk,
+                resume_store=store,
+                on_progress=stop_after_two,
+            )
         progress: list[int] = []
-        api.upload(clip, world.metadata(), chunk_size=chunk, resume_store=store,
-                   on_progress=lambda done, _t: progress.append(done))
+        api.upload(
+            clip,
+            world.metadata(),
+            chunk_size=chunk,
+            resume_store=store,
+            on_progress=lambda done, _t: progress.append(done),
+        )
         api.close()
     assert progress[0] == 3 * chunk, "the second run starts where the first stopped"
     stored, _sizes = _stored(world)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import World
 from fastapi.testclient import TestClient
 
+from conftest import World
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.errors import Conflict, Forbidden, InvalidInput
@@ -31,8 +31,11 @@ def test_queue_skips_own_clips_and_clips_already_voted_on(world: World) -> None:
 
 def test_voting_on_ones_own_clip_is_403(world: World, client: TestClient) -> None:
     own = world.clip_in_review("ravi")
-    r = client.post(f"/api/v1/review/{own}/votes", json={"decision": "accept"},
-                    headers={"Authorization": f"Bearer {world.tokens['ravi']}"})
+    r = client.post(
+        f"/api/v1/review/{own}/votes",
+        json={"decision": "accept"},
+        headers={"Authorization": f"Bearer {world.tokens['ravi']}"},
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (403, "own_clip")
     with pytest.raises(Forbidden):
         world.vote("ravi", own)
@@ -40,7 +43,9 @@ def test_voting_on_ones_own_clip_is_403(world: World, client: TestClient) -> Non
 
 def test_donors_cannot_review(world: World, client: TestClient) -> None:
     clip = world.clip_in_review("alice")
-    r = client.get("/api/v1/review/next", headers={"Authorization": f"Bearer {world.tokens['bob']}"})
+    r = client.get(
+        "/api/v1/review/next", headers={"Authorization": f"Bearer {world.tokens['bob']}"}
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (403, "not_a_reviewer")
     with pytest.raises(Forbidden):
         world.vote("bob", clip)
@@ -75,15 +80,20 @@ def test_two_accepts_accept_and_the_reviewers_labels_win(world: World) -> None:
 
 
 def test_two_rejects_reject_with_the_majority_reason_shown_to_the_donor(
-        world: World, client: TestClient) -> None:
+    world: World, client: TestClient
+) -> None:
     clip = world.clip_in_review()
     world.vote("rita", clip, "reject", reason="poor_quality")
     outcome = world.vote("ravi", clip, "reject", reason="poor_quality")
     assert outcome.status == "rejected"
-    mine = client.get(f"/api/v1/donations/{clip}",
-                      headers={"Authorization": f"Bearer {world.tokens['alice']}"}).json()
+    mine = client.get(
+        f"/api/v1/donations/{clip}", headers={"Authorization": f"Bearer {world.tokens['alice']}"}
+    ).json()
     assert (mine["status"], mine["rejection_reason"], mine["paid_cents"]) == (
-        "rejected", "poor_quality", 0)
+        "rejected",
+        "poor_quality",
+        0,
+    )
 
 
 def test_a_split_vote_waits_for_a_tie_breaker(world: World) -> None:
@@ -104,3 +114,13 @@ def test_votes_on_a_decided_clip_are_refused(world: World) -> None:
     with pytest.raises(Conflict) as exc:
         world.vote("ravi", clip)
     assert exc.value.code == "not_in_review"
+
+
+def test_a_vote_of_the_wrong_shape_is_422_with_a_reason_code(world: World,
+                                                              client: TestClient) -> None:
+    clip = world.clip_in_review()
+    r = client.post(f"/api/v1/review/{clip}/votes", json={"decision": ["accept"]},
+                    headers={"Authorization": f"Bearer {world.tokens['rita']}"})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_request"
+    assert "decision" in r.json()["error"]["message"]

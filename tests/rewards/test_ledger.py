@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import World, build_world
 from sqlalchemy import func, select
 
+from conftest import World, build_world
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, LedgerEntry, LedgerTransaction
 from vidonate.rewards import ledger
@@ -28,8 +28,11 @@ def _balances(world: World) -> dict[str, int]:
 def test_every_transaction_balances_and_balances_are_sums(world: World) -> None:
     _accept(world, world.clip_in_review("alice"))
     with transaction(world.rt.sessions) as s:
-        per_tx = s.execute(select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount_cents))
-                           .group_by(LedgerEntry.transaction_id)).all()
+        per_tx = s.execute(
+            select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount_cents)).group_by(
+                LedgerEntry.transaction_id
+            )
+        ).all()
         assert per_tx and all(total == 0 for _, total in per_tx)
     b = _balances(world)
     assert b["funding"] == -100_000
@@ -65,8 +68,9 @@ def test_an_exhausted_budget_accepts_without_paying_and_never_goes_negative(rt: 
     assert outcomes[-1].unpaid_reason == "budget_exhausted"
     assert _balances(world)[f"campaign:{world.campaign.id}"] == 100
     with transaction(world.rt.sessions) as s:
-        shown = s.get(Donation, outcomes and s.query(Donation).order_by(Donation.id.desc())
-                      .first().id)  # type: ignore[union-attr]
+        shown = s.get(
+            Donation, outcomes and s.query(Donation).order_by(Donation.id.desc()).first().id
+        )  # type: ignore[union-attr]
         assert shown.unpaid_reason == "budget_exhausted"  # type: ignore[union-attr]
 
 
@@ -94,7 +98,7 @@ def test_concurrent_final_votes_credit_exactly_once_and_keep_the_budget(rt: Runt
         # Each racer walks the clips from another start, so different clips are being
         # decided (and credited from the one budget) at the same moment.
         step = len(clips) // len(racers) + 1
-        for clip in clips[index * step:] + clips[:index * step]:
+        for clip in clips[index * step :] + clips[: index * step]:
             try:
                 with transaction(rt.sessions) as s:
                     cast_vote(s, s.get(User, reviewer_id), clip, decision="accept")  # type: ignore[arg-type]
@@ -111,9 +115,12 @@ def test_concurrent_final_votes_credit_exactly_once_and_keep_the_budget(rt: Runt
     assert errors == []
     with transaction(rt.sessions) as s:
         statuses = {s.get(Donation, c).status for c in clips}  # type: ignore[union-attr]
-        rewards = s.scalars(select(LedgerTransaction).where(LedgerTransaction.kind == "reward")).all()
-        unpaid = s.scalar(select(func.count(Donation.id)).where(
-            Donation.unpaid_reason == "budget_exhausted"))
+        rewards = s.scalars(
+            select(LedgerTransaction).where(LedgerTransaction.kind == "reward")
+        ).all()
+        unpaid = s.scalar(
+            select(func.count(Donation.id)).where(Donation.unpaid_reason == "budget_exhausted")
+        )
     assert statuses == {"accepted"}
     assert len(rewards) == 7 and len({r.donation_id for r in rewards}) == 7
     assert unpaid == len(clips) - 7

@@ -53,8 +53,9 @@ def create_user(
     user.role_rows = [UserRole(role=r) for r in sorted(_parse_roles(roles))]
     session.add(user)
     session.flush()
-    # Opened now, not at first credit, so concurrent credits never race to create it.
-    ledger.donor_account(session, user.id)
+    if user.has_role("donor"):
+        # Opened now, not at first credit, so concurrent credits never race to create it.
+        ledger.donor_account(session, user.id)
     return user
 
 

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
-from vidonate.errors import VidonateError
+from vidonate.errors import InvalidRequest, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
 
@@ -52,6 +53,13 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         from vidonate.web.pages.routes import render_error
 
         return render_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return await _vidonate_error(request, InvalidRequest("invalid_request", problems))
 
     from vidonate.web.api import api_router
     from vidonate.web.pages.routes import router as pages_router

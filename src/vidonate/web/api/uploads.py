@@ -6,22 +6,20 @@ from collections.abc import AsyncIterator
 from email.utils import format_datetime
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from vidonate.errors import InvalidInput, PayloadTooLarge, VidonateError
+from vidonate.errors import (
+    InvalidInput,
+    PayloadTooLarge,
+    PreconditionFailed,
+    UnsupportedContentType,
+)
 from vidonate.ingest import tus
 from vidonate.web.deps import CurrentUser, RuntimeDep
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
-
-
-class PreconditionFailed(VidonateError):
-    status_code = 412
-
-
-class UnsupportedContentType(VidonateError):
-    status_code = 415
 
 
 def _require_tus(request: Request) -> None:
@@ -82,7 +80,6 @@ async def create(request: Request, user: CurrentUser, rt: RuntimeDep) -> Respons
         )
     length = tus.parse_length(request.headers.get("upload-length"), "Upload-Length")
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
-    from starlette.concurrency import run_in_threadpool
 
     state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata)
     location = str(request.url_for("upload_head", upload_id=state.id))

@@ -32,7 +32,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: object)
 
 
 def render_error(request: Request, exc: VidonateError) -> Response:
-    if exc.status_code == 401:
+    if exc.code == "not_signed_in":
         return RedirectResponse("/login", status_code=303)
     return page(request, "error.html", exc.status_code, error=exc, user=None)
 

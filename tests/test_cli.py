@@ -1,0 +1,175 @@
+"""The ``vidonate`` command line: administration against the database, donation over
+the API with tus, and the demo that runs the whole loop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from conftest import World
+from vidonate import cli
+from vidonate.cli import app
+from vidonate.config import Settings
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation
+from vidonate.ingest.samples import generate_clip
+from vidonate.server import BackgroundServer
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("VIDONATE_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("VIDONATE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VIDONATE_CREDENTIALS", str(tmp_path / "credentials.json"))
+    monkeypatch.setattr(cli, "console", Console(width=200))  # no wrapping inside asserted text
+    return tmp_path
+
+
+def test_admin_creates_users_and_campaigns(cli_env: Path) -> None:
+    r = runner.invoke(app, ["user", "create", "carol", "--role", "donor", "--role", "reviewer"])
+    assert r.exit_code == 0, r.output
+    assert "carol (donor, reviewer)" in r.output and "password" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "campaign",
+            "create",
+            "car-doors",
+            "--name",
+            "Car doors",
+            "--budget-cents",
+            "5000",
+            "--category",
+            "car_door_tampering=500",
+            "--category",
+            "normal_activity",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["campaign", "list"])
+    assert "car-doors" in r.output and "$50.00" in r.output and "car_door_tampering" in r.output
+    r = runner.invoke(
+        app, ["campaign", "create", "car-doors", "--name", "x", "--budget-cents", "1"]
+    )
+    assert r.exit_code == 2 and "campaign_exists" in r.output
+
+
+def test_donor_logs_in_adds_a_camera_and_donates_with_progress(world: World, cli_env: Path) -> None:
+    clips = [generate_clip(cli_env / f"clip{i}.mp4", seconds=1.5, seed=i) for i in range(2)]
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        r = runner.invoke(
+            app,
+            ["login", "--server", server.url, "--username", "bob", "--password", "bob-password"],
+        )
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(app, ["camera", "add", "garage", "--placement", "driveway"])
+        assert r.exit_code == 0 and "garage (driveway)" in r.output, r.output
+        r = runner.invoke(
+            app,
+            [
+                "donate",
+                *map(str, clips),
+                "--campaign",
+                world.campaign.slug,
+                "--category",
+                "car_door_tampering",
+                "--camera",
+                "garage",
+                "--staged",
+                "--incident",
+                "night-1",
+                "--accept-consent",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        assert "donated 2 of 2 clips" in r.output
+    with transaction(world.rt.sessions) as s:
+        donations = s.query(Donation).all()
+        assert [(d.status, d.staged, d.incident_key) for d in donations] == [
+            ("received", True, "night-1")
+        ] * 2
+
+
+def test_donating_without_consent_uploads_nothing(world: World, cli_env: Path) -> None:
+    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5)
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        r = runner.invoke(
+            app,
+            [
+                "donate",
+                str(clip),
+                "--campaign",
+                world.campaign.slug,
+                "--category",
+                "package_theft",
+                "--camera",
+                "front porch",
+                "--server",
+                server.url,
+                "--token",
+                world.tokens["alice"],
+            ],
+        )
+    assert r.exit_code == 2 and "consent not given" in r.output
+    with transaction(world.rt.sessions) as s:
+        assert s.query(Donation).count() == 0
+
+
+def test_donating_to_an_unknown_category_names_the_reason(world: World, cli_env: Path) -> None:
+    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5)
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        r = runner.invoke(
+            app,
+            [
+                "donate",
+                str(clip),
+                "--campaign",
+                world.campaign.slug,
+                "--category",
+                "baby_monitor",
+                "--camera",
+                "front porch",
+                "--accept-consent",
+                "--server",
+                server.url,
+                "--token",
+                world.tokens["alice"],
+            ],
+        )
+    assert r.exit_code == 1 and "unknown_category" in r.output
+    assert world.rt.store.keys() == []
+
+
+@pytest.mark.slow
+def test_demo_completes_the_loop_and_prints_its_tables(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDONATE_")}
+    if "VIDONATE_TEST_MEDIA" in os.environ:
+        env["VIDONATE_TEST_MEDIA"] = os.environ["VIDONATE_TEST_MEDIA"]
+    workdir = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "vidonate.cli", "demo", "--workdir", str(workdir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for title in ("Clips by status", "Ledger balances", "Leaderboard", "demo completed"):
+        assert title in out
+    assert out.count("accepted") >= 4
+    assert (workdir / "var" / "vidonate.sqlite3").exists()
+
+
+def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "something").write_text("x")
+    r = runner.invoke(app, ["demo", "--workdir", str(tmp_path)])
+    assert r.exit_code == 2 and "not empty" in r.output
