@@ -25,13 +25,15 @@ class Prepared:
 
 
 def prepare(settings: Settings, *, seed: bool = True) -> Prepared:
-    """Apply migrations and, once, create the admin account and the demo campaign."""
+    """Apply migrations and, with ``seed``, create the admin account and the demo
+    campaign once. Without it no account is made whose password nobody would see."""
     upgrade(settings.database_url)
     runtime = Runtime.from_settings(settings)
+    if not seed:
+        return Prepared(runtime, "", None)
     with transaction(runtime.sessions) as session:
         admin, password = ensure_admin(session)
-        if seed:
-            ensure_demo_campaign(session)
+        ensure_demo_campaign(session)
         username = admin.username
     return Prepared(runtime, username, password)
 

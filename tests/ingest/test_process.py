@@ -53,7 +53,9 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (lambda p: p.write_bytes(os.urandom(50_000)), "unreadable"),
+        # an MP4 type box and then noise: passes the upload sniff, fails decoding
+        (lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(50_000)),
+         "unreadable"),
         (lambda p: generate_clip(p, seconds=0.4), "too_short"),
     ],
 )

@@ -16,7 +16,9 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Upload, utcnow
 from vidonate.ingest.tus import expire_uploads
 
-DATA = bytes(range(256)) * 400  # 102,400 bytes
+# An MP4 file type box, then filler: enough to pass the container sniff at the first
+# PATCH. These tests never process the bytes.
+DATA = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 400
 
 
 def _error(response) -> str:  # type: ignore[no-untyped-def]
@@ -154,7 +156,7 @@ def test_body_longer_than_the_upload_is_413_and_stores_nothing(
 ) -> None:
     token = world.tokens["alice"]
     location = create(client, token, 1000, world.metadata()).headers["Location"]
-    r = patch(client, token, location, 0, b"x" * 1500)
+    r = patch(client, token, location, 0, DATA[:1500])
     assert (r.status_code, _error(r)) == (413, "body_too_large")
     assert world.rt.store.keys("uploads/") == []
     assert client.head(location, headers=auth(token)).headers["Upload-Offset"] == "0"
@@ -201,7 +203,7 @@ def test_someone_elses_upload_is_404_for_head_patch_and_delete(
     assert (r.status_code, _error(r)) == (404, "upload_not_found")
     assert client.delete(location, headers=auth(bob)).status_code == 404
     assert world.rt.store.keys("uploads/") == []
-    r = patch(client, world.tokens["alice"], location, 0, b"0123456789")
+    r = patch(client, world.tokens["alice"], location, 0, DATA[:10])
     assert r.status_code == 204, "the owner's upload is untouched"
 
 
@@ -241,7 +243,7 @@ def test_termination_removes_the_upload_its_donation_and_bytes(
 def test_complete_upload_cannot_be_patched_or_terminated(client: TestClient, world: World) -> None:
     token = world.tokens["alice"]
     location = create(client, token, 10, world.metadata()).headers["Location"]
-    assert patch(client, token, location, 0, b"0123456789").status_code == 204
+    assert patch(client, token, location, 0, DATA[:10]).status_code == 204
     r = patch(client, token, location, 10, b"x")
     assert (r.status_code, _error(r)) == (409, "upload_complete")
     r = client.delete(location, headers=auth(token))
@@ -255,3 +257,19 @@ def test_metadata_header_round_trips_unicode_filenames(client: TestClient, world
     assert r.status_code == 201
     with transaction(world.rt.sessions) as s:
         assert s.query(Donation).one().source_filename == "voordeur ☂.mp4"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"%PDF-1.7\n" + b"x" * 2000, b"\x89PNG\r\n\x1a\n" + b"x" * 2000, b"hello world"],
+    ids=["pdf", "png", "tiny-text"],
+)
+def test_a_file_that_is_no_video_container_is_refused_at_the_first_patch(
+    client: TestClient, world: World, head: bytes
+) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(head), world.metadata()).headers["Location"]
+    r = patch(client, token, location, 0, head)
+    assert (r.status_code, _error(r)) == (415, "unsupported_file_type")
+    assert_no_trace(world)
+    assert client.head(location, headers=auth(token)).status_code == 404

@@ -30,8 +30,10 @@ from vidonate.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    UnsupportedContentType,
 )
 from vidonate.ingest.process import PROCESS_JOB
+from vidonate.ingest.sniff import SNIFF_BYTES, container_of
 from vidonate.jobs import queue
 from vidonate.runtime import Runtime
 
@@ -198,9 +200,15 @@ async def append(
     digest = checksum.hasher() if checksum is not None else None
     size = 0
     cut_off = False
+    head = b"" if offset == 0 else None  # the first bytes of the file, to sniff its type
     try:
         try:
             async for chunk in body:
+                if head is not None:
+                    head += chunk[:SNIFF_BYTES]
+                    if len(head) >= SNIFF_BYTES:
+                        _check_container(head)
+                        head = None
                 size += len(chunk)
                 if size > room:
                     raise PayloadTooLarge(
@@ -212,10 +220,16 @@ async def append(
                     digest.update(chunk)
         except ClientGone:
             cut_off = True
+        if head and not cut_off and size == room:
+            _check_container(head)  # a file smaller than the sniff window
         if checksum is not None and (cut_off or digest.digest() != checksum.digest):
             if cut_off:
                 raise ClientGone()
             raise ChecksumMismatch("checksum_mismatch", "the body does not match Upload-Checksum")
+    except UnsupportedContentType:
+        writer.abort()
+        await to_thread.run_sync(terminate, rt, donor, upload_id)  # nothing of it is kept
+        raise
     except BaseException:
         writer.abort()
         raise
@@ -228,6 +242,15 @@ async def append(
     except BaseException:
         rt.store.delete(key)
         raise
+
+
+def _check_container(head: bytes) -> None:
+    if container_of(head) is None:
+        raise UnsupportedContentType(
+            "unsupported_file_type",
+            "this file is not a video container vidonate reads "
+            "(MP4/MOV, AVI, Matroska/WebM, MPEG-TS/PS, FLV, ASF or raw H.264)",
+        )
 
 
 def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> int:
