@@ -173,21 +173,6 @@ def metadata_for(donor: Donor, filename: str) -> dict[str, str]:
     }
 
 
-def ensure_sha256_checksums() -> bool:
-    """Make tuspy send ``Upload-Checksum: sha256``, which is all the server takes.
-
-    tuspy 1.1 hashes with sha1 unless told otherwise, and ``Api.upload`` (as of this writing)
-    does not tell it, so every checksummed PATCH gets a 400 ``unsupported_checksum``. This
-    sets the class default in this process only; returns whether it had to.
-    """
-    from tusclient.uploader import Uploader
-
-    if Uploader.CHECKSUM_ALGORITHM_PAIR[0] == "sha256":
-        return False
-    Uploader.CHECKSUM_ALGORITHM_PAIR = ("sha256", hashlib.sha256)
-    return True
-
-
 def time_tus(url: str, donor: Donor, src: Path, chunk_size: int) -> tuple[float, str]:
     """Seconds for ``Api.upload`` (creation and every PATCH); returns them and the upload id."""
     api = Api(url, donor.token)
@@ -308,11 +293,6 @@ def main(argv: list[str] | None = None) -> int:
         cp_before = time_cp(src, dst)
         err.print(f"cp (before):   {cp_before:7.2f} s  {mb_per_s(size, cp_before):8.1f} MB/s")
 
-        if ensure_sha256_checksums():
-            err.print(
-                "[yellow]note[/] tuspy defaults to sha1 checksums, which the server refuses; "
-                "the bench makes it use sha256 (vidonate.client.Api.upload should)"
-            )
         tus_s, tus_id = time_tus(url, donor, src, chunk_size)
         err.print(f"tus (tuspy):   {tus_s:7.2f} s  {mb_per_s(size, tus_s):8.1f} MB/s")
         verify("tus", stored_upload(var_dir, tus_id), size, sha256)

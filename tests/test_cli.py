@@ -98,10 +98,9 @@ def test_donor_logs_in_adds_a_camera_and_donates_with_progress(world: World, cli
         ] * 2
 
 
-def test_donating_without_consent_uploads_nothing(world: World, cli_env: Path) -> None:
-    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5)
+def _donate_as_alice(world: World, clip: Path, category: str, *extra: str):  # type: ignore[no-untyped-def]
     with BackgroundServer(world.rt, run_worker=False) as server:
-        r = runner.invoke(
+        return runner.invoke(
             app,
             [
                 "donate",
@@ -109,15 +108,21 @@ def test_donating_without_consent_uploads_nothing(world: World, cli_env: Path) -
                 "--campaign",
                 world.campaign.slug,
                 "--category",
-                "package_theft",
+                category,
                 "--camera",
                 "front porch",
                 "--server",
                 server.url,
                 "--token",
                 world.tokens["alice"],
+                *extra,
             ],
         )
+
+
+def test_donating_without_consent_uploads_nothing(world: World, cli_env: Path) -> None:
+    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5)
+    r = _donate_as_alice(world, clip, "package_theft")
     assert r.exit_code == 2 and "consent not given" in r.output
     with transaction(world.rt.sessions) as s:
         assert s.query(Donation).count() == 0
@@ -125,25 +130,7 @@ def test_donating_without_consent_uploads_nothing(world: World, cli_env: Path) -
 
 def test_donating_to_an_unknown_category_names_the_reason(world: World, cli_env: Path) -> None:
     clip = generate_clip(cli_env / "clip.mp4", seconds=1.5)
-    with BackgroundServer(world.rt, run_worker=False) as server:
-        r = runner.invoke(
-            app,
-            [
-                "donate",
-                str(clip),
-                "--campaign",
-                world.campaign.slug,
-                "--category",
-                "baby_monitor",
-                "--camera",
-                "front porch",
-                "--accept-consent",
-                "--server",
-                server.url,
-                "--token",
-                world.tokens["alice"],
-            ],
-        )
+    r = _donate_as_alice(world, clip, "baby_monitor", "--accept-consent")
     assert r.exit_code == 1 and "unknown_category" in r.output
     assert world.rt.store.keys() == []
 

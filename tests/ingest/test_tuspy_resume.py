@@ -20,7 +20,6 @@ from vidonate.ingest.samples import sample_clips
 from vidonate.server import BackgroundServer
 from vidonate.storage.base import read_bytes
 
-
 MIN_SIZE = 400_000
 
 
