@@ -31,6 +31,14 @@ class Sha256Uploader(Uploader):
 
     CHECKSUM_ALGORITHM_PAIR = ("sha256", hashlib.sha256)
 
+    def _retry_or_cry(self, error: Exception) -> None:
+        # tuspy retries every failure; a refusal (4xx) will not change on retry, and
+        # retrying it would hide the server's reason behind a later 404.
+        status = getattr(error, "status_code", None)
+        if status is not None and 400 <= status < 500 and status not in (409, 423):
+            raise error
+        super()._retry_or_cry(error)
+
 
 class ApiError(VidonateError):
     def __init__(self, status_code: int, code: str, message: str) -> None:

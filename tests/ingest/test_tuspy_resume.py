@@ -122,3 +122,18 @@ def test_an_interrupted_run_resumes_from_the_remembered_url(
     assert progress[0] == 3 * chunk, "the second run starts where the first stopped"
     stored, _sizes = _stored(world)
     assert stored == source
+
+
+def test_a_refused_upload_reports_the_servers_reason_without_retrying(
+    world: World, tmp_path: Path
+) -> None:
+    from vidonate.client import ApiError
+
+    document = tmp_path / "invoice.pdf"
+    document.write_bytes(b"%PDF-1.7\n" + os.urandom(100_000))
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        api = Api(server.url, world.tokens["alice"])
+        with pytest.raises(ApiError) as exc:
+            api.upload(document, world.metadata(), chunk_size=32 * 1024, retries=5)
+        api.close()
+    assert (exc.value.status_code, exc.value.code) == (415, "unsupported_file_type")
