@@ -54,8 +54,7 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
     ("make", "reason"),
     [
         # an MP4 type box and then noise: passes the upload sniff, fails decoding
-        (lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(50_000)),
-         "unreadable"),
+        (lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(50_000)), "unreadable"),
         (lambda p: generate_clip(p, seconds=0.4), "too_short"),
     ],
 )
@@ -114,3 +113,25 @@ def test_jobs_left_running_by_a_dead_process_are_requeued(world: World) -> None:
     with transaction(world.rt.sessions) as s:
         assert s.get(Job, dead.id).status == "queued"  # type: ignore[union-attr]
         assert s.get(Job, alive.id).status == "running"  # type: ignore[union-attr]
+
+
+def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    from vidonate.donations.states import transition
+    from vidonate.jobs import queue
+
+    donation_id = _donate(
+        client, world, generate_clip(tmp_path / "a.mp4", seconds=1.5).read_bytes()
+    )
+    with transaction(world.rt.sessions) as s:
+        # What a crash leaves: the donation in processing, its job claimed by a dead worker.
+        transition(s, s.get(Donation, donation_id), "processing")  # type: ignore[arg-type]
+        job = s.query(Job).one()
+        job.status, job.locked_by = "running", "gone-host:1:0"
+        job.locked_at = job.created_at - queue.LEASE
+    with transaction(world.rt.sessions) as s:
+        assert queue.recover(s) == 1
+    assert world.rt.worker.run_pending() == 1
+    with transaction(world.rt.sessions) as s:
+        assert s.get(Donation, donation_id).status == "in_review"  # type: ignore[union-attr]

@@ -56,10 +56,16 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
 
     with transaction(rt.sessions) as session:
         donation = session.get(Donation, donation_id)
-        if donation is None or donation.status != DonationStatus.received:
+        # "processing" too: a worker that died mid-job leaves it so, and its job is
+        # requeued; the upload's parts are only deleted at the very end, so it can redo it.
+        if donation is None or donation.status not in (
+            DonationStatus.received,
+            DonationStatus.processing,
+        ):
             log.info("donation %s is not waiting for processing; skipped", donation_id)
             return
-        transition(session, donation, DonationStatus.processing)
+        if donation.status == DonationStatus.received:
+            transition(session, donation, DonationStatus.processing)
 
     video_key = f"clips/{donation_id}/video.mp4"
     thumb_key = f"clips/{donation_id}/thumbnail.jpg"
