@@ -22,7 +22,8 @@ _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 DEFAULT_CONSENT = """\
 I donate this clip to the vidonate campaign "{name}".
 - It is used only to build and evaluate a detector of package theft and car-door tampering.
-- Faces and readable text are blurred before any person sees it.
+- Only reviewers of this campaign see it, after it was re-encoded without sound,
+  location or device data.
 - It is never sold and never given to third parties.
 - I can withdraw it at any time; money already earned stays mine.
 - I own the camera, and the clip was recorded where I may record.
