@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -235,15 +235,29 @@ def _even(frame: VideoFrame) -> VideoFrame:
     return frame.reformat(width=max(2, width), height=max(2, height), format="yuv420p")
 
 
-def transcode(src: Path, dst: Path, *, crf: int = 23, preset: str = "veryfast") -> TranscodeResult:
+FrameStage = Callable[[Iterator[VideoFrame]], Iterator[VideoFrame]]
+"""A stage between decoding and encoding (redaction): it receives yuv420p frames of even
+size in display order and yields the same number of frames of the same size, in order.
+It may hold some frames back (to look ahead) as long as it yields them all in the end."""
+
+
+def transcode(
+    src: Path,
+    dst: Path,
+    *,
+    crf: int = 23,
+    preset: str = "veryfast",
+    stage: FrameStage | None = None,
+) -> TranscodeResult:
     """Re-encode the first video stream of `src` to an H.264 MP4 at `dst`, dropping the rest.
 
-    Audio, subtitles, data and all metadata tags stay behind. Raises UnsupportedMedia
-    ("unreadable") when decoding fails; a partial `dst` is removed.
+    Audio, subtitles, data and all metadata tags stay behind. Every frame passes through
+    ``stage`` (if given) before it is encoded. Raises UnsupportedMedia ("unreadable") when
+    decoding fails; a partial `dst` is removed.
     """
     dst = Path(dst)
     try:
-        return _transcode(src, dst, crf=crf, preset=preset)
+        return _transcode(src, dst, crf=crf, preset=preset, stage=stage)
     except BaseException:
         dst.unlink(missing_ok=True)
         raise
@@ -274,7 +288,37 @@ def _stated_duration(container: InputContainer, stream: VideoStream) -> float | 
     return None
 
 
-def _transcode(src: Path, dst: Path, *, crf: int, preset: str) -> TranscodeResult:
+@dataclass
+class _Span:
+    """First and last timestamp seen, and the first frame's display rotation."""
+
+    first_t: float | None = None
+    last_t: float | None = None
+    rotation: int | None = None
+
+
+def _uniform(frames: Iterator[VideoFrame], span: _Span) -> Iterator[VideoFrame]:
+    """yuv420p frames, all of the first frame's even size; records timestamps on the way."""
+    size: tuple[int, int] | None = None
+    for frame in frames:
+        if frame.time is not None:
+            span.first_t = frame.time if span.first_t is None else min(span.first_t, frame.time)
+            span.last_t = frame.time if span.last_t is None else max(span.last_t, frame.time)
+        if span.rotation is None:
+            # Read before _even: reformat returns a frame without the source's side data.
+            span.rotation = frame.rotation
+        frame = _even(frame)
+        if size is None:
+            size = (frame.width, frame.height)
+        elif (frame.width, frame.height) != size:
+            # Mid-stream size changes: keep the first size for the whole clip.
+            frame = frame.reformat(width=size[0], height=size[1])
+        yield frame
+
+
+def _transcode(
+    src: Path, dst: Path, *, crf: int, preset: str, stage: FrameStage | None
+) -> TranscodeResult:
     with _open(src) as container:
         stream = _video_stream(container)
         if stream is None:
@@ -282,29 +326,20 @@ def _transcode(src: Path, dst: Path, *, crf: int, preset: str) -> TranscodeResul
         stream.thread_type = "AUTO"
         rate = _frame_rate(stream) or _DEFAULT_FPS
         stated = _stated_duration(container, stream)
+        seen = _Span()
+        frames_in = _uniform(_decoded(container, stream), seen)
         # "+bitexact" stops the muxer from writing its own "encoder" tag and a creation time.
         options = {"movflags": "+faststart", "fflags": "+bitexact"}
         with av.open(str(dst), "w", format="mp4", container_options=options) as out:
             video: VideoStream | None = None
             frames = 0
-            first_t: float | None = None
-            last_t: float | None = None
-            for frame in _decoded(container, stream):
-                if frame.time is not None:
-                    first_t = frame.time if first_t is None else min(first_t, frame.time)
-                    last_t = frame.time if last_t is None else max(last_t, frame.time)
-                # Read before _even: reformat returns a frame without the source's side data.
-                rotation = frame.rotation if video is None else 0
-                frame = _even(frame)
+            for frame in stage(frames_in) if stage else frames_in:
                 if video is None:
                     video = _add_h264(out, frame, rate, crf, preset, stream)
-                    if rotation:
+                    if seen.rotation:
                         # Phones store portrait video as rotated landscape plus this hint;
                         # without it the donated clip would play sideways.
-                        video.set_display_rotation(rotation)
-                elif (frame.width, frame.height) != (video.width, video.height):
-                    # Mid-stream size changes: keep the first size for the whole clip.
-                    frame = frame.reformat(width=video.width, height=video.height)
+                        video.set_display_rotation(seen.rotation)
                 # Source timestamps may be missing, repeated or out of order: restamp at a
                 # constant rate so the encoder and muxer always see a clean sequence.
                 frame.pts = frames
@@ -314,6 +349,7 @@ def _transcode(src: Path, dst: Path, *, crf: int, preset: str) -> TranscodeResul
             if video is None:
                 raise UnsupportedMedia("unreadable", "the video stream holds no decodable frame")
             out.mux(video.encode())
+        first_t, last_t = seen.first_t, seen.last_t
         # Demuxers treat a damaged or cut-off file as a quiet end of file, so compare what
         # was decoded with what the headers promised.
         span = float(frames / rate)
