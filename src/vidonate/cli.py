@@ -143,6 +143,9 @@ def campaign_create(
     category: Annotated[list[str] | None, typer.Option(help="name or name=target")] = None,
     no_staged: bool = False,
     consent_file: Path | None = None,
+    incident_payment: Annotated[
+        str, typer.Option(help="each_angle or once_per_incident")
+    ] = "each_angle",
 ) -> None:
     """Create and fund a campaign."""
     from vidonate.campaigns.service import DEFAULT_TARGET, create_campaign
@@ -166,6 +169,7 @@ def campaign_create(
                 categories=categories,
                 allow_staged=not no_staged,
                 consent_text=consent_file.read_text() if consent_file else None,
+                incident_payment=incident_payment,
             )
             console.print(f"created campaign {campaign.slug} (#{campaign.id})")
     except VidonateError as exc:

@@ -16,6 +16,7 @@ from vidonate.rewards import ledger
 
 DEFAULT_CATEGORIES = ("package_theft", "car_door_tampering", "normal_activity")
 DEFAULT_TARGET = 20_000
+INCIDENT_PAYMENTS = ("each_angle", "once_per_incident")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 
@@ -43,6 +44,7 @@ def create_campaign(
     ends_at: datetime | None = None,
     allow_staged: bool = True,
     consent_text: str | None = None,
+    incident_payment: str = "each_angle",
 ) -> Campaign:
     """A campaign, funded with ``budget_cents`` and with its first consent text in force."""
     if not _SLUG.match(slug):
@@ -55,6 +57,10 @@ def create_campaign(
     for category, target in categories.items():
         if not _CATEGORY.match(category) or target < 0:
             raise InvalidInput("bad_category", f"bad category {category!r} or target {target}")
+    if incident_payment not in INCIDENT_PAYMENTS:
+        raise InvalidInput(
+            "bad_incident_payment", f"incident_payment is one of {list(INCIDENT_PAYMENTS)}"
+        )
     starts_at = starts_at or utcnow()
     if ends_at is not None and ends_at <= starts_at:
         raise InvalidInput("bad_dates", "a campaign must end after it starts")
@@ -67,6 +73,7 @@ def create_campaign(
         starts_at=starts_at,
         ends_at=ends_at,
         allow_staged=allow_staged,
+        incident_payment=incident_payment,
     )
     campaign.categories = [CampaignCategory(category=c, target=t) for c, t in categories.items()]
     session.add(campaign)

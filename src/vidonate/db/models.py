@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -137,6 +138,8 @@ class Campaign(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     allow_staged: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "each_angle": every accepted angle of an incident is paid; "once_per_incident": one is.
+    incident_payment: Mapped[str] = mapped_column(String(20), default="each_angle")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     categories: Mapped[list[CampaignCategory]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CampaignCategory.category"
@@ -187,7 +190,19 @@ class Donation(Base):
     category: Mapped[str] = mapped_column(String(40))
     staged: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # False when the donor gave no time and recorded_at is the upload time: such a clip
+    # joins incidents by key only, never by an overlap that means nothing.
+    recorded_at_known: Mapped[bool] = mapped_column(Boolean, default=True)
     incident_key: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), nullable=True, index=True
+    )
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("donations.id"), nullable=True, index=True
+    )
+    duplicate_score: Mapped[float | None] = mapped_column(nullable=True)
+    redaction_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    residual_face_rate: Mapped[float | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     failure_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -203,6 +218,29 @@ class Donation(Base):
     duration_s: Mapped[float | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Incident(Base):
+    """One scene seen by several of a donor's cameras: one key, or overlapping recordings."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClipSignature(Base):
+    """Perceptual hashes of a processed clip's sampled frames, for near-duplicate search."""
+
+    __tablename__ = "clip_signatures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(
+        ForeignKey("donations.id", ondelete="CASCADE"), unique=True
+    )
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)  # n × 32 bytes, packed 256-bit hashes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DonationEvent(Base):

@@ -50,6 +50,7 @@ class DonationRequest:
     category: str
     staged: bool
     recorded_at: datetime
+    recorded_at_known: bool
     incident_key: str | None
     consent_text_id: int
     filename: str
@@ -127,6 +128,7 @@ def validate_request(session: Session, donor: User, metadata: Mapping[str, str])
         category=category,
         staged=staged,
         recorded_at=_parse_time(metadata.get("recorded_at")),
+        recorded_at_known=bool((metadata.get("recorded_at") or "").strip()),
         incident_key=incident,
         consent_text_id=consent.id,
         filename=(metadata.get("filename") or "")[:255],
@@ -142,6 +144,7 @@ def create_donation(session: Session, donor: User, request: DonationRequest, siz
         category=request.category,
         staged=request.staged,
         recorded_at=request.recorded_at,
+        recorded_at_known=request.recorded_at_known,
         incident_key=request.incident_key,
         source_filename=request.filename,
         source_size=size,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload
+from vidonate.donations.incidents import assign_incident
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
 from vidonate.storage.base import put_file
@@ -106,4 +107,5 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
         donation.thumbnail_key = thumb_key
         donation.width, donation.height = encoded.width, encoded.height
         donation.duration_s = probed.duration_s
+        assign_incident(session, donation)
         transition(session, donation, DonationStatus.in_review)

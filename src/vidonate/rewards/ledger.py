@@ -29,6 +29,8 @@ DONOR = "donor"
 UNPAID_CAMERA_CAP = "camera_cap_reached"
 UNPAID_BUDGET = "budget_exhausted"
 UNPAID_NO_REWARD = "campaign_pays_nothing"
+UNPAID_DUPLICATE = "duplicate"
+UNPAID_INCIDENT_PAID = "incident_already_paid"
 
 
 def _account(
@@ -131,8 +133,12 @@ def credit_accepted(session: Session, donation: Donation) -> CreditResult:
         )
     )
     reason = None
-    if campaign.reward_cents <= 0:
+    if donation.duplicate_of is not None:
+        reason = UNPAID_DUPLICATE
+    elif campaign.reward_cents <= 0:
         reason = UNPAID_NO_REWARD
+    elif campaign.incident_payment == "once_per_incident" and _incident_paid(session, donation):
+        reason = UNPAID_INCIDENT_PAID
     elif (paid_for_camera or 0) >= campaign.paid_cap_per_camera:
         reason = UNPAID_CAMERA_CAP
     elif balance(session, budget) < campaign.reward_cents:
@@ -149,6 +155,18 @@ def credit_accepted(session: Session, donation: Donation) -> CreditResult:
         memo=f"accepted clip {donation.id}",
     )
     return CreditResult(campaign.reward_cents, None)
+
+
+def _incident_paid(session: Session, donation: Donation) -> bool:
+    if donation.incident_id is None:
+        return False
+    paid = session.scalar(
+        select(LedgerTransaction.id)
+        .join(Donation, Donation.id == LedgerTransaction.donation_id)
+        .where(Donation.incident_id == donation.incident_id, LedgerTransaction.kind == "reward")
+        .limit(1)
+    )
+    return paid is not None
 
 
 def donor_balance(session: Session, user: User) -> int:

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign, Donation
+from vidonate.donations.incidents import angles
 from vidonate.review.service import REJECT_REASONS, Thresholds, cast_vote, next_for_review
-from vidonate.web.api.schemas import ReviewItem, VoteCreate, VoteOutcomePublic
+from vidonate.web.api.schemas import AnglePublic, ReviewItem, VoteCreate, VoteOutcomePublic
 from vidonate.web.deps import ReviewerUser, RuntimeDep
 
 router = APIRouter(prefix="/review", tags=["review"])
 
 
-def review_item(request: Request, donation: Donation, campaign: Campaign) -> ReviewItem:
+def review_item(
+    request: Request, session: Session, donation: Donation, campaign: Campaign
+) -> ReviewItem:
+    """What a reviewer sees: the redacted clip, its flags and the other angles beside it."""
     return ReviewItem(
         id=donation.id,
         campaign_id=donation.campaign_id,
@@ -24,6 +29,19 @@ def review_item(request: Request, donation: Donation, campaign: Campaign) -> Rev
         thumbnail_url=str(request.url_for("thumbnail", donation_id=donation.id)),
         categories=campaign.category_names(),
         reject_reasons=REJECT_REASONS,
+        incident_id=donation.incident_id,
+        angles=[
+            AnglePublic(
+                id=a.id,
+                camera_id=a.camera_id,
+                recorded_at=a.recorded_at,
+                status=a.status,
+                video_url=str(request.url_for("video", donation_id=a.id)),
+            )
+            for a in angles(session, donation)
+        ],
+        duplicate_of=donation.duplicate_of,
+        redaction_flagged=donation.redaction_flagged,
     )
 
 
@@ -36,7 +54,7 @@ def next_clip(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> Revie
             return Response(status_code=204)
         campaign = session.get(Campaign, donation.campaign_id)
         assert campaign is not None
-        return review_item(request, donation, campaign)
+        return review_item(request, session, donation, campaign)
 
 
 def thresholds(rt: RuntimeDep) -> Thresholds:

@@ -86,6 +86,7 @@ class CampaignCreate(BaseModel):
     ends_at: datetime | None = None
     allow_staged: bool = True
     consent_text: str | None = None
+    incident_payment: str = Field("each_angle", description="each_angle or once_per_incident")
 
 
 class CampaignPublic(Public):
@@ -98,6 +99,7 @@ class CampaignPublic(Public):
     starts_at: datetime
     ends_at: datetime | None
     allow_staged: bool
+    incident_payment: str
     categories: list[CategoryPublic]
     consent: ConsentPublic | None = None
     budget_left_cents: int | None = None
@@ -118,6 +120,9 @@ class DonationPublic(Public):
     staged: bool
     recorded_at: datetime
     incident_key: str | None
+    incident_id: int | None
+    duplicate_of: int | None
+    redaction_flagged: bool
     status: str
     failure_reason: str | None
     failure_detail: str | None
@@ -134,6 +139,14 @@ class DonationPublic(Public):
     history: list[EventPublic] = []
 
 
+class AnglePublic(Public):
+    id: int
+    camera_id: int
+    recorded_at: datetime
+    status: str
+    video_url: str
+
+
 class ReviewItem(Public):
     id: int
     campaign_id: int
@@ -146,6 +159,10 @@ class ReviewItem(Public):
     thumbnail_url: str
     categories: list[str]
     reject_reasons: dict[str, str]
+    incident_id: int | None = None
+    angles: list[AnglePublic] = []
+    duplicate_of: int | None = None
+    redaction_flagged: bool = False
 
 
 class VoteCreate(BaseModel):

@@ -160,7 +160,7 @@ def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTM
     with transaction(rt.sessions) as session:
         donation = next_for_review(session, reviewer)
         campaign = session.get(Campaign, donation.campaign_id) if donation else None
-        item = review_item(request, donation, campaign) if donation and campaign else None
+        item = review_item(request, session, donation, campaign) if donation and campaign else None
     return page(request, "review.html", user=reviewer, item=item)
 
 
