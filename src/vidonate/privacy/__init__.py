@@ -1,0 +1,1 @@
+"""Privacy guarantees that are measured and published, not just claimed."""
