@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from vidonate.errors import UnsupportedMedia
+from vidonate.ingest import hostile, media
 from vidonate.ingest.media import MediaLimits, TranscodeResult, probe, thumbnail, transcode
 from vidonate.ingest.samples import REAL_CLIPS, generate_clip, sample_clips, test_media_dir
 
@@ -352,3 +354,130 @@ def test_real_clip_probes_and_transcodes(name: str, size: tuple[int, int], tmp_p
     with av.open(str(dst)) as out:
         assert [s.type for s in out.streams] == ["video"]
         assert out.streams.video[0].codec_context.name == "h264"
+
+
+# --- hostile input: what FFmpeg may open ---------------------------------------------------
+
+
+def _playlist(path: Path, target: Path) -> Path:
+    path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile://{target}\n")
+    return path
+
+
+def test_every_allowed_demuxer_name_exists() -> None:
+    # A typo would not fail loudly: it would quietly refuse that container.
+    parts = {
+        part
+        for name in av.formats_available
+        if av.format.ContainerFormat(name).is_input
+        for part in name.split(",")
+    }
+    assert set(media.ALLOWED_DEMUXERS) <= parts
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:///etc/hostname\n"),
+        ("list.ffconcat", "ffconcat version 1.0\nfile '/etc/hostname'\n"),
+        (
+            "stream.sdp",
+            "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=video 5004 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
+        ),
+    ],
+)
+def test_the_demuxer_whitelist_alone_refuses_playlists(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    # Opened by path, where FFmpeg would recognise each of them (hls, concat, sdp): with the
+    # options media uses it refuses them (EINVAL) before their demuxer reads a byte.
+    with pytest.raises(av.error.ArgumentError):
+        av.open(str(path), container_options=media._OPEN_OPTIONS)
+
+
+def test_the_demuxer_whitelist_alone_refuses_images(tmp_path: Path) -> None:
+    png = tmp_path / "still.png"
+    Image.new("RGB", (16, 16)).save(png)
+    with pytest.raises(av.error.ArgumentError):
+        av.open(str(png), container_options=media._OPEN_OPTIONS)
+
+
+def test_a_nested_open_is_refused_even_where_a_demuxer_is_allowed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.ts"
+    secret.write_bytes(b"SECRET")
+    before = os.stat(secret).st_atime_ns
+    playlist = _playlist(tmp_path / "list.m3u8", secret)
+    # Let hls through the whitelist: the refusing io_open still stops the segment.
+    with pytest.raises(UnsupportedMedia) as caught, media._open(playlist, demuxers=("hls",)) as c:
+        for _ in c.demux():
+            pass
+    assert caught.value.code == "disallowed_format"
+    assert str(secret) in caught.value.message
+    assert os.stat(secret).st_atime_ns == before
+
+
+def test_an_external_track_is_refused_even_if_drefs_were_enabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = hostile.build_case("external_reference", tmp_path)
+    # By default FFmpeg skips the reference (and the clip has no frames to decode)...
+    assert _reject(case.path).code == "unreadable"
+    # ...and were that ever switched on, the open is refused rather than followed.
+    monkeypatch.setitem(media._OPEN_OPTIONS, "enable_drefs", "1")
+    assert _reject(case.path).code == "disallowed_format"
+
+
+def test_probe_refuses_a_playlist_named_mp4_before_ffmpeg_reads_it(tmp_path: Path) -> None:
+    error = _reject(_playlist(tmp_path / "clip.mp4", tmp_path / "secret.ts"))
+    assert error.code == "disallowed_format"
+    assert "playlist" in error.message
+
+
+def test_probe_refuses_a_playlist_embedded_anywhere(tmp_path: Path, tagged_clip: Path) -> None:
+    # Across the scanner's 1 MiB read boundary, to prove the overlap.
+    path = tmp_path / "embedded.mp4"
+    path.write_bytes(tagged_clip.read_bytes() + bytes((1 << 20) - 3) + b"#EXTM3U\n")
+    error = _reject(path)
+    assert error.code == "disallowed_format"
+    assert f"at byte {tagged_clip.stat().st_size + (1 << 20) - 3}" in error.message
+
+
+def test_probe_says_an_empty_file_is_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    assert _reject(empty).message == "the file is empty"
+
+
+def test_probe_calls_an_mp4_cut_off_in_mdat_truncated(tagged_clip: Path, tmp_path: Path) -> None:
+    data = tagged_clip.read_bytes()  # mdat before moov, as the muxer writes it
+    assert data.find(b"mdat") < data.find(b"moov")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: data.find(b"mdat") + 500])
+    error = _reject(cut)
+    assert error.code == "truncated"
+    assert "'mdat'" in error.message
+
+
+def test_transcode_stops_at_max_frames(tagged_clip: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(UnsupportedMedia) as caught:
+        transcode(tagged_clip, dst, preset="ultrafast", max_frames=10)
+    assert caught.value.code == "too_many_frames"
+    assert not dst.exists()
+    assert media.frame_cap(300) == 75_600
+    assert media.frame_cap(0.2) == media.frame_cap(1.0)
+
+
+def test_running_out_of_memory_is_not_blamed_on_the_file(
+    tagged_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_memory(*_: object) -> None:
+        raise av.error.MemoryError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(media, "_decode_frames", no_memory)
+    # Not UnsupportedMedia("unreadable"): the sandbox reports it as its memory limit.
+    with pytest.raises(MemoryError):
+        probe(tagged_clip)
