@@ -1,0 +1,1 @@
+"""Near-duplicate detection for donated clips: perceptual frame hashes and a hash index."""
