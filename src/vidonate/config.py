@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     max_width: int = Field(3840, gt=0)
     max_height: int = Field(2160, gt=0)
 
+    redaction: bool = Field(True, description="Blur faces and text before anyone sees a clip.")
+    face_threshold: float = Field(0.2, gt=0, le=1, description="Least face score redacted.")
+    detect_interval: int = Field(4, ge=1, description="Faces are detected every N frames.")
+    redact_text: bool = Field(True, description="Also blur plates, labels, house numbers.")
+    audit_every_n: int = Field(10, ge=1, description="The audit checks every N-th frame.")
+    audit_max_residual_rate: float = Field(
+        0.0, ge=0, le=1, description="Flag a clip when more audited frames show a face."
+    )
+    sandbox_cpu_seconds: int = Field(1800, gt=0, description="CPU limit of a media child.")
+    sandbox_memory_bytes: int = Field(6 * GIB, gt=0, description="Address-space limit.")
+    sandbox_wall_seconds: float = Field(1200.0, gt=0, description="Wall-clock limit.")
+
     review_accepts_needed: int = Field(2, ge=1, description="Accept votes needed to accept.")
     review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.config import Settings
 from vidonate.db.engine import make_engine, make_sessionmaker
+from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.jobs.worker import Worker
 from vidonate.storage import BlobStore, open_store
 
@@ -25,6 +26,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     store: BlobStore
     worker: Worker = field(init=False)
+    duplicates: DuplicateFinder = field(init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -35,6 +37,7 @@ class Runtime:
             )
         engine = make_engine(settings.database_url)
         runtime = cls(settings, engine, make_sessionmaker(engine), open_store(settings.storage_url))
+        runtime.duplicates = DuplicateFinder()
         runtime.worker = Worker(
             sessions=runtime.sessions,
             handlers=runtime._handlers(),

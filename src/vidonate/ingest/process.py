@@ -1,8 +1,10 @@
-"""The processing job: assemble → hash → probe → transcode → thumbnail → in review.
+"""The processing job: assemble → sandboxed probe, redaction, encode, thumbnail →
+sandboxed audit and hash → duplicate check → incident → in review.
 
-Each stage is a plain function of ``ingest.media``; this module only orders
-them and records the outcome. Any failure marks the donation ``failed`` with a
-reason code and removes the bytes, and the worker moves on.
+The stages are plain functions elsewhere (``ingest.media``, ``ingest.redact``,
+``dedupe``); this module orders them and records the outcome. Everything that decodes
+the upload runs in a child process with limits (``ingest.sandbox``). Any failure marks
+the donation ``failed`` with a reason code and removes the bytes; the worker moves on.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +25,14 @@ from vidonate.errors import UnsupportedMedia
 from vidonate.storage.base import put_file
 
 if TYPE_CHECKING:
+    from vidonate.dedupe.phash import VideoSignature
+    from vidonate.ingest.media import MediaLimits
+    from vidonate.ingest.redact import AuditResult, RedactionSettings
     from vidonate.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROCESS_JOB = "process_donation"
+REDACTION_STAGE = "vidonate.ingest.redact:redaction_stage"
 
 
 def _assemble(rt: Runtime, upload: Upload, dest: Path) -> str:
@@ -39,7 +46,7 @@ def _assemble(rt: Runtime, upload: Upload, dest: Path) -> str:
     return digest.hexdigest()
 
 
-def _limits(rt: Runtime):  # type: ignore[no-untyped-def]
+def media_limits(rt: Runtime) -> MediaLimits:
     from vidonate.ingest.media import MediaLimits
 
     s = rt.settings
@@ -51,8 +58,72 @@ def _limits(rt: Runtime):  # type: ignore[no-untyped-def]
     )
 
 
+def redaction_settings(rt: Runtime) -> RedactionSettings:
+    from vidonate.ingest.redact import RedactionSettings
+
+    s = rt.settings
+    return RedactionSettings(
+        face_threshold=s.face_threshold, detect_interval=s.detect_interval, text=s.redact_text
+    )
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the checks after encoding found in the redacted clip."""
+
+    signature: VideoSignature
+    audit: AuditResult
+
+
+def inspect_output(video: Path, audit_every_n: int) -> Inspection:
+    """Residual-face audit and perceptual hashes of the redacted clip (runs sandboxed)."""
+    from vidonate.dedupe.phash import video_signature
+    from vidonate.ingest.redact import audit_residual_faces
+
+    return Inspection(video_signature(video), audit_residual_faces(video, every_n=audit_every_n))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sha256: str
+    width: int
+    height: int
+    duration_s: float
+    inspection: Inspection
+
+
+def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
+    from vidonate.ingest.sandbox import SandboxLimits, process_media, run_sandboxed
+
+    s = rt.settings
+    limits = SandboxLimits(
+        cpu_seconds=s.sandbox_cpu_seconds,
+        memory_bytes=s.sandbox_memory_bytes,
+        wall_seconds=s.sandbox_wall_seconds,
+    )
+    with transaction(rt.sessions) as session:
+        upload = session.query(Upload).filter_by(donation_id=donation_id).one()
+        source = workdir / "source"
+        sha256 = _assemble(rt, upload, source)
+    redact = s.redaction
+    out = process_media(
+        source,
+        workdir,
+        media_limits=media_limits(rt),
+        limits=limits,
+        stage=REDACTION_STAGE if redact else None,
+        stage_kwargs={"settings": redaction_settings(rt)} if redact else None,
+    )
+    source.unlink()  # the original leaves this machine's disk as soon as it is encoded
+    inspection = run_sandboxed(inspect_output, out.video, s.audit_every_n, limits=limits)
+    put_file(rt.store, f"clips/{donation_id}/video.mp4", out.video)
+    put_file(rt.store, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
+    return Outcome(
+        sha256, out.transcode.width, out.transcode.height, out.probe.duration_s, inspection
+    )
+
+
 def process_donation(rt: Runtime, donation_id: int) -> None:
-    from vidonate.ingest import media
     from vidonate.ingest.tus import discard_upload_bytes
 
     with transaction(rt.sessions) as session:
@@ -72,16 +143,9 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
     thumb_key = f"clips/{donation_id}/thumbnail.jpg"
     workdir = Path(tempfile.mkdtemp(prefix=f"vidonate-{donation_id}-"))
     failure: tuple[str, str] | None = None
+    outcome: Outcome | None = None
     try:
-        with transaction(rt.sessions) as session:
-            upload = session.query(Upload).filter_by(donation_id=donation_id).one()
-            source = workdir / "source"
-            sha256 = _assemble(rt, upload, source)
-        probed = media.probe(source, _limits(rt))
-        encoded = media.transcode(source, workdir / "video.mp4")
-        media.thumbnail(workdir / "video.mp4", workdir / "thumbnail.jpg")
-        put_file(rt.store, video_key, workdir / "video.mp4")
-        put_file(rt.store, thumb_key, workdir / "thumbnail.jpg")
+        outcome = _run_stages(rt, donation_id, workdir)
     except UnsupportedMedia as exc:
         failure = (exc.code, exc.message)
     except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
@@ -96,16 +160,27 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
         upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
         if upload is not None:
             discard_upload_bytes(rt, session, upload)  # the original is never kept
-        if failure is not None:
+        if failure is not None or outcome is None:
             rt.store.delete(video_key)
             rt.store.delete(thumb_key)
-            donation.failure_detail = failure[1]
-            transition(session, donation, DonationStatus.failed, reason=failure[0])
+            code, detail = failure or ("processing_error", "no outcome")
+            donation.failure_detail = detail
+            transition(session, donation, DonationStatus.failed, reason=code)
             return
-        donation.source_sha256 = sha256
-        donation.video_key = video_key
-        donation.thumbnail_key = thumb_key
-        donation.width, donation.height = encoded.width, encoded.height
-        donation.duration_s = probed.duration_s
-        assign_incident(session, donation)
+        _record(rt, session, donation, outcome)
+        donation.video_key, donation.thumbnail_key = video_key, thumb_key
         transition(session, donation, DonationStatus.in_review)
+
+
+def _record(rt: Runtime, session, donation: Donation, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+    audit, signature = outcome.inspection.audit, outcome.inspection.signature
+    donation.source_sha256 = outcome.sha256
+    donation.width, donation.height = outcome.width, outcome.height
+    donation.duration_s = outcome.duration_s
+    donation.residual_face_rate = audit.residual_rate()
+    donation.redaction_flagged = audit.residual_rate() > rt.settings.audit_max_residual_rate
+    duplicate = rt.duplicates.find(session, donation.id, signature)
+    if duplicate is not None:
+        donation.duplicate_of, donation.duplicate_score = duplicate.donation_id, duplicate.score
+    rt.duplicates.record(session, donation.id, signature)
+    assign_incident(session, donation)

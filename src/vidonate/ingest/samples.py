@@ -22,13 +22,19 @@ _AUDIO_RATE = 44100
 
 
 def _background(width: int, height: int, rng: random.Random) -> Image.Image:
-    """A diagonal two-colour gradient, seeded so different seeds look different."""
-    ramp = Image.linear_gradient("L").resize((width, height))
-    tint = tuple(rng.randrange(40, 216) for _ in range(3))
-    shade = tuple(255 - c for c in tint)
-    return Image.composite(
-        Image.new("RGB", (width, height), tint), Image.new("RGB", (width, height), shade), ramp
-    )
+    """A seeded scene: coarse colour noise, smoothly enlarged, with a few blocks on it.
+
+    Different seeds must look different to the near-duplicate check, which a plain
+    two-colour gradient did not (its perceptual hashes barely depend on the colours).
+    """
+    coarse = bytes(rng.randrange(256) for _ in range(6 * 8 * 3))
+    scene = Image.frombytes("RGB", (8, 6), coarse).resize((width, height), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(scene)
+    for _ in range(6):
+        x, y = rng.randrange(width), rng.randrange(height)
+        w, h = rng.randrange(8, max(9, width // 3)), rng.randrange(8, max(9, height // 3))
+        draw.rectangle((x, y, x + w, y + h), fill=tuple(rng.randrange(256) for _ in range(3)))
+    return scene
 
 
 def _frame_image(

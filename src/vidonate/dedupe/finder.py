@@ -1,0 +1,99 @@
+"""Near-duplicate search over every clip vidonate holds, backed by the database.
+
+Signatures are stored per donation (``clip_signatures``); each process keeps a
+`HashIndex` of their representative hashes, loads it on first use and then only the
+rows added since (so several server processes see each other's clips). Candidates
+from the index are confirmed against the stored signature with `is_near_duplicate`,
+and only clips that are accepted or still pending count: re-submitting a rejected or
+withdrawn clip is not a duplicate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vidonate.db.models import ClipSignature, Donation, DonationStatus
+from vidonate.dedupe.index import HashIndex
+from vidonate.dedupe.phash import VideoSignature, is_near_duplicate, match_score
+
+COUNTING = (
+    DonationStatus.received,
+    DonationStatus.processing,
+    DonationStatus.in_review,
+    DonationStatus.accepted,
+)
+_MAX_CANDIDATES = 20
+
+
+def to_bytes(signature: VideoSignature) -> bytes:
+    buffer = io.BytesIO()
+    arrays = {f.name: getattr(signature, f.name) for f in dataclasses.fields(signature)}
+    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    return buffer.getvalue()
+
+
+def from_bytes(blob: bytes) -> VideoSignature:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        values = {f.name: data[f.name] for f in dataclasses.fields(VideoSignature)}
+    values["cutoff_s"] = float(values["cutoff_s"])
+    return VideoSignature(**values)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    donation_id: int
+    score: float
+
+
+class DuplicateFinder:
+    """Thread-safe: the worker threads of one process share one index."""
+
+    def __init__(self) -> None:
+        self._index = HashIndex()
+        self._loaded_up_to = 0
+        self._lock = threading.Lock()
+
+    def _refresh(self, session: Session) -> None:
+        rows = session.execute(
+            select(ClipSignature.id, ClipSignature.donation_id, ClipSignature.hashes)
+            .where(ClipSignature.id > self._loaded_up_to)
+            .order_by(ClipSignature.id)
+        ).all()
+        for row_id, donation_id, blob in rows:
+            self._index.add(donation_id, from_bytes(blob).representative())
+            self._loaded_up_to = row_id
+
+    def find(
+        self, session: Session, donation_id: int, signature: VideoSignature
+    ) -> Duplicate | None:
+        """The accepted or pending clip (other than this one) that `signature` copies."""
+        if len(signature) == 0:
+            return None
+        with self._lock:
+            self._refresh(session)
+            hits = self._index.query(signature.query_hashes())
+        ranked = sorted((n, clip) for clip, n in hits.items() if clip != donation_id)
+        for _count, clip in reversed(ranked[-_MAX_CANDIDATES:]):
+            other = session.get(Donation, clip)
+            if other is None or other.status not in COUNTING:
+                continue
+            blob = session.scalar(
+                select(ClipSignature.hashes).where(ClipSignature.donation_id == clip)
+            )
+            if blob is None:
+                continue
+            stored = from_bytes(blob)
+            if is_near_duplicate(signature, stored):
+                return Duplicate(clip, match_score(signature, stored))
+        return None
+
+    def record(self, session: Session, donation_id: int, signature: VideoSignature) -> None:
+        session.add(ClipSignature(donation_id=donation_id, hashes=to_bytes(signature)))
+        session.flush()
