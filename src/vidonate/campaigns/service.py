@@ -23,8 +23,8 @@ _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 DEFAULT_CONSENT = """\
 I donate this clip to the vidonate campaign "{name}".
 - It is used only to build and evaluate a detector of package theft and car-door tampering.
-- Only reviewers of this campaign see it, after it was re-encoded without sound,
-  location or device data.
+- Faces and readable text (plates, labels, house numbers) are blurred, and sound,
+  location and device data removed, before any person sees it.
 - It is never sold and never given to third parties.
 - I can withdraw it at any time; money already earned stays mine.
 - I own the camera, and the clip was recorded where I may record.
