@@ -29,6 +29,8 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/dedupe.py
 
 clean:
 	rm -rf $(VENV) var demo-run

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vidonate.ingest import media
@@ -56,7 +57,7 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _hasher():  # -> Callable[[Path], object]
+def _hasher() -> Callable[[Path], object]:
     """The project's video signature when it exists, else sha256 of the file's bytes."""
     try:
         phash = importlib.import_module("vidonate.dedupe.phash")
@@ -74,7 +75,9 @@ def _hasher():  # -> Callable[[Path], object]
         return sha256
 
 
-def _vidonate(src: Path, workdir: Path, hasher) -> tuple[int, float, Path]:
+def _vidonate(
+    src: Path, workdir: Path, hasher: Callable[[Path], object]
+) -> tuple[int, float, Path]:
     """The processing job on `src`: (frames, seconds, redacted output)."""
     out, thumb = workdir / f"{src.stem}.vidonate.mp4", workdir / f"{src.stem}.jpg"
     report = RedactionReport()

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     redaction: bool = Field(True, description="Blur faces and text before anyone sees a clip.")
     face_threshold: float = Field(0.2, gt=0, le=1, description="Least face score redacted.")
-    detect_interval: int = Field(4, ge=1, description="Faces are detected every N frames.")
+    detect_interval: int = Field(5, ge=1, description="Faces are detected every N frames.")
     redact_text: bool = Field(True, description="Also blur plates, labels, house numbers.")
     audit_every_n: int = Field(10, ge=1, description="The audit checks every N-th frame.")
     audit_max_residual_rate: float = Field(

