@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from vidonate.errors import UnsupportedMedia
-from vidonate.ingest import hostile, media
+from vidonate.ingest import hostile, inputs, media
 from vidonate.ingest.media import MediaLimits, TranscodeResult, probe, thumbnail, transcode
 from vidonate.ingest.samples import REAL_CLIPS, generate_clip, sample_clips, test_media_dir
 
@@ -372,7 +372,7 @@ def test_every_allowed_demuxer_name_exists() -> None:
         if av.format.ContainerFormat(name).is_input
         for part in name.split(",")
     }
-    assert set(media.ALLOWED_DEMUXERS) <= parts
+    assert set(inputs.ALLOWED_DEMUXERS) <= parts
 
 
 @pytest.mark.parametrize(
@@ -395,14 +395,14 @@ def test_the_demuxer_whitelist_alone_refuses_playlists(
     # Opened by path, where FFmpeg would recognise each of them (hls, concat, sdp): with the
     # options media uses it refuses them (EINVAL) before their demuxer reads a byte.
     with pytest.raises(av.error.ArgumentError):
-        av.open(str(path), container_options=media._OPEN_OPTIONS)
+        av.open(str(path), container_options=inputs.OPEN_OPTIONS)
 
 
 def test_the_demuxer_whitelist_alone_refuses_images(tmp_path: Path) -> None:
     png = tmp_path / "still.png"
     Image.new("RGB", (16, 16)).save(png)
     with pytest.raises(av.error.ArgumentError):
-        av.open(str(png), container_options=media._OPEN_OPTIONS)
+        av.open(str(png), container_options=inputs.OPEN_OPTIONS)
 
 
 def test_a_nested_open_is_refused_even_where_a_demuxer_is_allowed(tmp_path: Path) -> None:
@@ -411,7 +411,8 @@ def test_a_nested_open_is_refused_even_where_a_demuxer_is_allowed(tmp_path: Path
     before = os.stat(secret).st_atime_ns
     playlist = _playlist(tmp_path / "list.m3u8", secret)
     # Let hls through the whitelist: the refusing io_open still stops the segment.
-    with pytest.raises(UnsupportedMedia) as caught, media._open(playlist, demuxers=("hls",)) as c:
+    opened = inputs.open_upload(playlist, demuxers=("hls",))
+    with pytest.raises(UnsupportedMedia) as caught, opened as c:
         for _ in c.demux():
             pass
     assert caught.value.code == "disallowed_format"
@@ -426,7 +427,7 @@ def test_an_external_track_is_refused_even_if_drefs_were_enabled(
     # By default FFmpeg skips the reference (and the clip has no frames to decode)...
     assert _reject(case.path).code == "unreadable"
     # ...and were that ever switched on, the open is refused rather than followed.
-    monkeypatch.setitem(media._OPEN_OPTIONS, "enable_drefs", "1")
+    monkeypatch.setitem(inputs.OPEN_OPTIONS, "enable_drefs", "1")
     assert _reject(case.path).code == "disallowed_format"
 
 
