@@ -56,6 +56,7 @@ class Runtime:
         from vidonate.ingest.tus import expire_uploads
 
         expire_uploads(self)
+        self.store.sweep_partial()
 
     def start(self) -> None:
         if self.settings.worker_threads > 0:

@@ -40,6 +40,9 @@ class BlobStore(Protocol):
         ...
 
     def keys(self, prefix: str = "") -> list[str]: ...
+    def sweep_partial(self, older_than_s: float = 24 * 3600) -> int:
+        """Remove the remains of writes that never committed (a crash mid-write)."""
+        ...
 
 
 def put_bytes(store: BlobStore, key: str, data: bytes) -> int:

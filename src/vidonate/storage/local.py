@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,16 @@ class LocalDirStore:
             except OSError:
                 break
             parent = parent.parent
+
+    def sweep_partial(self, older_than_s: float = 24 * 3600) -> int:
+        """Remove temp files of writes that a crash left unfinished; returns how many."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self.root.rglob(f"*{_TMP_MARK}*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def keys(self, prefix: str = "") -> list[str]:
         found = []
