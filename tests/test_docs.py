@@ -24,6 +24,7 @@ ERROR_CLASSES = {
     "PreconditionFailed",
     "UnsupportedContentType",
     "InvalidRequest",
+    "RangeNotSatisfiable",
 }
 
 

@@ -14,6 +14,7 @@ Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
     ├── PreconditionFailed         412  tus version header missing
     ├── PayloadTooLarge            413  Tus-Max-Size, body overrun, quota
     ├── UnsupportedContentType     415  PATCH body of the wrong type
+    ├── RangeNotSatisfiable        416  a byte range outside the clip
     ├── UnsupportedMedia           422  the file is not an acceptable video
     ├── InvalidRequest             422  a JSON body or parameter of the wrong shape
     ├── ChecksumMismatch           460  tus checksum extension
@@ -69,6 +70,10 @@ class PayloadTooLarge(VidonateError):
 
 class UnsupportedContentType(VidonateError):
     status_code = 415
+
+
+class RangeNotSatisfiable(VidonateError):
+    status_code = 416
 
 
 class InvalidRequest(VidonateError):

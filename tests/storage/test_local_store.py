@@ -56,3 +56,11 @@ def test_sweep_removes_old_leftovers_of_crashed_writes_only(tmp_path: Path) -> N
     assert store.sweep_partial() == 1
     assert fresh.commit() == 9, "a write in progress is not swept"
     assert store.keys() == ["uploads/u/1"]
+
+
+@pytest.mark.parametrize(("start", "end", "want"), [(0, None, b"0123456789"), (2, 5, b"234"),
+                                                    (7, None, b"789"), (9, 100, b"9")])
+def test_ranged_reads(tmp_path: Path, start: int, end: int | None, want: bytes) -> None:
+    store = LocalDirStore(tmp_path)
+    put_bytes(store, "k", b"0123456789")
+    assert b"".join(store.read("k", chunk_size=2, start=start, end=end)) == want

@@ -105,3 +105,24 @@ def test_leaderboard_opt_in_and_own_rank(client: TestClient, world: World) -> No
     client.post("/leaderboard", data={"handle": "porch-hero", "opt_in": "true"})
     page = client.get("/leaderboard").text
     assert "<td>porch-hero</td>" in page
+
+
+def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
+        client: TestClient, world: World, tmp_path: Path) -> None:
+    from tus_helpers import upload
+
+    clip = generate_clip(tmp_path / "porch.mp4", seconds=1.5)
+    upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
+    world.rt.worker.run_pending()
+    rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
+    whole = client.get("/api/v1/donations/1/video", headers=rita)
+    assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
+    size = len(whole.content)
+    part = client.get("/api/v1/donations/1/video", headers={**rita, "Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    assert part.content == whole.content[100:200]
+    tail = client.get("/api/v1/donations/1/video", headers={**rita, "Range": "bytes=-10"})
+    assert tail.content == whole.content[-10:]
+    bad = client.get("/api/v1/donations/1/video", headers={**rita, "Range": f"bytes={size}-"})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (416, "bad_range")

@@ -46,14 +46,23 @@ class LocalDirStore:
     def writer(self, key: str) -> LocalBlobWriter:
         return LocalBlobWriter(self._path(key))
 
-    def read(self, key: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    def read(
+        self, key: str, chunk_size: int = 1 << 20, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
         path = self._path(key)
         try:
             f = path.open("rb")
         except FileNotFoundError:
             raise BlobNotFound(key) from None
         with f:
-            while chunk := f.read(chunk_size):
+            f.seek(start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                chunk = f.read(chunk_size if left is None else min(chunk_size, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
 
     def size(self, key: str) -> int:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.donations.service import donations_of, history, own_donation
-from vidonate.errors import NotFound
+from vidonate.errors import NotFound, RangeNotSatisfiable
 from vidonate.rewards import ledger
 from vidonate.web.api.schemas import DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
@@ -46,26 +46,56 @@ def viewable(session: Session, user: User, donation_id: int) -> Donation:
     return donation
 
 
-def _stream(rt: RuntimeDep, user: User, donation_id: int, which: str) -> StreamingResponse:
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range as (start, end exclusive)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    if not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (
+        last and not last.isdigit()
+    ):
+        return None
+    if not first:  # the last n bytes
+        start, end = max(0, size - int(last)), size
+    else:
+        start, end = int(first), min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise RangeNotSatisfiable("bad_range", f"the range {header!r} lies outside {size} bytes")
+    return start, end
+
+
+def _stream(rt: RuntimeDep, request: Request, user: User, donation_id: int,
+            which: str) -> StreamingResponse:
     with transaction(rt.sessions) as session:
         donation = viewable(session, user, donation_id)
         key = donation.video_key if which == "video" else donation.thumbnail_key
     if not key or not rt.store.exists(key):
         raise NotFound("not_processed", f"donation {donation_id} has no processed {which}")
+    size = rt.store.size(key)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     media_type = "video/mp4" if which == "video" else "image/jpeg"
-    return StreamingResponse(
-        rt.store.read(key),
-        media_type=media_type,
-        headers={"Content-Length": str(rt.store.size(key)), "Cache-Control": "private, no-store"},
-    )
+    wanted = _byte_range(request.headers.get("range"), size)
+    if wanted is None:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(rt.store.read(key), media_type=media_type, headers=headers)
+    start, end = wanted
+    # Browsers seek in a video with ranges; without them a reviewer could not skip ahead.
+    headers.update({"Content-Length": str(end - start),
+                    "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+    return StreamingResponse(rt.store.read(key, start=start, end=end), status_code=206,
+                             media_type=media_type, headers=headers)
 
 
 @router.get("/{donation_id}/video", response_class=StreamingResponse)
-def video(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> StreamingResponse:
-    """The processed clip (H.264 MP4, video only)."""
-    return _stream(rt, user, donation_id, "video")
+def video(
+    donation_id: int, request: Request, user: CurrentUser, rt: RuntimeDep
+) -> StreamingResponse:
+    """The processed, redacted clip (H.264 MP4, video only); single byte ranges work."""
+    return _stream(rt, request, user, donation_id, "video")
 
 
 @router.get("/{donation_id}/thumbnail", response_class=StreamingResponse)
-def thumbnail(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> StreamingResponse:
-    return _stream(rt, user, donation_id, "thumbnail")
+def thumbnail(
+    donation_id: int, request: Request, user: CurrentUser, rt: RuntimeDep
+) -> StreamingResponse:
+    return _stream(rt, request, user, donation_id, "thumbnail")
