@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/dedupe.py
+	$(BIN)/python bench/crypto.py
 
 clean:
 	rm -rf $(VENV) var demo-run
