@@ -206,6 +206,27 @@ def campaign_list() -> None:
     console.print(table)
 
 
+audit_app = typer.Typer(help="The hash-chained access log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the access log's hash chain; exits 1 at the first changed, deleted or
+    reordered entry. Compare the printed head with a published one to catch truncation."""
+    from vidonate.db.engine import transaction
+    from vidonate.privacy.audit import verify
+
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        result = verify(session)
+    if result.ok:
+        console.print(f"audit log intact: {result.entries} entries, head {result.head}")
+        return
+    err.print(f"[red]audit log broken[/] at entry {result.first_bad_seq}: {result.problem}")
+    raise typer.Exit(1)
+
+
 @app.command()
 def login(
     username: Annotated[str, typer.Option(prompt=True)],

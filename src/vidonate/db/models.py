@@ -333,6 +333,24 @@ class LedgerEntry(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
 
 
+class AuditEntry(Base):
+    """One access to clip content. Each entry carries the hash of the one before it, so a
+    changed, deleted or reordered entry breaks the chain. It holds ids and codes only:
+    no clip content and no raw personal data."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class Job(Base):
     """A background job. State lives here so that jobs survive a restart."""
 

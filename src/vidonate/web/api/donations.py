@@ -8,6 +8,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.donations.service import donations_of, history, own_donation
 from vidonate.errors import NotFound, RangeNotSatisfiable
+from vidonate.privacy import audit
 from vidonate.rewards import ledger
 from vidonate.web.api.schemas import DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
@@ -51,8 +52,10 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first, _, last = header[6:].strip().partition("-")
-    if not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (
-        last and not last.isdigit()
+    if (
+        not (first.isdigit() or last.isdigit())
+        or (first and not first.isdigit())
+        or (last and not last.isdigit())
     ):
         return None
     if not first:  # the last n bytes
@@ -64,13 +67,30 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _stream(rt: RuntimeDep, request: Request, user: User, donation_id: int,
-            which: str) -> StreamingResponse:
+def _stream(
+    rt: RuntimeDep, request: Request, user: User, donation_id: int, which: str
+) -> StreamingResponse:
     with transaction(rt.sessions) as session:
         donation = viewable(session, user, donation_id)
         key = donation.video_key if which == "video" else donation.thumbnail_key
-    if not key or not rt.store.exists(key):
-        raise NotFound("not_processed", f"donation {donation_id} has no processed {which}")
+        if not key or not rt.store.exists(key):
+            raise NotFound("not_processed", f"donation {donation_id} has no processed {which}")
+        # Every read of clip content is logged, with who read it and why.
+        purpose = (
+            "owner"
+            if donation.donor_id == user.id
+            else "review"
+            if user.has_role("reviewer")
+            else "admin"
+        )
+        audit.record(
+            session,
+            actor_id=user.id,
+            action=f"read_{which}",
+            purpose=purpose,
+            object_type="donation",
+            object_id=donation_id,
+        )
     size = rt.store.size(key)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     media_type = "video/mp4" if which == "video" else "image/jpeg"
@@ -80,10 +100,15 @@ def _stream(rt: RuntimeDep, request: Request, user: User, donation_id: int,
         return StreamingResponse(rt.store.read(key), media_type=media_type, headers=headers)
     start, end = wanted
     # Browsers seek in a video with ranges; without them a reviewer could not skip ahead.
-    headers.update({"Content-Length": str(end - start),
-                    "Content-Range": f"bytes {start}-{end - 1}/{size}"})
-    return StreamingResponse(rt.store.read(key, start=start, end=end), status_code=206,
-                             media_type=media_type, headers=headers)
+    headers.update(
+        {"Content-Length": str(end - start), "Content-Range": f"bytes {start}-{end - 1}/{size}"}
+    )
+    return StreamingResponse(
+        rt.store.read(key, start=start, end=end),
+        status_code=206,
+        media_type=media_type,
+        headers=headers,
+    )
 
 
 @router.get("/{donation_id}/video", response_class=StreamingResponse)
