@@ -84,6 +84,7 @@ def test_donor_logs_in_adds_a_camera_and_donates_with_progress(world: World, cli
                 "--camera",
                 "garage",
                 "--staged",
+                "--everyone-agreed",
                 "--incident",
                 "night-1",
                 "--accept-consent",

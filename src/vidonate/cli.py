@@ -146,6 +146,9 @@ def campaign_create(
     incident_payment: Annotated[
         str, typer.Option(help="each_angle or once_per_incident")
     ] = "each_angle",
+    sensitive_data: Annotated[
+        bool, typer.Option(help="allow children or home interiors; forbids any reward")
+    ] = False,
 ) -> None:
     """Create and fund a campaign."""
     from vidonate.campaigns.service import DEFAULT_TARGET, create_campaign
@@ -170,6 +173,7 @@ def campaign_create(
                 allow_staged=not no_staged,
                 consent_text=consent_file.read_text() if consent_file else None,
                 incident_payment=incident_payment,
+                sensitive_data=sensitive_data,
             )
             console.print(f"created campaign {campaign.slug} (#{campaign.id})")
     except VidonateError as exc:
@@ -269,6 +273,9 @@ def donate(
     category: Annotated[str, typer.Option()],
     camera: Annotated[str, typer.Option(help="camera id or label")],
     staged: bool = False,
+    everyone_agreed: Annotated[
+        bool, typer.Option(help="for --staged: everyone filmed agreed to be filmed")
+    ] = False,
     incident: str | None = None,
     recorded_at: Annotated[str | None, typer.Option(help="ISO 8601; default: now")] = None,
     accept_consent: Annotated[bool, typer.Option(help="accept the consent text in force")] = False,
@@ -296,6 +303,7 @@ def donate(
         "camera": camera,
         "consent": consent["content_sha256"],
         "staged": str(staged).lower(),
+        "attestation": str(everyone_agreed).lower(),
     }
     if incident:
         metadata["incident"] = incident

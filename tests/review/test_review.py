@@ -69,7 +69,7 @@ def test_rejection_needs_a_known_reason(world: World) -> None:
 
 
 def test_two_accepts_accept_and_the_reviewers_labels_win(world: World) -> None:
-    clip = world.clip_in_review(category="package_theft", staged="true")
+    clip = world.clip_in_review(category="package_theft", staged="true", attestation="true")
     first = world.vote("rita", clip, category="car_door_tampering", staged=False)
     assert (first.status, first.accepts) == ("in_review", 1)
     second = world.vote("ravi", clip, category="car_door_tampering", staged=False)

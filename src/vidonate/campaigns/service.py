@@ -17,6 +17,17 @@ from vidonate.rewards import ledger
 DEFAULT_CATEGORIES = ("package_theft", "car_door_tampering", "normal_activity")
 DEFAULT_TARGET = 20_000
 INCIDENT_PAYMENTS = ("each_angle", "once_per_incident")
+# Words that mark a category as footage of children or of the inside of homes.
+_SENSITIVE = re.compile(
+    r"baby|babies|child|kid|infant|toddler|nursery|minor|school|indoor|inside|bedroom|"
+    r"bathroom|living_room|home_interior|interior"
+)
+
+
+def is_sensitive(category: str) -> bool:
+    return bool(_SENSITIVE.search(category))
+
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 
@@ -45,6 +56,7 @@ def create_campaign(
     allow_staged: bool = True,
     consent_text: str | None = None,
     incident_payment: str = "each_angle",
+    sensitive_data: bool = False,
 ) -> Campaign:
     """A campaign, funded with ``budget_cents`` and with its first consent text in force."""
     if not _SLUG.match(slug):
@@ -61,6 +73,17 @@ def create_campaign(
         raise InvalidInput(
             "bad_incident_payment", f"incident_payment is one of {list(INCIDENT_PAYMENTS)}"
         )
+    sensitive = sorted(c for c in categories if is_sensitive(c))
+    if sensitive and not sensitive_data:
+        raise InvalidInput(
+            "sensitive_category",
+            f"categories {sensitive} involve children or the inside of homes; they are "
+            "refused unless an admin opens the campaign with the sensitive-data setting",
+        )
+    if sensitive_data and reward_cents > 0:
+        raise InvalidInput(
+            "sensitive_campaign_paid", "a sensitive-data campaign cannot pay for clips"
+        )
     starts_at = starts_at or utcnow()
     if ends_at is not None and ends_at <= starts_at:
         raise InvalidInput("bad_dates", "a campaign must end after it starts")
@@ -74,6 +97,7 @@ def create_campaign(
         ends_at=ends_at,
         allow_staged=allow_staged,
         incident_payment=incident_payment,
+        sensitive_data=sensitive_data,
     )
     campaign.categories = [CampaignCategory(category=c, target=t) for c, t in categories.items()]
     session.add(campaign)

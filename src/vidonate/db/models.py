@@ -140,6 +140,9 @@ class Campaign(Base):
     allow_staged: Mapped[bool] = mapped_column(Boolean, default=True)
     # "each_angle": every accepted angle of an incident is paid; "once_per_incident": one is.
     incident_payment: Mapped[str] = mapped_column(String(20), default="each_angle")
+    # Set only by an admin, on purpose, for children or the inside of homes; such a campaign
+    # may never pay (paying would buy exactly the footage these programs were blamed for).
+    sensitive_data: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     categories: Mapped[list[CampaignCategory]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CampaignCategory.category"

@@ -32,6 +32,7 @@ KNOWN_FIELDS = frozenset(
         "category",
         "camera",
         "staged",
+        "attestation",
         "recorded_at",
         "incident",
         "consent",
@@ -105,6 +106,17 @@ def validate_request(session: Session, donor: User, metadata: Mapping[str, str])
     if staged and not campaign.allow_staged:
         raise InvalidInput(
             "staged_not_allowed", f"campaign {campaign.slug!r} takes real clips only"
+        )
+    if staged and metadata.get("attestation", "").strip().lower() not in _TRUE:
+        raise InvalidInput(
+            "attestation_missing",
+            "a staged clip needs your attestation that everyone filmed agreed to it "
+            "(metadata 'attestation': true)",
+        )
+    if camera.placement == "indoor" and not campaign.sensitive_data:
+        raise InvalidInput(
+            "sensitive_placement",
+            "clips from indoor cameras show the inside of a home; this campaign does not take them",
         )
     consent = consent_in_force(session, campaign)
     accepted = metadata.get("consent", "").strip()

@@ -87,6 +87,9 @@ class CampaignCreate(BaseModel):
     allow_staged: bool = True
     consent_text: str | None = None
     incident_payment: str = Field("each_angle", description="each_angle or once_per_incident")
+    sensitive_data: bool = Field(
+        False, description="allow categories of children or home interiors; forbids rewards"
+    )
 
 
 class CampaignPublic(Public):
@@ -100,6 +103,7 @@ class CampaignPublic(Public):
     ends_at: datetime | None
     allow_staged: bool
     incident_payment: str
+    sensitive_data: bool
     categories: list[CategoryPublic]
     consent: ConsentPublic | None = None
     budget_left_cents: int | None = None

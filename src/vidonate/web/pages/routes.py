@@ -125,6 +125,7 @@ async def donate(
     camera: Annotated[str, Form()],
     consent: Annotated[str, Form()] = "",
     staged: Annotated[str, Form()] = "false",
+    attestation: Annotated[str, Form()] = "false",
     recorded_at: Annotated[str, Form()] = "",
     incident: Annotated[str, Form()] = "",
 ) -> Response:
@@ -134,6 +135,7 @@ async def donate(
         "camera": camera,
         "consent": consent,
         "staged": staged,
+        "attestation": attestation,
         "recorded_at": recorded_at,
         "incident": incident,
         "filename": file.filename or "",
