@@ -40,7 +40,7 @@ from pathlib import Path
 
 from vidonate.crypto.keys import new_data_key
 from vidonate.crypto.stream import CHUNK, Encryptor, ciphertext_size, decrypt_iter
-from vidonate.storage.base import BlobStore
+from vidonate.storage.base import BlobStore, put_file
 from vidonate.storage.local import LocalDirStore
 
 READ = 1 << 20
@@ -66,15 +66,7 @@ def make_source(path: Path, size: int) -> str:
 
 
 def store_plain(store: BlobStore, src: Path) -> int:
-    writer = store.writer(KEY)
-    try:
-        with src.open("rb") as f:
-            while chunk := f.read(READ):
-                writer.write(chunk)
-        return writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+    return put_file(store, KEY, src, READ)
 
 
 def store_encrypted(store: BlobStore, src: Path, data_key: bytes) -> int:

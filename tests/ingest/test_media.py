@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -14,7 +13,13 @@ from PIL import Image
 from vidonate.errors import UnsupportedMedia
 from vidonate.ingest import hostile, inputs, media
 from vidonate.ingest.media import MediaLimits, TranscodeResult, probe, thumbnail, transcode
-from vidonate.ingest.samples import REAL_CLIPS, generate_clip, sample_clips, test_media_dir
+from vidonate.ingest.samples import (
+    REAL_CLIPS,
+    generate_clip,
+    sample_clips,
+    test_media_dir,
+    write_silent_audio,
+)
 
 TAGS = {"location": "+52.37+004.89/", "make": "Acme", "model": "Cam 3", "title": "Our house"}
 MEDIA = test_media_dir()
@@ -39,21 +44,6 @@ def _reject(path: Path, limits: MediaLimits = MediaLimits()) -> UnsupportedMedia
         probe(path, limits)
     assert caught.value.message, "every rejection needs a human-readable message"
     return caught.value
-
-
-def _write_audio_only(path: Path, fmt: str, codec: str) -> Path:
-    with av.open(str(path), "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=8000)
-        stream.layout = "mono"
-        for i in range(4):  # 2 s of silence
-            frame = av.AudioFrame(format="s16", layout="mono", samples=4000)
-            frame.planes[0].update(bytes(8000))
-            frame.sample_rate = 8000
-            frame.pts = i * 4000
-            frame.time_base = Fraction(1, 8000)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
-    return path
 
 
 # --- probe accepts -------------------------------------------------------------------------
@@ -135,7 +125,7 @@ def test_probe_rejects_a_single_frame_video_as_not_video(clips: Path) -> None:
 def test_probe_rejects_audio_only_files_as_not_video(
     tmp_path: Path, name: str, fmt: str, codec: str
 ) -> None:
-    error = _reject(_write_audio_only(tmp_path / name, fmt, codec))
+    error = _reject(write_silent_audio(tmp_path / name, fmt, codec))
     assert error.code == "not_video"
     assert "audio" in error.message
 

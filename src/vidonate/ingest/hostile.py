@@ -28,7 +28,7 @@ import av
 from PIL import Image
 
 from vidonate.ingest.media import FrameStage
-from vidonate.ingest.samples import generate_clip
+from vidonate.ingest.samples import generate_clip, write_silent_audio
 from vidonate.ingest.sandbox import SandboxLimits
 
 SECRET_MARKER = b"VIDONATE-SECRET-5f1c0d: this file lives outside every upload\n"
@@ -501,26 +501,12 @@ def _external_reference(path: Path, ctx: _Context) -> None:
 
 @_case("audio_only_m4a", "tone.m4a", "not_video", "AAC audio in MP4, no video stream")
 def _audio_m4a(path: Path, ctx: _Context) -> None:
-    _write_audio(path, "mp4", "aac")
+    write_silent_audio(path, "mp4", "aac")
 
 
 @_case("audio_only_wav", "tone.mp4", "not_video", "a WAV file named .mp4")
 def _audio_wav(path: Path, ctx: _Context) -> None:
-    _write_audio(path, "wav", "pcm_s16le")
-
-
-def _write_audio(path: Path, fmt: str, codec: str) -> None:
-    with av.open(str(path), "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=8000)
-        stream.layout = "mono"
-        for index in range(4):
-            frame = av.AudioFrame(format="s16", layout="mono", samples=4000)
-            frame.planes[0].update(bytes(8000))
-            frame.sample_rate = 8000
-            frame.pts = index * 4000
-            frame.time_base = Fraction(1, 8000)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+    write_silent_audio(path, "wav", "pcm_s16le")
 
 
 @_case("png_named_mp4", "still.mp4", "not_video", "a PNG image named .mp4")

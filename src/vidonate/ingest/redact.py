@@ -269,6 +269,15 @@ def _match(
     return pair_array, lost, new
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A detector's boxes and the scale back to full-frame pixels."""
+
+    boxes: np.ndarray
+    sx: float
+    sy: float
+
+
 class _Redactor:
     """One pass over one clip: detect, hold frames until their boxes are known, pixelate."""
 
@@ -343,24 +352,34 @@ class _Redactor:
         return self._rgb_cache[2], frame.width / size[0], frame.height / size[1]
 
     def _faces(self, index: int, frame: VideoFrame) -> np.ndarray:
-        started = time.perf_counter()
-        rgb, sx, sy = self._rgb(index, frame, self.settings.detect_size)
-        turns = _quarter_turns(frame)
-        found = detect_faces(_upright(rgb, turns), self.settings.face_threshold)
-        found = _unrotate(found, turns, rgb.shape[1], rgb.shape[0])
-        self.report.seconds_detecting += time.perf_counter() - started
-        self.report.face_detections += len(found)
-        return _to_frame(found, sx, sy, self.settings.mosaic_blocks, self.settings.min_block)
+        s = self.settings
+        found = self._detect(index, frame, detect_faces, s.face_threshold, s.detect_size)
+        self.report.face_detections += len(found.boxes)
+        return _to_frame(found.boxes, found.sx, found.sy, s.mosaic_blocks, s.min_block)
 
     def _text(self, index: int, frame: VideoFrame) -> np.ndarray:
+        s = self.settings
+        found = self._detect(index, frame, detect_text, s.text_threshold, s.text_size)
+        self.report.text_detections += len(found.boxes)
+        return _to_frame(found.boxes, found.sx, found.sy, s.text_blocks, s.min_block)
+
+    def _detect(
+        self,
+        index: int,
+        frame: VideoFrame,
+        detector: Callable[[np.ndarray, float], np.ndarray],
+        threshold: float,
+        size: int,
+    ) -> _Found:
+        """Boxes of one detector on the upright downscaled frame, in its own coordinates."""
         started = time.perf_counter()
-        rgb, sx, sy = self._rgb(index, frame, self.settings.text_size)
+        rgb, sx, sy = self._rgb(index, frame, size)
         turns = _quarter_turns(frame)
-        found = detect_text(_upright(rgb, turns), self.settings.text_threshold)
-        found = _unrotate(found, turns, rgb.shape[1], rgb.shape[0])
+        boxes = _unrotate(
+            detector(_upright(rgb, turns), threshold), turns, rgb.shape[1], rgb.shape[0]
+        )
         self.report.seconds_detecting += time.perf_counter() - started
-        self.report.text_detections += len(found)
-        return _to_frame(found, sx, sy, self.settings.text_blocks, self.settings.min_block)
+        return _Found(boxes, sx, sy)
 
 
 def _quarter_turns(frame: VideoFrame) -> int:

@@ -124,6 +124,22 @@ def generate_clip(
     return path
 
 
+def write_silent_audio(path: Path, fmt: str, codec: str) -> Path:
+    """2 s of mono silence and nothing else: an audio-only file, which is no clip."""
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=8000)
+        stream.layout = "mono"
+        for index in range(4):
+            frame = av.AudioFrame(format="s16", layout="mono", samples=4000)
+            frame.planes[0].update(bytes(8000))
+            frame.sample_rate = 8000
+            frame.pts = index * 4000
+            frame.time_base = Fraction(1, 8000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
 def test_media_dir() -> Path | None:
     """The shared real-footage folder, or None when it is absent or holds none of the clips."""
     env = os.environ.get("VIDONATE_TEST_MEDIA")
