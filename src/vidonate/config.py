@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     storage_url: str = Field("", description="Blob store URL; default file:// under var_dir.")
     queue_url: str = Field("inprocess://", description="Job queue; inprocess:// runs a thread.")
     secret_key: str = Field("", description="Signs session cookies; default a file in var_dir.")
+    master_key_file: Path | None = Field(
+        None, description="Master key wrapping donor keys; default var_dir/master.key."
+    )
     base_url: str = Field("http://127.0.0.1:8000", description="Public base URL of the server.")
 
     tus_max_size: int = Field(2 * GIB, gt=0, description="Largest accepted upload in bytes.")
@@ -59,6 +62,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{var / 'vidonate.sqlite3'}"
         if not self.storage_url:
             self.storage_url = f"file://{var / 'blobs'}"
+        if self.master_key_file is None:
+            self.master_key_file = var / "master.key"
         return self
 
     def ensure_secret_key(self) -> str:

@@ -143,6 +143,8 @@ class Campaign(Base):
     # Set only by an admin, on purpose, for children or the inside of homes; such a campaign
     # may never pay (paying would buy exactly the footage these programs were blamed for).
     sensitive_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Days a processed clip is kept after acceptance; stated in the consent text.
+    retention_days: Mapped[int] = mapped_column(Integer, default=730)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     categories: Mapped[list[CampaignCategory]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CampaignCategory.category"
@@ -216,6 +218,10 @@ class Donation(Base):
     source_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     video_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     thumbnail_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # This clip's own key, wrapped by the donor's data key (see vidonate.crypto.vault).
+    # NULL once withdrawn: from then on no copy of its blobs can be read.
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(nullable=True)
@@ -352,6 +358,53 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DonorKey(Base):
+    """A donor's data key, wrapped by the master key ``key_id``. Deleting the row (when the
+    donor withdraws everything) destroys the key: crypto-shredding."""
+
+    __tablename__ = "donor_keys"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rewrapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Withdrawal(Base):
+    """A donor withdrew one clip (``scope`` "clip") or everything ("all")."""
+
+    __tablename__ = "withdrawals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    donation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("donations.id"), nullable=True, index=True
+    )
+    clips: Mapped[int] = mapped_column(Integer, default=0)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the keys were destroyed, in the same transaction as the request: from then on
+    # nothing withdrawn can be decrypted, whatever copies of the blobs exist.
+    unreadable_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    blobs_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    blobs_deleted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Disclosure(Base):
+    """Clips or data handed to anyone outside vidonate (a court order, say). Public counts."""
+
+    __tablename__ = "disclosures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    legal_basis: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    donations: Mapped[int] = mapped_column(Integer, default=0)
+    disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Job(Base):

@@ -63,7 +63,9 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
 
     from vidonate.web.api import api_router
     from vidonate.web.pages.routes import router as pages_router
+    from vidonate.web.pages.transparency import router as transparency_page_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(transparency_page_router)
     return app

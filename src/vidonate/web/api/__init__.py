@@ -3,19 +3,25 @@
 from fastapi import APIRouter
 
 from vidonate.web.api import (
+    audit,
     auth,
     cameras,
     campaigns,
     donations,
+    me,
     review,
     rewards,
     stats,
+    transparency,
     uploads,
     users,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, campaigns, cameras, uploads, donations, review, rewards, stats):
+for module in (
+    auth, users, me, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
+    transparency,
+):  # fmt: skip
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]

@@ -1,0 +1,5 @@
+"""Placeholder router, filled in by the issue-4 work."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
