@@ -27,7 +27,7 @@ from vidonate.campaigns.service import consent_in_force, create_campaign
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
 from vidonate.db.migrate import upgrade
-from vidonate.db.models import Campaign, User
+from vidonate.db.models import Campaign, Donation, User
 from vidonate.runtime import Runtime
 from vidonate.web.app import create_app
 
@@ -162,9 +162,18 @@ class World:
             assert user is not None
             request = validate_request(s, user, self.metadata(donor, **metadata))
             donation = create_donation(s, user, request, size=1000)
+            self.rt.vault.new_clip_key(s, donation)
             for status in ("received", "processing", "in_review"):
                 transition(s, donation, status)  # type: ignore[arg-type]
             return donation.id
+
+    def plaintext(self, donation_id: int, key: str) -> bytes:
+        """The decrypted content of one of the donation's blobs (the store holds ciphertext)."""
+        with transaction(self.rt.sessions) as s:
+            donation = s.get(Donation, donation_id)
+            assert donation is not None
+            clip_key = self.rt.vault.clip_key(s, donation)
+        return b"".join(self.rt.vault.read(clip_key, key))
 
     def vote(self, reviewer: str, donation_id: int, decision: str = "accept", **kw: object):  # type: ignore[no-untyped-def]
         from vidonate.review.service import cast_vote

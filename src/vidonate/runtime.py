@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.config import Settings
+from vidonate.crypto.vault import Vault, open_key_ring
 from vidonate.db.engine import make_engine, make_sessionmaker
 from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.jobs.worker import Worker
@@ -25,6 +26,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     store: BlobStore
+    vault: Vault = field(init=False)
     worker: Worker = field(init=False)
     duplicates: DuplicateFinder = field(init=False)
 
@@ -37,7 +39,11 @@ class Runtime:
             )
         engine = make_engine(settings.database_url)
         runtime = cls(settings, engine, make_sessionmaker(engine), open_store(settings.storage_url))
-        runtime.duplicates = DuplicateFinder()
+        assert settings.master_key_file is not None  # filled in by Settings
+        runtime.vault = Vault(
+            runtime.store, open_key_ring(settings.master_key_file), settings.master_key_file
+        )
+        runtime.duplicates = DuplicateFinder(runtime.vault)
         runtime.worker = Worker(
             sessions=runtime.sessions,
             handlers=runtime._handlers(),

@@ -20,7 +20,6 @@ from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
-from vidonate.storage.base import read_bytes
 
 EXIFTOOL = shutil.which("exiftool")
 pytestmark = pytest.mark.skipif(
@@ -98,7 +97,7 @@ def test_stored_clip_has_one_video_stream_and_no_location_or_device_tags(
         donation = s.query(Donation).one()
         assert donation.status == "in_review", donation.failure_detail
     stored = tmp_path / "stored.mp4"
-    stored.write_bytes(read_bytes(world.rt.store, donation.video_key))  # type: ignore[arg-type]
+    stored.write_bytes(world.plaintext(donation.id, donation.video_key))  # type: ignore[arg-type]
 
     with av.open(str(stored)) as c:
         assert [s.type for s in c.streams] == ["video"]

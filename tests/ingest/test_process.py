@@ -15,7 +15,6 @@ from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Job
 from vidonate.ingest.samples import generate_clip
-from vidonate.storage.base import read_bytes
 
 
 def _donate(client: TestClient, world: World, data: bytes, donor: str = "alice") -> int:
@@ -41,13 +40,13 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
         assert d.source_sha256 and d.video_key and d.thumbnail_key
     assert world.rt.store.keys("uploads/") == [], "the original upload is deleted"
     out = tmp_path / "out.mp4"
-    out.write_bytes(read_bytes(world.rt.store, d.video_key))
+    out.write_bytes(world.plaintext(d.id, d.video_key))
     with av.open(str(out)) as container:
         assert [s.type for s in container.streams] == ["video"]
         assert container.streams.video[0].codec_context.name == "h264"
         tags = " ".join(f"{k}={v}" for k, v in container.metadata.items())
         assert "Acme" not in tags and "+52" not in tags
-    assert read_bytes(world.rt.store, d.thumbnail_key)[:2] == b"\xff\xd8"  # JPEG
+    assert world.plaintext(d.id, d.thumbnail_key)[:2] == b"\xff\xd8"  # JPEG
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.redact import audit_residual_faces
 from vidonate.ingest.samples import test_media_dir
-from vidonate.storage.base import read_bytes
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def test_redacted_faces_pass_the_audit_and_reviewers_get_only_the_redacted_clip(
     donation = _process(client, world, faces_clip)
     assert donation.redaction_flagged is False and donation.residual_face_rate == 0.0
     stored = tmp_path / "stored.mp4"
-    stored.write_bytes(read_bytes(world.rt.store, donation.video_key))  # type: ignore[arg-type]
+    stored.write_bytes(world.plaintext(donation.id, donation.video_key))  # type: ignore[arg-type]
     assert audit_residual_faces(stored, every_n=5).frames_with_faces == 0
     served = client.get(f"/api/v1/donations/{donation.id}/video",
                         headers={"Authorization": f"Bearer {world.tokens['rita']}"})

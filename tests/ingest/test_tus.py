@@ -62,8 +62,10 @@ def test_upload_in_three_patches_reports_offsets_and_expiry(
         donation = s.query(Donation).one()
         upload = s.query(Upload).one()
         assert donation.status == "received"
-        parts = [b"".join(world.rt.store.read(p.key)) for p in upload.parts]
-    assert b"".join(parts) == DATA
+        keys = [p.key for p in upload.parts]
+        stored = b"".join(b"".join(world.rt.store.read(k)) for k in keys)
+    assert DATA[:1000] not in stored, "the store holds ciphertext only"
+    assert b"".join(world.plaintext(donation.id, k) for k in keys) == DATA
     assert row_counts(world.rt)["jobs"] == 1, "completing the upload queues its processing"
 
 

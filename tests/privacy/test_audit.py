@@ -47,7 +47,8 @@ def test_reading_a_clip_is_logged_with_actor_purpose_and_object(
     with transaction(world.rt.sessions) as s:
         rows = [(e.actor_id, e.action, e.purpose, e.object_type, e.object_id)
                 for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
-    assert rows == [(world.rita.id, "read_video", "review", "donation", "1"),
+    assert rows == [(None, "read_upload", "processing", "donation", "1"),
+                    (world.rita.id, "read_video", "review", "donation", "1"),
                     (world.alice.id, "read_video", "owner", "donation", "1")]
     assert _verify(world.rt).ok
 

@@ -107,21 +107,36 @@ class FileKeyProvider:
         return cls(master_key)
 
     def wrap(self, data_key: bytes) -> bytes:
-        if len(data_key) != DATA_KEY_LEN:
-            raise ValueError(f"data key must be {DATA_KEY_LEN} bytes")
-        nonce = os.urandom(_WRAP_NONCE_LEN)
-        return nonce + self._aead.encrypt(nonce, data_key, self._aad)
+        return seal_key(self._aead, data_key, self._aad)
 
     def unwrap(self, wrapped: bytes) -> bytes:
-        nonce, sealed = wrapped[:_WRAP_NONCE_LEN], wrapped[_WRAP_NONCE_LEN:]
-        if len(sealed) != DATA_KEY_LEN + 16:
-            raise KeyUnwrapError("wrapped key has the wrong length")
         try:
-            return self._aead.decrypt(nonce, sealed, self._aad)
-        except InvalidTag:
-            raise KeyUnwrapError(
-                f"wrapped key does not open with master key {self.key_id}"
-            ) from None
+            return open_key(self._aead, wrapped, self._aad)
+        except KeyUnwrapError as exc:
+            raise KeyUnwrapError(f"{exc}: not master key {self.key_id}") from None
+
+
+def seal_key(kek: AESGCM, key: bytes, aad: bytes) -> bytes:
+    """``key`` (32 bytes) encrypted by the key-encryption key ``kek``, bound to ``aad``.
+
+    Wrapped form: ``nonce (12) | ciphertext (32) | tag (16)``. Random nonces are safe:
+    one key-encryption key wraps far fewer than 2^32 keys.
+    """
+    if len(key) != DATA_KEY_LEN:
+        raise ValueError(f"data key must be {DATA_KEY_LEN} bytes")
+    nonce = os.urandom(_WRAP_NONCE_LEN)
+    return nonce + kek.encrypt(nonce, key, aad)
+
+
+def open_key(kek: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
+    """The key that ``seal_key`` wrapped; KeyUnwrapError for another kek, aad or bytes."""
+    nonce, sealed = wrapped[:_WRAP_NONCE_LEN], wrapped[_WRAP_NONCE_LEN:]
+    if len(sealed) != DATA_KEY_LEN + 16:
+        raise KeyUnwrapError("wrapped key has the wrong length")
+    try:
+        return kek.decrypt(nonce, sealed, aad)
+    except InvalidTag:
+        raise KeyUnwrapError("wrapped key does not open") from None
 
 
 def _create_key_file(path: Path) -> None:

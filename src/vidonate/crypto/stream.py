@@ -236,6 +236,53 @@ def _pool() -> ThreadPoolExecutor:
         return _pool_instance
 
 
+class ChunkOpener:
+    """Opens single chunks of one object, given its header: for reads of a byte range.
+
+    ``Decryptor`` reads a whole object front to back; a range read opens only the chunks
+    it needs, each at its own index and with its own finality, so it is just as safe.
+    """
+
+    def __init__(self, data_key: bytes, header: bytes, aad: bytes = b"") -> None:
+        _check_data_key(data_key)
+        if len(header) < HEADER_LEN:
+            raise DecryptionError("truncated: incomplete header")
+        magic, version, chunk_size, salt = _HEADER.unpack_from(header)
+        if magic != MAGIC:
+            raise DecryptionError("not a vidonate encrypted object (bad magic)")
+        if version != VERSION:
+            raise DecryptionError(f"unsupported encryption format version {version}")
+        if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
+            raise DecryptionError("corrupt header (chunk size)")
+        self.header = bytes(header[:HEADER_LEN])
+        self.chunk_size = chunk_size
+        self._aead = _object_key(data_key, salt)
+        self._aad = bytes(aad)
+
+    def open(self, index: int, final: bool, sealed: bytes | memoryview) -> bytes:
+        ad = self.header + _POS.pack(index, final) + self._aad
+        try:
+            return self._aead.decrypt(_nonce(index, final), sealed, ad)
+        except InvalidTag:
+            where = "final chunk" if final else "chunk"
+            raise DecryptionError(
+                f"{where} {index} failed authentication: wrong key or aad, tampered, "
+                "reordered or truncated ciphertext"
+            ) from None
+
+    def chunks_in(self, ciphertext_size: int) -> int:
+        """How many chunks an object of ``ciphertext_size`` bytes holds (at least one)."""
+        body = ciphertext_size - HEADER_LEN
+        sealed = self.chunk_size + TAG_LEN
+        if body < TAG_LEN or 0 < body % sealed < TAG_LEN:
+            raise DecryptionError("truncated: final chunk missing or cut")
+        return -(-body // sealed)
+
+    def plaintext_size(self, ciphertext_size: int) -> int:
+        """The plaintext size of an object of ``ciphertext_size`` bytes with this header."""
+        return ciphertext_size - HEADER_LEN - self.chunks_in(ciphertext_size) * TAG_LEN
+
+
 class Decryptor:
     """Decrypts one object incrementally: feed ciphertext of any size, collect plaintext.
 
@@ -250,7 +297,7 @@ class Decryptor:
         self._index = _first_index
         self._buf = bytearray()
         self._header: bytes | None = None
-        self._aead: AESGCM | None = None
+        self._opener: ChunkOpener | None = None
         self._sealed = 0
         self._failed = False
         self._done = False
@@ -261,31 +308,21 @@ class Decryptor:
         return DecryptionError(message)
 
     def _read_header(self) -> None:
-        magic, version, chunk_size, salt = _HEADER.unpack_from(self._buf)
-        if magic != MAGIC:
-            raise self._fail("not a vidonate encrypted object (bad magic)")
-        if version != VERSION:
-            raise self._fail(f"unsupported encryption format version {version}")
-        if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
-            raise self._fail("corrupt header (chunk size)")
-        self._header = bytes(self._buf[:HEADER_LEN])
-        self._aead = _object_key(self._data_key, salt)
-        self._sealed = chunk_size + TAG_LEN
+        try:
+            self._opener = ChunkOpener(self._data_key, bytes(self._buf[:HEADER_LEN]), self._aad)
+        except DecryptionError as exc:
+            raise self._fail(str(exc)) from None
+        self._header = self._opener.header
+        self._sealed = self._opener.chunk_size + TAG_LEN
         del self._buf[:HEADER_LEN]
 
     def _open(self, sealed: bytes | memoryview, final: bool) -> bytes:
-        assert self._aead is not None and self._header is not None
-        index = self._index
-        ad = self._header + _POS.pack(index, final) + self._aad
+        assert self._opener is not None
         try:
-            plaintext = self._aead.decrypt(_nonce(index, final), sealed, ad)
-        except InvalidTag:
-            where = "final chunk" if final else "chunk"
-            raise self._fail(
-                f"{where} {index} failed authentication: wrong key or aad, tampered, "
-                "reordered or truncated ciphertext"
-            ) from None
-        self._index = index + 1
+            plaintext = self._opener.open(self._index, final, sealed)
+        except DecryptionError as exc:
+            raise self._fail(str(exc)) from None
+        self._index += 1
         return plaintext
 
     def _check_open(self) -> None:

@@ -2,7 +2,9 @@
 
 Signatures are stored per donation (``clip_signatures``); each process keeps a
 `HashIndex` of their representative hashes, loads it on first use and then only the
-rows added since (so several server processes see each other's clips). Candidates
+rows added since (so several server processes see each other's clips). Stored
+signatures are encrypted under their clip's key like every other object derived from
+it, so a withdrawn clip's hashes are unreadable too. Candidates
 from the index are confirmed against the stored signature with `is_near_duplicate`,
 and only clips that are accepted or still pending count: re-submitting a rejected or
 withdrawn clip is not a duplicate.
@@ -14,14 +16,18 @@ import dataclasses
 import io
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vidonate.db.models import ClipSignature, Donation, DonationStatus
 from vidonate.dedupe.index import HashIndex
 from vidonate.dedupe.phash import VideoSignature, is_near_duplicate, match_score
+
+if TYPE_CHECKING:
+    from vidonate.crypto.vault import Vault
 
 COUNTING = (
     DonationStatus.received,
@@ -30,6 +36,7 @@ COUNTING = (
     DonationStatus.accepted,
 )
 _MAX_CANDIDATES = 20
+_SEAL_PURPOSE = "clip_signatures.hashes"
 
 
 def to_bytes(signature: VideoSignature) -> bytes:
@@ -55,7 +62,8 @@ class Duplicate:
 class DuplicateFinder:
     """Thread-safe: the worker threads of one process share one index."""
 
-    def __init__(self) -> None:
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
         self._index = HashIndex()
         self._loaded_up_to = 0
         self._lock = threading.Lock()
@@ -67,8 +75,23 @@ class DuplicateFinder:
             .order_by(ClipSignature.id)
         ).all()
         for row_id, donation_id, blob in rows:
-            self._index.add(donation_id, from_bytes(blob).representative())
+            signature = self._open(session, donation_id, blob)
+            if signature is not None:
+                self._index.add(donation_id, signature.representative())
             self._loaded_up_to = row_id
+
+    def _open(self, session: Session, donation_id: int, blob: bytes) -> VideoSignature | None:
+        """The stored signature, or None when its clip was withdrawn (its key destroyed)."""
+        from vidonate.crypto.vault import ContentShredded
+
+        donation = session.get(Donation, donation_id)
+        if donation is None:
+            return None
+        try:
+            key = self._vault.clip_key(session, donation)
+        except ContentShredded:
+            return None
+        return from_bytes(self._vault.open(key, _SEAL_PURPOSE, blob))
 
     def find(
         self, session: Session, donation_id: int, signature: VideoSignature
@@ -87,13 +110,21 @@ class DuplicateFinder:
             blob = session.scalar(
                 select(ClipSignature.hashes).where(ClipSignature.donation_id == clip)
             )
-            if blob is None:
+            stored = None if blob is None else self._open(session, clip, blob)
+            if stored is None:
                 continue
-            stored = from_bytes(blob)
             if is_near_duplicate(signature, stored):
                 return Duplicate(clip, match_score(signature, stored))
         return None
 
-    def record(self, session: Session, donation_id: int, signature: VideoSignature) -> None:
-        session.add(ClipSignature(donation_id=donation_id, hashes=to_bytes(signature)))
+    def record(self, session: Session, donation: Donation, signature: VideoSignature) -> None:
+        key = self._vault.clip_key(session, donation)
+        sealed = self._vault.seal(key, _SEAL_PURPOSE, to_bytes(signature))
+        session.add(ClipSignature(donation_id=donation.id, hashes=sealed))
         session.flush()
+
+    def forget(self, session: Session, donation_id: int) -> None:
+        """Drop a withdrawn clip's signature, stored and in this process's index."""
+        session.execute(delete(ClipSignature).where(ClipSignature.donation_id == donation_id))
+        with self._lock:
+            self._index.remove(donation_id)

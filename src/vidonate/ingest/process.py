@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload
 from vidonate.donations.incidents import assign_incident
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
-from vidonate.storage.base import put_file
+from vidonate.privacy import audit
 
 if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
@@ -35,12 +37,23 @@ PROCESS_JOB = "process_donation"
 REDACTION_STAGE = "vidonate.ingest.redact:redaction_stage"
 
 
-def _assemble(rt: Runtime, upload: Upload, dest: Path) -> str:
-    """Join the upload's parts into one local file; returns its sha256."""
+def _assemble(rt: Runtime, session: Session, donation: Donation, dest: Path) -> str:
+    """Decrypt the upload's parts into one local file (in the job's private temp dir,
+    removed in a ``finally``); returns its sha256. The read is logged."""
+    upload = session.query(Upload).filter_by(donation_id=donation.id).one()
+    clip_key = rt.vault.clip_key(session, donation)
+    audit.record(
+        session,
+        actor_id=None,
+        action="read_upload",
+        purpose="processing",
+        object_type="donation",
+        object_id=donation.id,
+    )
     digest = hashlib.sha256()
     with dest.open("wb") as out:
         for part in upload.parts:
-            for chunk in rt.store.read(part.key):
+            for chunk in rt.vault.read(clip_key, part.key):
                 digest.update(chunk)
                 out.write(chunk)
     return digest.hexdigest()
@@ -102,9 +115,11 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
         wall_seconds=s.sandbox_wall_seconds,
     )
     with transaction(rt.sessions) as session:
-        upload = session.query(Upload).filter_by(donation_id=donation_id).one()
+        donation = session.get(Donation, donation_id)
+        assert donation is not None
         source = workdir / "source"
-        sha256 = _assemble(rt, upload, source)
+        sha256 = _assemble(rt, session, donation, source)
+        clip_key = rt.vault.clip_key(session, donation)
     redact = s.redaction
     out = process_media(
         source,
@@ -116,8 +131,8 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
     )
     source.unlink()  # the original leaves this machine's disk as soon as it is encoded
     inspection = run_sandboxed(inspect_output, out.video, s.audit_every_n, limits=limits)
-    put_file(rt.store, f"clips/{donation_id}/video.mp4", out.video)
-    put_file(rt.store, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
+    rt.vault.put_file(clip_key, f"clips/{donation_id}/video.mp4", out.video)
+    rt.vault.put_file(clip_key, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
     return Outcome(
         sha256, out.transcode.width, out.transcode.height, out.probe.duration_s, inspection
     )
@@ -160,6 +175,10 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
         upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
         if upload is not None:
             discard_upload_bytes(rt, session, upload)  # the original is never kept
+        if donation.status == DonationStatus.withdrawn:  # withdrawn while it was processed
+            rt.store.delete(video_key)
+            rt.store.delete(thumb_key)
+            return
         if failure is not None or outcome is None:
             rt.store.delete(video_key)
             rt.store.delete(thumb_key)
@@ -172,7 +191,7 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
         transition(session, donation, DonationStatus.in_review)
 
 
-def _record(rt: Runtime, session, donation: Donation, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+def _record(rt: Runtime, session: Session, donation: Donation, outcome: Outcome) -> None:
     audit, signature = outcome.inspection.audit, outcome.inspection.signature
     donation.source_sha256 = outcome.sha256
     donation.width, donation.height = outcome.width, outcome.height
@@ -182,5 +201,5 @@ def _record(rt: Runtime, session, donation: Donation, outcome: Outcome) -> None:
     duplicate = rt.duplicates.find(session, donation.id, signature)
     if duplicate is not None:
         donation.duplicate_of, donation.duplicate_score = duplicate.donation_id, duplicate.score
-    rt.duplicates.record(session, donation.id, signature)
+    rt.duplicates.record(session, donation, signature)
     assign_incident(session, donation)

@@ -153,6 +153,7 @@ def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str
                 f"your quota of {settings.donor_quota_bytes} bytes",
             )
         donation = create_donation(session, donor, request, size=length)
+        rt.vault.new_clip_key(session, donation)  # every byte of it is encrypted under this
         upload = Upload(
             id=secrets.token_hex(16),
             donation_id=donation.id,
@@ -194,9 +195,9 @@ async def append(
     off is kept up to where it broke (the client resumes from there) unless a
     checksum was promised, which a partial body cannot meet.
     """
-    room = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
+    room, clip_key = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
     key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
-    writer = rt.store.writer(key)
+    writer = rt.vault.writer(clip_key, key)  # encrypted as it arrives
     digest = checksum.hasher() if checksum is not None else None
     size = 0
     cut_off = False
@@ -253,17 +254,21 @@ def _check_container(head: bytes) -> None:
         )
 
 
-def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> int:
-    """Bytes the upload still takes at ``offset``, after checking the PATCH may go there."""
+def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> tuple[int, bytes]:
+    """Bytes the upload still takes at ``offset``, after checking the PATCH may go there,
+    and the key its bytes are encrypted under."""
     with transaction(rt.sessions) as session:
         upload = _own_upload(session, donor, upload_id)
+        donation = session.get(Donation, upload.donation_id)
+        assert donation is not None
+        clip_key = rt.vault.clip_key(session, donation)
         if upload.completed_at is not None:
             raise Conflict("upload_complete", "this upload is already complete")
         if offset != upload.offset:
             raise Conflict(
                 "offset_mismatch", f"Upload-Offset is {offset}; the upload is at {upload.offset}"
             )
-        return upload.length - upload.offset
+        return upload.length - upload.offset, clip_key
 
 
 def _record_part(rt: Runtime, upload_id: str, offset: int, size: int, key: str) -> UploadState:

@@ -60,7 +60,11 @@ def put_bytes(store: BlobStore, key: str, data: bytes) -> int:
 
 
 def put_file(store: BlobStore, key: str, path: Path, chunk_size: int = 1 << 20) -> int:
-    writer = store.writer(key)
+    return copy_into(store.writer(key), path, chunk_size)
+
+
+def copy_into(writer: BlobWriter, path: Path, chunk_size: int = 1 << 20) -> int:
+    """Stream a local file into ``writer`` and commit it; aborts on any failure."""
     try:
         with path.open("rb") as f:
             while chunk := f.read(chunk_size):

@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
+from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
 from vidonate.errors import NotFound, RangeNotSatisfiable
-from vidonate.privacy import audit
 from vidonate.rewards import ledger
 from vidonate.web.api.schemas import DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
@@ -68,14 +68,10 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def _stream(
-    rt: RuntimeDep, request: Request, user: User, donation_id: int, which: str
+    rt: RuntimeDep, request: Request, user: User, donation_id: int, which: ContentKind
 ) -> StreamingResponse:
     with transaction(rt.sessions) as session:
         donation = viewable(session, user, donation_id)
-        key = donation.video_key if which == "video" else donation.thumbnail_key
-        if not key or not rt.store.exists(key):
-            raise NotFound("not_processed", f"donation {donation_id} has no processed {which}")
-        # Every read of clip content is logged, with who read it and why.
         purpose = (
             "owner"
             if donation.donor_id == user.id
@@ -83,30 +79,24 @@ def _stream(
             if user.has_role("reviewer")
             else "admin"
         )
-        audit.record(
-            session,
-            actor_id=user.id,
-            action=f"read_{which}",
-            purpose=purpose,
-            object_type="donation",
-            object_id=donation_id,
+        content = open_content(
+            rt.vault, session, donation, which, actor_id=user.id, purpose=purpose
         )
-    size = rt.store.size(key)
+    size = content.size
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
-    media_type = "video/mp4" if which == "video" else "image/jpeg"
     wanted = _byte_range(request.headers.get("range"), size)
     if wanted is None:
         headers["Content-Length"] = str(size)
-        return StreamingResponse(rt.store.read(key), media_type=media_type, headers=headers)
+        return StreamingResponse(content.read(), media_type=content.media_type, headers=headers)
     start, end = wanted
     # Browsers seek in a video with ranges; without them a reviewer could not skip ahead.
     headers.update(
         {"Content-Length": str(end - start), "Content-Range": f"bytes {start}-{end - 1}/{size}"}
     )
     return StreamingResponse(
-        rt.store.read(key, start=start, end=end),
+        content.read(start, end),
         status_code=206,
-        media_type=media_type,
+        media_type=content.media_type,
         headers=headers,
     )
 
