@@ -149,6 +149,9 @@ def campaign_create(
     sensitive_data: Annotated[
         bool, typer.Option(help="allow children or home interiors; forbids any reward")
     ] = False,
+    retention_days: Annotated[
+        int, typer.Option(help="days a processed clip is kept; stated in the consent text")
+    ] = 730,
 ) -> None:
     """Create and fund a campaign."""
     from vidonate.campaigns.service import DEFAULT_TARGET, create_campaign
@@ -174,6 +177,7 @@ def campaign_create(
                 consent_text=consent_file.read_text() if consent_file else None,
                 incident_payment=incident_payment,
                 sensitive_data=sensitive_data,
+                retention_days=retention_days,
             )
             console.print(f"created campaign {campaign.slug} (#{campaign.id})")
     except VidonateError as exc:
@@ -229,6 +233,62 @@ def audit_verify() -> None:
         return
     err.print(f"[red]audit log broken[/] at entry {result.first_bad_seq}: {result.problem}")
     raise typer.Exit(1)
+
+
+@app.command()
+def transparency(
+    campaign: Annotated[str | None, typer.Option(help="a campaign's slug; default: all")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the API's JSON instead of text")] = False,
+) -> None:
+    """Print the public transparency report: clips, money, withdrawals, reads, disclosures."""
+    from vidonate.db.engine import transaction
+    from vidonate.privacy.transparency import build_report, render_text
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            report = build_report(session, campaign)
+    except VidonateError as exc:
+        _fail(exc)
+    # Plain echo, not rich: recipients' names must not be read as markup, JSON not wrapped.
+    typer.echo(report.model_dump_json(indent=2) if as_json else render_text(report), nl=False)
+
+
+disclosure_app = typer.Typer(help="Disclosures to third parties (against the database).")
+app.add_typer(disclosure_app, name="disclosure")
+
+
+@disclosure_app.command("record")
+def disclosure_record(
+    recipient: Annotated[str, typer.Option(help="who received the clips or data")],
+    legal_basis: Annotated[str, typer.Option(help="e.g. the court order or subpoena")],
+    donations: Annotated[int, typer.Option(help="how many clips; 0 for account data only")],
+    description: Annotated[str, typer.Option(help="what was handed over; no donor names")] = "",
+    at: Annotated[str | None, typer.Option(help="ISO 8601 with zone; default: now")] = None,
+) -> None:
+    """Record a disclosure; everything but who recorded it is published in the report."""
+    from vidonate.db.engine import transaction
+    from vidonate.privacy.disclosures import parse_disclosure_time, record_disclosure
+
+    rt = _runtime()
+    try:
+        disclosed_at = parse_disclosure_time(at) if at is not None else None
+        with transaction(rt.sessions) as session:
+            d = record_disclosure(
+                session,
+                recipient=recipient,
+                legal_basis=legal_basis,
+                donations=donations,
+                description=description,
+                disclosed_at=disclosed_at,
+            )
+    except VidonateError as exc:
+        _fail(exc)
+    console.print(
+        f"recorded disclosure #{d.id}: {d.donations} clips to {d.recipient} "
+        f"({d.legal_basis}) on {d.disclosed_at:%Y-%m-%d}",
+        markup=False,
+    )
 
 
 @app.command()

@@ -54,9 +54,15 @@ class Runtime:
         return runtime
 
     def _handlers(self) -> dict[str, Any]:
+        from vidonate.donations.withdrawal import DELETE_BLOBS_JOB, delete_withdrawn_blobs
         from vidonate.ingest.process import PROCESS_JOB, process_donation
 
-        return {PROCESS_JOB: lambda payload: process_donation(self, int(payload["donation_id"]))}
+        return {
+            PROCESS_JOB: lambda payload: process_donation(self, int(payload["donation_id"])),
+            DELETE_BLOBS_JOB: lambda payload: delete_withdrawn_blobs(
+                self, int(payload["withdrawal_id"]), list(payload["prefixes"])
+            ),
+        }
 
     def housekeeping(self) -> None:
         from vidonate.ingest.tus import expire_uploads

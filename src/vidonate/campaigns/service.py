@@ -33,12 +33,25 @@ _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 
 DEFAULT_CONSENT = """\
 I donate this clip to the vidonate campaign "{name}".
-- It is used only to build and evaluate a detector of package theft and car-door tampering.
 - Faces and readable text (plates, labels, house numbers) are blurred, and sound,
   location and device data removed, before any person sees it.
-- It is never sold and never given to third parties.
-- I can withdraw it at any time; money already earned stays mine.
 - I own the camera, and the clip was recorded where I may record.
+"""
+
+# Appended to every consent text, whatever a campaign writes above it, so that no version
+# can leave out what the clip is for and what is promised about it.
+PURPOSES = """\
+What this clip is for, and what is promised:
+- Purpose: training and evaluating vidonate's detector of package theft and car-door
+  tampering, and nothing else. People see it only to review it.
+- It is never sold.
+- It is never given to third parties; any disclosure the law compels is counted in the
+  public transparency report.
+- Retention: the processed clip is kept for at most {retention_days} days after it is
+  accepted, then deleted; the original upload is deleted as soon as it is processed.
+- Every stored byte is encrypted under my own key. I can withdraw this clip, or
+  everything, at any time: the key is destroyed at once and the data deleted. Money
+  already earned stays mine.
 """
 
 
@@ -57,6 +70,7 @@ def create_campaign(
     consent_text: str | None = None,
     incident_payment: str = "each_angle",
     sensitive_data: bool = False,
+    retention_days: int = 730,
 ) -> Campaign:
     """A campaign, funded with ``budget_cents`` and with its first consent text in force."""
     if not _SLUG.match(slug):
@@ -65,6 +79,8 @@ def create_campaign(
         raise Conflict("campaign_exists", f"a campaign {slug!r} exists already")
     if reward_cents < 0 or budget_cents < 0 or paid_cap_per_camera < 0:
         raise InvalidInput("negative_amount", "reward, budget and cap cannot be negative")
+    if not 1 <= retention_days <= 3650:
+        raise InvalidInput("bad_retention", "retention_days is 1 to 3650 (ten years)")
     categories = dict(categories or dict.fromkeys(DEFAULT_CATEGORIES, DEFAULT_TARGET))
     for category, target in categories.items():
         if not _CATEGORY.match(category) or target < 0:
@@ -98,6 +114,7 @@ def create_campaign(
         allow_staged=allow_staged,
         incident_payment=incident_payment,
         sensitive_data=sensitive_data,
+        retention_days=retention_days,
     )
     campaign.categories = [CampaignCategory(category=c, target=t) for c, t in categories.items()]
     session.add(campaign)
@@ -108,10 +125,15 @@ def create_campaign(
 
 
 def publish_consent(session: Session, campaign: Campaign, body: str) -> ConsentText:
-    """A new consent version; from now on donations must accept this one."""
+    """A new consent version; from now on donations must accept this one.
+
+    The campaign's own words come first; the statement of purposes, no sale, no third
+    parties and the retention period is always appended.
+    """
     body = body.strip()
     if not body:
         raise InvalidInput("empty_consent", "a consent text cannot be empty")
+    body = f"{body}\n\n{PURPOSES.format(retention_days=campaign.retention_days)}".strip()
     latest = session.scalar(
         select(func.max(ConsentText.version)).where(ConsentText.campaign_id == campaign.id)
     )

@@ -248,8 +248,6 @@ def rewrap_donor_keys(session: Session, ring: KeyRing) -> int:
     return changed
 
 
-
-
 @dataclass(frozen=True)
 class Rotation:
     old_key_id: str

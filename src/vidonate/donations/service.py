@@ -174,6 +174,18 @@ def create_donation(session: Session, donor: User, request: DonationRequest, siz
     return donation
 
 
+def consent_recorded(session: Session, donation: Donation) -> bool:
+    """Whether the donor's acceptance of the consent text this clip names is on record."""
+    return bool(
+        session.scalar(
+            select(ConsentAcceptance.id).where(
+                ConsentAcceptance.user_id == donation.donor_id,
+                ConsentAcceptance.consent_text_id == donation.consent_text_id,
+            )
+        )
+    )
+
+
 def donations_of(session: Session, donor: User) -> list[Donation]:
     return list(
         session.scalars(

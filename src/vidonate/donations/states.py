@@ -16,10 +16,11 @@ ALLOWED: dict[str | None, frozenset[str]] = {
     S.in_review: frozenset({S.accepted, S.rejected, S.withdrawn}),
     S.accepted: frozenset({S.withdrawn}),
     S.rejected: frozenset({S.withdrawn}),
-    S.failed: frozenset(),
+    # A failed clip keeps no content, but its donor may still want its record withdrawn.
+    S.failed: frozenset({S.withdrawn}),
     S.withdrawn: frozenset(),
 }
-TERMINAL = frozenset({S.failed, S.withdrawn})
+TERMINAL = frozenset({S.withdrawn})
 
 
 def transition(

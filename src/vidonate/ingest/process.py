@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload
 from vidonate.donations.incidents import assign_incident
+from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
 from vidonate.privacy import audit
@@ -153,6 +154,14 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
             return
         if donation.status == DonationStatus.received:
             transition(session, donation, DonationStatus.processing)
+        if not consent_recorded(session, donation):
+            # Nothing is decoded without the donor's recorded consent.
+            donation.failure_detail = "no recorded acceptance of the consent text it names"
+            upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
+            if upload is not None:
+                discard_upload_bytes(rt, session, upload)
+            transition(session, donation, DonationStatus.failed, reason="consent_missing")
+            return
 
     video_key = f"clips/{donation_id}/video.mp4"
     thumb_key = f"clips/{donation_id}/thumbnail.jpg"

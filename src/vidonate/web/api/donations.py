@@ -10,6 +10,7 @@ from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
 from vidonate.errors import NotFound, RangeNotSatisfiable
 from vidonate.rewards import ledger
+from vidonate.web.api.me import WithdrawalPublic, run_withdrawal
 from vidonate.web.api.schemas import DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
 
@@ -114,3 +115,10 @@ def thumbnail(
     donation_id: int, request: Request, user: CurrentUser, rt: RuntimeDep
 ) -> StreamingResponse:
     return _stream(rt, request, user, donation_id, "thumbnail")
+
+
+@router.post("/{donation_id}/withdraw", response_model=WithdrawalPublic)
+def withdraw(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> WithdrawalPublic:
+    """Withdraw this clip: its key is destroyed at once, its bytes deleted soon after.
+    It leaves review, the leaderboard and future datasets; what it earned stays earned."""
+    return run_withdrawal(rt, user, donation_id)
