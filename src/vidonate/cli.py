@@ -397,6 +397,76 @@ def donate(
 
 
 @app.command()
+def withdraw(
+    donation_id: Annotated[int | None, typer.Argument(help="the clip to withdraw")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="withdraw every clip and destroy your data key")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before --all")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Withdraw one clip, or everything (--all). Its key is destroyed at once: nobody can
+    read it afterwards. Money already earned stays yours."""
+    if (donation_id is None) == (not everything):
+        err.print("name one clip, or pass --all (not both)")
+        raise typer.Exit(2)
+    if everything and not yes:
+        typer.confirm(
+            "Withdraw every clip and destroy your data key? This cannot be undone", abort=True
+        )
+    api = _api(server, token)
+    try:
+        done = api.withdraw(None if everything else donation_id)
+    except VidonateError as exc:
+        _fail(exc)
+    what = f"{done['clips']} clip(s)" if everything else f"clip {donation_id}"
+    console.print(
+        f"withdrew {what}; unreadable since {done['unreadable_at']}; "
+        "the encrypted bytes are being deleted"
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="where to write the zip")] = Path("vidonate-export.zip"),
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Download one zip of everything vidonate keeps about you, clips decrypted."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    api = _api(server, token)
+    with Progress(*Progress.get_default_columns()[:1], DownloadColumn(), TransferSpeedColumn(),
+                  console=err) as progress:  # fmt: skip
+        task = progress.add_task("export", total=None)
+        try:
+            size = api.export(out, lambda n: progress.update(task, completed=n))
+        except VidonateError as exc:
+            _fail(exc)
+    console.print(f"wrote {out} ({size} bytes)")
+
+
+keys_app = typer.Typer(help="The master key that wraps donors' data keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every donor key under a new master key; no stored blob is rewritten."""
+    from vidonate.crypto.vault import rotate_master_key
+
+    rt = _runtime()
+    assert rt.settings.master_key_file is not None
+    done = rotate_master_key(rt.sessions, rt.settings.master_key_file)
+    console.print(
+        f"master key {done.old_key_id} -> {done.new_key_id}: re-wrapped {done.rewrapped} "
+        f"donor key(s). The old key is kept at {done.retired_file}: delete it, and every "
+        "backup of it, once no database backup wrapped under it must be restored."
+    )
+
+
+@app.command()
 def demo(workdir: Annotated[Path, typer.Option(help="an empty directory to run in")]) -> None:
     """Run the whole loop (donate, process, review, pay, rank) on the embedded defaults."""
     from vidonate.demo import run_demo

@@ -115,6 +115,28 @@ class Api:
     def add_camera(self, label: str, placement: str) -> dict[str, Any]:
         return self.call("POST", "/cameras", json={"label": label, "placement": placement})
 
+    def withdraw(self, donation_id: int | None) -> dict[str, Any]:
+        """Withdraw one clip, or everything when ``donation_id`` is None."""
+        path = "/me/withdraw" if donation_id is None else f"/donations/{donation_id}/withdraw"
+        return self.call("POST", path)
+
+    def export(self, dest: Path, on_progress: Callable[[int], None] | None = None) -> int:
+        """Download the data export zip to ``dest`` (via a temp file); returns its size."""
+        partial = dest.with_name(dest.name + ".part")
+        size = 0
+        with self.http.stream("GET", "/me/export", timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                _raise_for(response)
+            with partial.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
+                    if on_progress is not None:
+                        on_progress(size)
+        partial.replace(dest)
+        return size
+
     def upload(
         self,
         path: Path,

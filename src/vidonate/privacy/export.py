@@ -136,7 +136,7 @@ def _documents(session: Session, user: User) -> dict[str, Any]:
             {
                 **_row(d, _DONATION_FIELDS),
                 "history": [
-                    _row(e, ("from_status", "to_status", "reason", "created_at"))
+                    _row(e, ("from_status", "to_status", "reason", "at"))
                     | {"by_you": e.actor_id == user.id}
                     for e in history(session, d)
                 ],
