@@ -4,9 +4,10 @@ A random file of ``--size-mb`` MB (10^6 bytes each, default 1000) is written to 
 then stored into a ``LocalDirStore`` in 1 MiB reads, ``--rounds`` times each way,
 alternating so background load and page-cache state hit both alike:
 
-* plain: every read goes straight to ``store.writer(key).write``; then ``commit``.
-* encrypted: every read goes through ``Encryptor.update`` (AES-256-GCM, 1 MiB chunks,
-  blob key as associated data), its output to the writer; ``finalize``, then ``commit``.
+* plain: ``storage.put_file``: every read goes straight to ``store.writer(key).write``.
+* encrypted: ``Vault.put_file``, the path every clip takes in production: every read goes
+  through ``EncryptedBlobWriter`` (AES-256-GCM, 1 MiB chunks, blob key as associated data)
+  into the same kind of store writer.
 
 An untimed plain store runs first (the first gigabyte a process writes pays for first-touch
 page allocation), and each blob is deleted right after its step. ``os.sync()`` runs before
@@ -38,8 +39,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vidonate.crypto.keys import new_data_key
-from vidonate.crypto.stream import CHUNK, Encryptor, ciphertext_size, decrypt_iter
+from vidonate.crypto.keys import FileKeyProvider, KeyRing, new_data_key
+from vidonate.crypto.stream import CHUNK, ciphertext_size
+from vidonate.crypto.vault import Vault
 from vidonate.storage.base import BlobStore, put_file
 from vidonate.storage.local import LocalDirStore
 
@@ -69,20 +71,9 @@ def store_plain(store: BlobStore, src: Path) -> int:
     return put_file(store, KEY, src, READ)
 
 
-def store_encrypted(store: BlobStore, src: Path, data_key: bytes) -> int:
-    enc = Encryptor(data_key, aad=KEY.encode())
-    writer = store.writer(KEY)
-    try:
-        with src.open("rb") as f:
-            while chunk := f.read(READ):
-                out = enc.update(chunk)
-                if out:
-                    writer.write(out)
-        writer.write(enc.finalize())
-        return writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+def store_encrypted(vault: Vault, src: Path, clip_key: bytes) -> int:
+    """The production path: ``Vault.put_file`` (an ``EncryptedBlobWriter`` on the store)."""
+    return vault.put_file(clip_key, KEY, src)
 
 
 def timed(label: str, fn, size: int) -> float:
@@ -95,15 +86,15 @@ def timed(label: str, fn, size: int) -> float:
     return rate
 
 
-def verify(store: BlobStore, data_key: bytes, size: int, source_sha: str) -> None:
-    """Stream the stored blob back through the Decryptor and compare its sha256."""
-    stored = store.size(KEY)
+def verify(vault: Vault, clip_key: bytes, size: int, source_sha: str) -> None:
+    """Stream the stored blob back through ``Vault.read`` and compare its sha256."""
+    stored = vault.store.size(KEY)
     if stored != ciphertext_size(size):
         raise SystemExit(f"stored {stored} bytes, expected {ciphertext_size(size)}")
     progress("  verifying: streaming decrypt of the stored blob")
     t0 = time.perf_counter()
     digest = hashlib.sha256()
-    for piece in decrypt_iter(store.read(KEY, READ), data_key, KEY.encode()):
+    for piece in vault.read(clip_key, KEY):
         digest.update(piece)
     seconds = time.perf_counter() - t0
     if digest.hexdigest() != source_sha:
@@ -126,7 +117,8 @@ def main() -> None:
         source_sha = make_source(src, size)
         plain_store = LocalDirStore(tmp / "plain")
         enc_store = LocalDirStore(tmp / "encrypted")
-        data_key = new_data_key()
+        vault = Vault(enc_store, KeyRing(FileKeyProvider.generate()))
+        data_key = new_data_key()  # a clip key, as the vault gives every clip
 
         # Untimed warm-up: the first 1 GB written in a process pays for first-touch page
         # allocation (measured here: 600 MB/s once, then 4 GB/s), whichever kind runs first.
@@ -141,10 +133,10 @@ def main() -> None:
             plain_rates.append(timed("plain", lambda: store_plain(plain_store, src), size))
             plain_store.delete(KEY)  # every step starts from the same disk state
             enc_rates.append(
-                timed("encrypted", lambda: store_encrypted(enc_store, src, data_key), size)
+                timed("encrypted", lambda: store_encrypted(vault, src, data_key), size)
             )
             if r == args.rounds - 1:
-                verify(enc_store, data_key, size, source_sha)
+                verify(vault, data_key, size, source_sha)
             enc_store.delete(KEY)
 
         enc_best, plain_best = max(enc_rates), max(plain_rates)
