@@ -65,9 +65,11 @@ class Runtime:
         }
 
     def housekeeping(self) -> None:
+        from vidonate.donations.retention import expire_retained_clips
         from vidonate.ingest.tus import expire_uploads
 
         expire_uploads(self)
+        expire_retained_clips(self)
         self.store.sweep_partial()
 
     def start(self) -> None:

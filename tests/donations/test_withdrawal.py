@@ -179,7 +179,7 @@ def test_withdrawing_one_clip_keeps_the_others_and_the_money(
         f"clips/{kept}/thumbnail.jpg",
     }
     gone = client.get(f"/api/v1/donations/{paid}/video", headers=alice)
-    assert gone.status_code == 410 and gone.json()["error"]["code"] == "content_withdrawn"
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "content_destroyed"
     assert client.get(f"/api/v1/donations/{kept}/video", headers=alice).status_code == 200
     mine = client.get(f"/api/v1/donations/{paid}", headers=alice).json()
     assert mine["status"] == "withdrawn" and mine["paid_cents"] == 200

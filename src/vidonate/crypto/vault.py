@@ -57,8 +57,9 @@ class ContentShredded(Gone):
 
     def __init__(self) -> None:
         super().__init__(
-            "content_withdrawn",
-            "this clip was withdrawn: its key is destroyed and its content can no longer be read",
+            "content_destroyed",
+            "this clip's key is destroyed (it was withdrawn, or its retention period ended): "
+            "its content can no longer be read",
         )
 
 

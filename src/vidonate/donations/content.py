@@ -47,7 +47,9 @@ def open_content(
     purpose: str,
 ) -> ClipContent:
     """Open ``donation``'s video or thumbnail for ``purpose``; the read is logged."""
-    if donation.status == DonationStatus.withdrawn:
+    if donation.status == DonationStatus.withdrawn or (
+        donation.status == DonationStatus.accepted and donation.wrapped_key is None
+    ):  # withdrawn, or past its retention period
         raise ContentShredded()
     key = donation.video_key if kind == "video" else donation.thumbnail_key
     if not key or not vault.store.exists(key):
