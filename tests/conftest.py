@@ -248,3 +248,17 @@ def assert_no_trace(world: World, before: dict[str, int] | None = None) -> None:
     assert rt.store.keys("uploads/") == []
     leftovers = [p for p in Path(rt.store.root).rglob("*") if p.is_file()]  # type: ignore[attr-defined]
     assert [p for p in leftovers if "uploads" in p.parts] == []
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The CLI's environment pointed at this test's database, var dir and credentials."""
+    from rich.console import Console
+
+    from vidonate import cli
+
+    monkeypatch.setenv("VIDONATE_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("VIDONATE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VIDONATE_CREDENTIALS", str(tmp_path / "credentials.json"))
+    monkeypatch.setattr(cli, "console", Console(width=200))  # no wrapping inside asserted text
+    return tmp_path

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import World
-from vidonate import cli
 from vidonate.cli import app
-from vidonate.config import Settings
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
@@ -24,13 +21,6 @@ from vidonate.server import BackgroundServer
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("VIDONATE_VAR_DIR", str(settings.var_dir))
-    monkeypatch.setenv("VIDONATE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("VIDONATE_CREDENTIALS", str(tmp_path / "credentials.json"))
-    monkeypatch.setattr(cli, "console", Console(width=200))  # no wrapping inside asserted text
-    return tmp_path
 
 
 def test_admin_creates_users_and_campaigns(cli_env: Path) -> None:

@@ -1,5 +1,77 @@
-"""Placeholder router, filled in by the issue-4 work."""
+"""The public transparency report, and the admin routes that record disclosures."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from vidonate.db.engine import transaction
+from vidonate.db.models import Disclosure
+from vidonate.privacy.disclosures import list_disclosures, record_disclosure
+from vidonate.privacy.transparency import TransparencyReport, build_report
+from vidonate.web.deps import AdminUser, AuditReader, RuntimeDep
+
+router = APIRouter(tags=["transparency"])
+
+
+class DisclosureCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipient: str
+    legal_basis: str
+    donations: int
+    description: str = ""
+    disclosed_at: datetime | None = None
+
+
+class DisclosurePublic(BaseModel):
+    """A disclosure as admins and auditors see it: with who recorded it, and when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    recipient: str
+    legal_basis: str
+    description: str
+    donations: int
+    disclosed_at: datetime
+    recorded_by: int | None
+    created_at: datetime
+
+
+@router.get("/transparency", response_model=TransparencyReport)
+def transparency(
+    rt: RuntimeDep,
+    campaign: Annotated[str | None, Query(description="a campaign's slug; omit for all")] = None,
+) -> TransparencyReport:
+    """Public, no sign-in: clips received and what became of them, money paid and how it
+    is spread over donors, withdrawals and how fast they took effect, reads of clip
+    content by purpose, and disclosures to third parties. See docs/transparency.md."""
+    with transaction(rt.sessions) as session:
+        return build_report(session, campaign or None)
+
+
+@router.post("/admin/disclosures", response_model=DisclosurePublic, status_code=201)
+def record(body: DisclosureCreate, admin: AdminUser, rt: RuntimeDep) -> Disclosure:
+    """Record a disclosure of clips or data to anyone outside vidonate. Admin only.
+    Recipient, legal basis, description, clip count and date are published."""
+    with transaction(rt.sessions) as session:
+        return record_disclosure(
+            session,
+            recipient=body.recipient,
+            legal_basis=body.legal_basis,
+            donations=body.donations,
+            description=body.description,
+            disclosed_at=body.disclosed_at,
+            recorded_by=admin,
+        )
+
+
+@router.get("/admin/disclosures", response_model=list[DisclosurePublic])
+def disclosures(_reader: AuditReader, rt: RuntimeDep) -> list[Disclosure]:
+    """Every recorded disclosure, newest first. Admins and auditors."""
+    with transaction(rt.sessions) as session:
+        return list_disclosures(session)
