@@ -212,3 +212,18 @@ def test_objects_over_2_gib_work(world: World) -> None:
         assert head == block[:1000]
     finally:
         world.rt.store.delete("clips/1/huge")
+
+
+def test_first_uploads_at_once_agree_on_one_donor_key(world: World) -> None:
+    """Several first uploads of one donor race to create the key: all get the same one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def key_of_a_new_session(_: int) -> bytes:
+        with transaction(world.rt.sessions) as s:
+            return world.rt.vault.donor_key(s, world.bob.id, create=True)
+
+    with ThreadPoolExecutor(6) as pool:
+        keys = set(pool.map(key_of_a_new_session, range(12)))
+    assert len(keys) == 1
+    with transaction(world.rt.sessions) as s:
+        assert s.query(DonorKey).filter_by(user_id=world.bob.id).count() == 1

@@ -102,18 +102,28 @@ class Vault:
     def donor_key(self, session: Session, donor_id: int, *, create: bool = False) -> bytes:
         """The donor's data key; with ``create``, made on first use.
 
-        Creation locks the row (PostgreSQL) so that it and a concurrent withdrawal of
-        everything take turns; SQLite's write lock does the same.
+        Two first uploads at once may both try to create it: the insert yields to an
+        existing row (ON CONFLICT DO NOTHING) and both then use the one that won. The row
+        is locked (PostgreSQL) so a concurrent withdrawal of everything waits its turn;
+        SQLite's write lock does the same.
         """
         query = select(DonorKey).where(DonorKey.user_id == donor_id)
-        row = session.scalar(query.with_for_update() if create else query)
+        if create:
+            _, fresh = self.ring.new_key()
+            session.execute(
+                _insert(session)(DonorKey)
+                .values(
+                    user_id=donor_id,
+                    key_id=fresh.key_id,
+                    wrapped=fresh.wrapped,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["user_id"])
+            )
+            query = query.with_for_update()
+        row = session.scalar(query.execution_options(populate_existing=True))
         if row is None:
-            if not create:
-                raise ContentShredded()
-            _, wrapped = self.ring.new_key()
-            row = DonorKey(user_id=donor_id, key_id=wrapped.key_id, wrapped=wrapped.wrapped)
-            session.add(row)
-            session.flush()
+            raise ContentShredded()
         wrapped = WrappedKey(row.key_id, row.wrapped)
         try:
             return self.ring.data_key(str(donor_id), wrapped)
@@ -226,6 +236,15 @@ class Vault:
 
     def open(self, clip_key: bytes, purpose: str, sealed: bytes) -> bytes:
         return b"".join(decrypt_iter([sealed], clip_key, purpose.encode()))
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` on both databases."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _clip_aad(donation_id: int) -> bytes:
