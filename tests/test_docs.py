@@ -25,6 +25,7 @@ ERROR_CLASSES = {
     "UnsupportedContentType",
     "InvalidRequest",
     "RangeNotSatisfiable",
+    "TooManyRequests",
 }
 
 

@@ -55,6 +55,27 @@ class Settings(BaseSettings):
     worker_threads: int = Field(1, ge=0, description="In-process job workers; 0 disables them.")
     job_poll_seconds: float = Field(1.0, gt=0)
 
+    # Abuse protection: in-process token buckets (web/ratelimit.py). Each limit is also the
+    # burst a client may spend at once; 0 turns a limit off.
+    rate_limit_requests_per_minute: int = Field(
+        1200, ge=0, description="Requests per minute per signed-in user, or per IP if anonymous."
+    )
+    rate_limit_upload_chunks_per_minute: int = Field(
+        3000,
+        ge=0,
+        description="tus PATCH/HEAD requests per minute per user, counted apart from the rest: "
+        "a 2 GiB upload in 8 MiB chunks sends 256 PATCHes.",
+    )
+    rate_limit_uploads_per_hour: int = Field(
+        1000, ge=0, description="New uploads (tus creations and form donations) per donor per hour."
+    )
+    rate_limit_sign_ins_per_ip_per_minute: int = Field(
+        30, ge=0, description="Sign-in attempts per minute from one client IP."
+    )
+    rate_limit_sign_ins_per_username_per_hour: int = Field(
+        60, ge=0, description="Sign-in attempts per hour for one username, from anywhere."
+    )
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         var = self.var_dir.resolve()

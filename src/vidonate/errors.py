@@ -17,6 +17,7 @@ Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
     ├── RangeNotSatisfiable        416  a byte range outside the clip
     ├── UnsupportedMedia           422  the file is not an acceptable video
     ├── InvalidRequest             422  a JSON body or parameter of the wrong shape
+    ├── TooManyRequests            429  a rate limit; carries ``retry_after`` seconds
     ├── ChecksumMismatch           460  tus checksum extension
     └── ProcessingFailed           --   stored on the donation, never raised to HTTP
 """
@@ -84,6 +85,16 @@ class UnsupportedMedia(VidonateError):
     """The file cannot become a clip: not a video, unreadable, too short, too long, too big."""
 
     status_code = 422
+
+
+class TooManyRequests(VidonateError):
+    """A rate limit was hit; the next request may pass after ``retry_after`` seconds."""
+
+    status_code = 429
+
+    def __init__(self, code: str, message: str, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class ChecksumMismatch(VidonateError):

@@ -106,8 +106,8 @@ def test_reviewers_see_the_other_angles(world: World, cams: dict[str, int],
     assert item["id"] == a
     assert [angle["id"] for angle in item["angles"]] == [b]
     assert item["angles"][0]["video_url"].endswith(f"/donations/{b}/video")
-    client.post("/login", data={"username": "rita", "password": "rita-password"})
-    page = client.get("/review").text
+    page = client.get("/review",
+                      headers={"Authorization": f"Bearer {world.tokens['rita']}"}).text
     assert f"/api/v1/donations/{b}/video" in page and "angle #" in page
 
 

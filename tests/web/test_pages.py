@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import zipfile
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,10 +16,21 @@ from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
 
 
+def form_token(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry, as a browser would read it from the HTML."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, f"{path} renders no csrf_token"
+    return match.group(1)
+
+
 def _sign_in(client: TestClient, username: str) -> None:
     r = client.post(
         "/login",
-        data={"username": username, "password": f"{username}-password"},
+        data={
+            "username": username,
+            "password": f"{username}-password",
+            "csrf_token": form_token(client),
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -29,7 +44,10 @@ def test_pages_need_a_signed_in_user(client: TestClient) -> None:
 
 
 def test_wrong_password_shows_the_reason(client: TestClient) -> None:
-    r = client.post("/login", data={"username": "alice", "password": "nope-nope"})
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "nope-nope", "csrf_token": form_token(client)},
+    )
     assert r.status_code == 401 and "bad_credentials" in r.text
 
 
@@ -45,6 +63,7 @@ def test_donor_donates_through_the_form_and_sees_status_and_earnings(
         "category": "package_theft",
         "camera": str(world.cameras["alice"]),
         "consent": world.consent_sha256,
+        "csrf_token": form_token(client, "/donate"),
     }
     r = client.post(
         "/donate",
@@ -71,6 +90,7 @@ def test_the_form_refuses_a_donation_without_consent_and_keeps_nothing(
         "campaign": world.campaign.slug,
         "category": "package_theft",
         "camera": str(world.cameras["alice"]),
+        "csrf_token": form_token(client, "/donate"),
     }
     r = client.post("/donate", data=data, files={"file": ("porch.mp4", clip.read_bytes())})
     assert r.status_code == 400 and "consent_missing" in r.text
@@ -87,7 +107,7 @@ def test_reviewer_page_shows_the_processed_video_and_takes_a_vote(
     assert f"/api/v1/donations/{clip}/video" in page and "poor_quality" in page
     r = client.post(
         f"/review/{clip}",
-        data={"decision": "reject", "reason": "poor_quality"},
+        data={"decision": "reject", "reason": "poor_quality", "csrf_token": form_token(client)},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -102,7 +122,12 @@ def test_leaderboard_opt_in_and_own_rank(client: TestClient, world: World) -> No
     page = client.get("/leaderboard").text
     assert "Your rank: <strong>1</strong>" in page and "only you see this" in page
     assert "Nobody has opted in yet" in page
-    client.post("/leaderboard", data={"handle": "porch-hero", "opt_in": "true"})
+    r = client.post(
+        "/leaderboard",
+        data={"handle": "porch-hero", "opt_in": "true", "csrf_token": form_token(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
     page = client.get("/leaderboard").text
     assert "<td>porch-hero</td>" in page
 
@@ -126,3 +151,43 @@ def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
     assert tail.content == whole.content[-10:]
     bad = client.get("/api/v1/donations/1/video", headers={**rita, "Range": f"bytes={size}-"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (416, "bad_range")
+
+
+def test_a_donor_withdraws_a_clip_then_everything_and_downloads_their_data_from_the_page(
+    client: TestClient, world: World
+) -> None:
+    first, second = world.clip_in_review(), world.clip_in_review()
+    _sign_in(client, "alice")
+    page = client.get("/donations").text
+    assert f'action="/donations/{first}/withdraw"' in page and 'action="/withdraw"' in page
+    assert 'href="/export"' in page
+
+    token = form_token(client, "/donations")
+    r = client.post(
+        f"/donations/{first}/withdraw", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/donations?withdrawn={first}")
+    page = client.get(r.headers["location"]).text
+    assert f"Clip {first} is withdrawn" in page
+    assert f'action="/donations/{first}/withdraw"' not in page, "nothing left to withdraw"
+
+    unconfirmed = client.post("/withdraw", data={"csrf_token": token})
+    assert unconfirmed.status_code == 400 and "confirmation_missing" in unconfirmed.text
+    r = client.post(
+        "/withdraw", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/donations?withdrawn=all")
+    assert "Everything is withdrawn" in client.get(r.headers["location"]).text
+    with transaction(world.rt.sessions) as s:
+        statuses = {d.id: d.status for d in s.query(Donation)}
+    assert statuses == {first: "withdrawn", second: "withdrawn"}
+
+    export = client.get("/export")
+    assert export.status_code == 200 and export.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        withdrawals = json.loads(archive.read("withdrawals.json"))
+    assert [w["scope"] for w in withdrawals] == ["clip", "all"]
+
+
+def test_every_page_links_the_transparency_report(client: TestClient) -> None:
+    assert 'href="/transparency"' in client.get("/login").text

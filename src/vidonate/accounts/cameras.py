@@ -38,7 +38,9 @@ def own_camera(session: Session, owner: User, camera_ref: str | int) -> Camera:
     query = select(Camera).where(Camera.owner_id == owner.id)
     ref = str(camera_ref)
     query = (
-        query.where(Camera.id == int(ref)) if ref.isdigit() else query.where(Camera.label == ref)
+        query.where(Camera.id == int(ref))
+        if ref.isascii() and ref.isdigit() and int(ref) < 2**31
+        else query.where(Camera.label == ref)
     )
     camera = session.scalar(query)
     if camera is None:

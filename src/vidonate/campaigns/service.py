@@ -164,7 +164,9 @@ def get_campaign(session: Session, ref: str | int) -> Campaign:
     ref = str(ref)
     query = select(Campaign)
     query = (
-        query.where(Campaign.id == int(ref)) if ref.isdigit() else query.where(Campaign.slug == ref)
+        query.where(Campaign.id == int(ref))
+        if ref.isascii() and ref.isdigit() and int(ref) < 2**31
+        else query.where(Campaign.slug == ref)
     )
     campaign = session.scalar(query)
     if campaign is None:

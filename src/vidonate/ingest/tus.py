@@ -68,6 +68,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             raise InvalidInput(
                 "bad_metadata", f"Upload-Metadata value of {key!r} is not base64"
             ) from None
+        if "\x00" in metadata[key]:  # PostgreSQL can neither store nor compare one
+            raise InvalidInput("bad_metadata", f"Upload-Metadata value of {key!r} holds a NUL")
     return metadata
 
 

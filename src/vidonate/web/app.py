@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
-from vidonate.errors import InvalidRequest, VidonateError
+from vidonate.errors import InvalidRequest, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
+from vidonate.web.deps import APP_DEPENDENCIES
+from vidonate.web.ratelimit import RateLimits
 
 
 def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
@@ -31,8 +33,13 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         summary="Open, privacy-first donation of security camera clips",
         version="0.1.0",
         lifespan=lifespan,
+        # Rate limits and the CSRF check, before every route (web/deps.py, web/csrf.py).
+        dependencies=[Depends(dependency) for dependency in APP_DEPENDENCIES],
     )
     app.state.runtime = rt
+    app.state.rate_limits = RateLimits.from_settings(rt.settings)
+    # The session cookie: signed, out of reach of scripts (HttpOnly), not sent with
+    # cross-site subrequests or form posts (SameSite=Lax), and Secure behind https.
     app.add_middleware(
         SessionMiddleware,
         secret_key=rt.settings.ensure_secret_key(),
@@ -43,8 +50,12 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
 
     @app.exception_handler(VidonateError)
     async def _vidonate_error(request: Request, exc: VidonateError) -> Response:
+        headers: dict[str, str] = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
         if request.url.path.startswith("/api/"):
-            headers = {"Tus-Resumable": TUS_VERSION} if "/uploads" in request.url.path else {}
+            if "/uploads" in request.url.path:
+                headers["Tus-Resumable"] = TUS_VERSION
             return JSONResponse(
                 {"error": {"code": exc.code, "message": exc.message}},
                 status_code=exc.status_code,
@@ -52,7 +63,9 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
             )
         from vidonate.web.pages.routes import render_error
 
-        return render_error(request, exc)
+        response = render_error(request, exc)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:

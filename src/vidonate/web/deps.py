@@ -1,20 +1,38 @@
-"""Dependencies shared by routes: the runtime, the current user, role checks.
+"""Dependencies shared by routes: the runtime, the caller, role checks, rate limits.
 
 Every route is closed unless it asks for no user explicitly: ``CurrentUser`` is
-the default way in, and raises 401 without a valid token or session.
+the default way in, and raises 401 without a valid token or session. Roles:
+
+- a user whose roles are only ``auditor`` (or none) can only read: ``CurrentUser``
+  refuses them every request but GET, HEAD and OPTIONS, on every route;
+- ``AdminUser``, ``ReviewerUser`` and ``AuditReader`` require a role (403 without).
+
+App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
+``web/app.py``): ``throttle_requests`` (429 past the per-user or per-IP limit),
+``csrf.protect_pages`` and ``refuse_nul_characters``.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from vidonate.accounts.users import user_for_token
 from vidonate.db.engine import transaction
-from vidonate.db.models import User
-from vidonate.errors import Forbidden, NotAuthenticated
+from vidonate.db.models import Role, User
+from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
 from vidonate.runtime import Runtime
+from vidonate.web import csrf
+from vidonate.web.ratelimit import RateLimits
+
+# Roles that may change anything; a user with none of them (an auditor) only reads.
+WRITER_ROLES = frozenset({Role.donor.value, Role.reviewer.value, Role.admin.value})
+_TUS_UPLOAD = re.compile(r"^/api/v1/uploads/[^/]+$")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -24,20 +42,66 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def optional_user(request: Request, rt: RuntimeDep) -> User | None:
+def get_rate_limits(request: Request) -> RateLimits:
+    return request.app.state.rate_limits
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer's address (behind a proxy, run uvicorn with ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request, resolved once per request and shared by every dependency."""
+
+    user: User | None
+    via_session: bool = False
+    refusal: NotAuthenticated | None = None  # a bearer token that matches nobody
+
+
+def identify(request: Request, rt: RuntimeDep) -> Caller:
     header = request.headers.get("authorization", "")
     with transaction(rt.sessions) as session:
         if header.lower().startswith("bearer "):
-            return user_for_token(session, header[7:].strip())
+            try:
+                return Caller(user_for_token(session, header[7:].strip()))
+            except NotAuthenticated as refusal:
+                return Caller(None, refusal=refusal)
         uid = request.session.get("uid") if "session" in request.scope else None
         if uid is not None:
-            return session.get(User, int(uid))
-    return None
+            return Caller(session.get(User, int(uid)), via_session=True)
+    return Caller(None)
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+CallerDep = Annotated[Caller, Depends(identify)]
+
+
+def optional_user(request: Request, caller: CallerDep) -> User | None:
+    if caller.refusal is not None:
+        raise caller.refusal
+    if (
+        caller.via_session
+        and caller.user is not None
+        and request.method not in csrf.SAFE_METHODS
+        and request.url.path.startswith("/api/")
+    ):
+        # A browser sends the session cookie with any request, even one another site
+        # made it send; only vidonate's own pages can add the session's token.
+        csrf.check_token(request, request.headers.get(csrf.HEADER))
+    return caller.user
+
+
+def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise NotAuthenticated("not_signed_in", "sign in, or send 'Authorization: Bearer <token>'")
+    if request.method not in csrf.SAFE_METHODS and not (user.roles & WRITER_ROLES):
+        raise Forbidden(
+            "read_only_role", "this account reads only (an auditor); it cannot change anything"
+        )
     return user
 
 
@@ -56,5 +120,59 @@ def require_role(role: str):  # type: ignore[no-untyped-def]
     return Depends(check)
 
 
+def _audit_reader(user: CurrentUser) -> User:
+    if not (user.has_role(Role.auditor) or user.has_role(Role.admin)):
+        raise Forbidden("not_an_auditor", "this needs the auditor or the admin role")
+    return user
+
+
 AdminUser = Annotated[User, require_role("admin")]
 ReviewerUser = Annotated[User, require_role("reviewer")]
+AuditReader = Annotated[User, Depends(_audit_reader)]
+
+
+def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep) -> None:
+    """App-wide: every request counts against its user, or its IP when anonymous.
+
+    tus PATCH and HEAD on an existing upload count in a bucket of their own, so one
+    large upload does not use up the budget of everything else.
+    """
+    key = f"user:{caller.user.id}" if caller.user is not None else f"ip:{client_ip(request)}"
+    if request.method in ("PATCH", "HEAD") and _TUS_UPLOAD.match(request.url.path):
+        limits.upload_chunks.check(key, "upload chunks")
+    else:
+        limits.requests.check(key, "requests")
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide: a NUL character in the path, the query or a page's form is refused (422).
+
+    No text in vidonate has a use for one, and PostgreSQL cannot store or even compare
+    it: it would answer with an error, a 500. JSON bodies are checked by their schemas
+    (``schemas.Text``).
+    """
+    texts = [request.scope["path"]]  # percent-decoded
+    texts += [text for item in request.query_params.multi_items() for text in item]
+    content_type = request.headers.get("content-type", "")
+    if not request.url.path.startswith("/api/") and content_type.startswith(csrf.FORM_TYPES):
+        for name, value in (await request.form()).multi_items():
+            texts.append(name)
+            if isinstance(value, UploadFile):
+                texts.append(value.filename or "")
+            else:
+                texts.append(value)
+    if any("\x00" in text for text in texts):
+        raise InvalidRequest("invalid_request", "text must not contain NUL characters")
+
+
+def check_upload_rate(limits: RateLimits, donor: User) -> None:
+    """Count one new upload of ``donor`` (tus creation or form donation)."""
+    limits.uploads.check(f"user:{donor.id}", "new uploads")
+
+
+AppDependency = Callable[..., object]
+APP_DEPENDENCIES: tuple[AppDependency, ...] = (
+    throttle_requests,
+    csrf.protect_pages,
+    refuse_nul_characters,
+)

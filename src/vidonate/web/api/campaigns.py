@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
@@ -11,11 +13,13 @@ from vidonate.campaigns.service import (
 )
 from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign
+from vidonate.errors import NotFound
 from vidonate.rewards import ledger
-from vidonate.web.api.schemas import CampaignCreate, CampaignPublic, ConsentPublic
+from vidonate.web.api.schemas import INT32_MAX, CampaignCreate, CampaignPublic, ConsentPublic
 from vidonate.web.deps import AdminUser, CurrentUser, RuntimeDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+_REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # an id, or a slug (campaigns/service.py)
 
 
 def public(session: Session, campaign: Campaign) -> CampaignPublic:
@@ -34,6 +38,10 @@ def campaigns(_user: CurrentUser, rt: RuntimeDep) -> list[CampaignPublic]:
 @router.get("/{ref}", response_model=CampaignPublic)
 def campaign(ref: str, _user: CurrentUser, rt: RuntimeDep) -> CampaignPublic:
     """A campaign by id or slug, with the consent text in force."""
+    # Neither an id nor a slug can look otherwise; the database is not asked for one
+    # (PostgreSQL refuses an id past 32 bits, and a NUL, with an error).
+    if not _REF.match(ref) or (ref.isdigit() and int(ref) > INT32_MAX):
+        raise NotFound("unknown_campaign", f"there is no campaign {ref!r}")
     with transaction(rt.sessions) as session:
         return public(session, get_campaign(session, ref))
 

@@ -11,7 +11,7 @@ from vidonate.donations.service import donations_of, history, own_donation
 from vidonate.errors import NotFound, RangeNotSatisfiable
 from vidonate.rewards import ledger
 from vidonate.web.api.me import WithdrawalPublic, run_withdrawal
-from vidonate.web.api.schemas import DonationPublic, EventPublic
+from vidonate.web.api.schemas import DonationId, DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
 
 router = APIRouter(prefix="/donations", tags=["donations"])
@@ -32,7 +32,7 @@ def my_donations(user: CurrentUser, rt: RuntimeDep) -> list[DonationPublic]:
 
 
 @router.get("/{donation_id}", response_model=DonationPublic)
-def my_donation(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> DonationPublic:
+def my_donation(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> DonationPublic:
     with transaction(rt.sessions) as session:
         return public(session, own_donation(session, user, donation_id), with_history=True)
 
@@ -104,7 +104,7 @@ def _stream(
 
 @router.get("/{donation_id}/video", response_class=StreamingResponse)
 def video(
-    donation_id: int, request: Request, user: CurrentUser, rt: RuntimeDep
+    donation_id: DonationId, request: Request, user: CurrentUser, rt: RuntimeDep
 ) -> StreamingResponse:
     """The processed, redacted clip (H.264 MP4, video only); single byte ranges work."""
     return _stream(rt, request, user, donation_id, "video")
@@ -112,13 +112,13 @@ def video(
 
 @router.get("/{donation_id}/thumbnail", response_class=StreamingResponse)
 def thumbnail(
-    donation_id: int, request: Request, user: CurrentUser, rt: RuntimeDep
+    donation_id: DonationId, request: Request, user: CurrentUser, rt: RuntimeDep
 ) -> StreamingResponse:
     return _stream(rt, request, user, donation_id, "thumbnail")
 
 
 @router.post("/{donation_id}/withdraw", response_model=WithdrawalPublic)
-def withdraw(donation_id: int, user: CurrentUser, rt: RuntimeDep) -> WithdrawalPublic:
+def withdraw(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> WithdrawalPublic:
     """Withdraw this clip: its key is destroyed at once, its bytes deleted soon after.
     It leaves review, the leaderboard and future datasets; what it earned stays earned."""
     return run_withdrawal(rt, user, donation_id)

@@ -7,7 +7,13 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign, Donation
 from vidonate.donations.incidents import angles
 from vidonate.review.service import REJECT_REASONS, Thresholds, cast_vote, next_for_review
-from vidonate.web.api.schemas import AnglePublic, ReviewItem, VoteCreate, VoteOutcomePublic
+from vidonate.web.api.schemas import (
+    AnglePublic,
+    DonationId,
+    ReviewItem,
+    VoteCreate,
+    VoteOutcomePublic,
+)
 from vidonate.web.deps import ReviewerUser, RuntimeDep
 
 router = APIRouter(prefix="/review", tags=["review"])
@@ -63,7 +69,7 @@ def thresholds(rt: RuntimeDep) -> Thresholds:
 
 @router.post("/{donation_id}/votes", response_model=VoteOutcomePublic, status_code=201)
 def vote(
-    donation_id: int, body: VoteCreate, reviewer: ReviewerUser, rt: RuntimeDep
+    donation_id: DonationId, body: VoteCreate, reviewer: ReviewerUser, rt: RuntimeDep
 ) -> VoteOutcomePublic:
     with transaction(rt.sessions) as session:
         outcome = cast_vote(

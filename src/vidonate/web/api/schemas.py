@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# The database keeps integers in 32 or 64 bits (row ids in 32). PostgreSQL answers a
+# larger number with an error, not with "no such row", so requests are held to these.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+DonationId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a donation's id")]
+
+
+def _without_nul(value: str) -> str:
+    # No text in vidonate has a use for NUL, and PostgreSQL cannot store or even compare one.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class Public(BaseModel):
@@ -21,9 +39,9 @@ class ErrorResponse(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    username: str
-    password: str
-    name: str = "cli"
+    username: Text
+    password: Text
+    name: Text = Field("cli", max_length=64, description="names the token, e.g. the device")
 
 
 class TokenResponse(BaseModel):
@@ -33,10 +51,10 @@ class TokenResponse(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str
-    password: str
-    roles: list[str] = ["donor"]
-    handle: str | None = None
+    username: Text
+    password: Text
+    roles: list[Text] = ["donor"]
+    handle: Text | None = None
 
 
 class UserPublic(Public):
@@ -48,13 +66,13 @@ class UserPublic(Public):
 
 
 class ProfileUpdate(BaseModel):
-    handle: str | None = None
+    handle: Text | None = None
     leaderboard_opt_in: bool | None = None
 
 
 class CameraCreate(BaseModel):
-    label: str
-    placement: str = Field(description="porch, driveway, street or indoor")
+    label: Text
+    placement: Text = Field(description="porch, driveway, street or indoor")
 
 
 class CameraPublic(Public):
@@ -76,17 +94,17 @@ class ConsentPublic(Public):
 
 
 class CampaignCreate(BaseModel):
-    slug: str
-    name: str
-    budget_cents: int = Field(ge=0)
-    reward_cents: int = Field(200, ge=0)
-    paid_cap_per_camera: int = Field(10, ge=0)
-    categories: dict[str, int] | None = None
+    slug: Text
+    name: Text = Field(max_length=200)
+    budget_cents: int = Field(ge=0, le=INT64_MAX)
+    reward_cents: int = Field(200, ge=0, le=INT32_MAX)
+    paid_cap_per_camera: int = Field(10, ge=0, le=INT32_MAX)
+    categories: dict[Text, Annotated[int, Field(le=INT32_MAX)]] | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     allow_staged: bool = True
-    consent_text: str | None = None
-    incident_payment: str = Field("each_angle", description="each_angle or once_per_incident")
+    consent_text: Text | None = None
+    incident_payment: Text = Field("each_angle", description="each_angle or once_per_incident")
     sensitive_data: bool = Field(
         False, description="allow categories of children or home interiors; forbids rewards"
     )
@@ -170,10 +188,10 @@ class ReviewItem(Public):
 
 
 class VoteCreate(BaseModel):
-    decision: str = Field(description="accept or reject")
-    category: str | None = None
+    decision: Text = Field(description="accept or reject")
+    category: Text | None = None
     staged: bool | None = None
-    reason: str | None = Field(None, description="required when rejecting")
+    reason: Text | None = Field(None, description="required when rejecting")
 
 
 class VoteOutcomePublic(Public):
@@ -199,3 +217,32 @@ class StandingPublic(Public):
 class LeaderboardPublic(BaseModel):
     entries: list[StandingPublic]
     me: StandingPublic | None = None
+
+
+class AuditEntryPublic(Public):
+    """One read of clip content: ids, codes, a time and hashes, nothing else."""
+
+    seq: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    purpose: str
+    object_type: str
+    object_id: str
+    prev_hash: str
+    entry_hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryPublic]
+    next_before: int | None = Field(
+        None, description="pass as ?before= for the next, older page; null on the last"
+    )
+
+
+class AuditVerificationPublic(BaseModel):
+    ok: bool
+    entries: int
+    head: str = Field(description="the newest entry's hash (64 zeros when the log is empty)")
+    first_bad_seq: int | None
+    problem: str | None

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Disclosure
 from vidonate.privacy.disclosures import list_disclosures, record_disclosure
 from vidonate.privacy.transparency import TransparencyReport, build_report
+from vidonate.web.api.schemas import INT32_MAX, Text
 from vidonate.web.deps import AdminUser, AuditReader, RuntimeDep
 
 router = APIRouter(tags=["transparency"])
@@ -20,10 +21,10 @@ router = APIRouter(tags=["transparency"])
 class DisclosureCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recipient: str
-    legal_basis: str
-    donations: int
-    description: str = ""
+    recipient: Text
+    legal_basis: Text
+    donations: int = Field(le=INT32_MAX)
+    description: Text = ""
     disclosed_at: datetime | None = None
 
 

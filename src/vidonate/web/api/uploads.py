@@ -16,10 +16,33 @@ from vidonate.errors import (
     UnsupportedContentType,
 )
 from vidonate.ingest import tus
-from vidonate.web.deps import CurrentUser, RuntimeDep
+from vidonate.web.deps import CurrentUser, RateLimitsDep, RuntimeDep, check_upload_rate
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
+
+
+def _header(
+    name: str, description: str, *, required: bool = False, **schema: object
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+# The tus headers are read from the request by hand (each has its own tus error), so
+# FastAPI cannot see them; they are documented here for clients and for fuzzers.
+TUS_RESUMABLE = _header("Tus-Resumable", "the protocol version", required=True, enum=["1.0.0"])
+UPLOAD_CHECKSUM = _header(
+    "Upload-Checksum", "'sha256 <base64 digest>' (or sha1) of this request's body"
+)
+CHUNK_BODY = {
+    "content": {OFFSET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
 def _require_tus(request: Request) -> None:
@@ -66,14 +89,30 @@ def discover(rt: RuntimeDep) -> Response:
     )
 
 
-@router.post("", status_code=201)
-async def create(request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra={
+        "parameters": [
+            TUS_RESUMABLE,
+            _header("Upload-Length", "the file's size in bytes", required=True, pattern="^[0-9]+$"),
+            _header("Upload-Metadata", "comma-separated 'key base64(value)' pairs"),
+            UPLOAD_CHECKSUM,
+        ],
+        "requestBody": {"required": False, **CHUNK_BODY},
+    },
+)
+async def create(
+    request: Request, user: CurrentUser, rt: RuntimeDep, limits: RateLimitsDep
+) -> Response:
     """tus creation (and creation-with-upload): donation metadata in ``Upload-Metadata``.
 
     Fields: campaign, category, camera, consent (the consent text's sha256 or version),
-    staged, recorded_at (ISO 8601), incident, filename.
+    staged, recorded_at (ISO 8601), incident, filename. New uploads per donor are
+    limited (429 ``rate_limited``).
     """
     _require_tus(request)
+    check_upload_rate(limits, user)
     if request.headers.get("upload-defer-length"):
         raise InvalidInput(
             "defer_length_unsupported", "send Upload-Length; deferring it is not supported"
@@ -92,7 +131,7 @@ async def create(request: Request, user: CurrentUser, rt: RuntimeDep) -> Respons
     return Response(status_code=201, headers=headers)
 
 
-@router.head("/{upload_id}", name="upload_head")
+@router.head("/{upload_id}", name="upload_head", openapi_extra={"parameters": [TUS_RESUMABLE]})
 def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
     state = tus.upload_state(rt, user, upload_id)
@@ -106,7 +145,18 @@ def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) ->
     )
 
 
-@router.patch("/{upload_id}", status_code=204)
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    openapi_extra={
+        "parameters": [
+            TUS_RESUMABLE,
+            _header("Upload-Offset", "where this chunk starts", required=True, pattern="^[0-9]+$"),
+            UPLOAD_CHECKSUM,
+        ],
+        "requestBody": {"required": True, **CHUNK_BODY},
+    },
+)
 async def patch(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
     if request.headers.get("content-type") != OFFSET_STREAM:
@@ -117,7 +167,7 @@ async def patch(upload_id: str, request: Request, user: CurrentUser, rt: Runtime
     return Response(status_code=204, headers=_headers(state))
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204, openapi_extra={"parameters": [TUS_RESUMABLE]})
 def terminate(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
     tus.terminate(rt, user, upload_id)

@@ -16,15 +16,28 @@ from vidonate.campaigns.service import consent_in_force, is_open, list_campaigns
 from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign, Placement, User
 from vidonate.donations.service import donations_of
-from vidonate.errors import VidonateError
+from vidonate.errors import InvalidInput, VidonateError
 from vidonate.ingest.tus import upload_whole
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard, own_standing
+from vidonate.web.api.me import export, run_withdrawal
 from vidonate.web.api.review import review_item, thresholds
-from vidonate.web.deps import CurrentUser, OptionalUser, ReviewerUser, RuntimeDep
+from vidonate.web.api.schemas import DonationId
+from vidonate.web.csrf import csrf_field
+from vidonate.web.deps import (
+    CurrentUser,
+    OptionalUser,
+    RateLimitsDep,
+    ReviewerUser,
+    RuntimeDep,
+    check_upload_rate,
+    client_ip,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every <form method="post"> renders {{ csrf_field() }}; web/csrf.py checks it.
+templates.env.globals["csrf_field"] = csrf_field
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -68,12 +81,14 @@ def login_form(request: Request) -> HTMLResponse:
 def login(
     request: Request,
     rt: RuntimeDep,
+    limits: RateLimitsDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
+    limits.check_sign_in(client_ip(request), username)
     with transaction(rt.sessions) as session:
         user = authenticate(session, username, password)
-    request.session.clear()
+    request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
     request.session["uid"] = user.id
     return RedirectResponse("/donations", status_code=303)
 
@@ -119,6 +134,7 @@ async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
 async def donate(
     user: CurrentUser,
     rt: RuntimeDep,
+    limits: RateLimitsDep,
     file: UploadFile,
     campaign: Annotated[str, Form()],
     category: Annotated[str, Form()],
@@ -129,6 +145,7 @@ async def donate(
     recorded_at: Annotated[str, Form()] = "",
     incident: Annotated[str, Form()] = "",
 ) -> Response:
+    check_upload_rate(limits, user)
     metadata = {
         "campaign": campaign,
         "category": category,
@@ -145,14 +162,51 @@ async def donate(
 
 
 @router.get("/donations", response_class=HTMLResponse)
-def my_donations(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
+def my_donations(
+    request: Request, user: CurrentUser, rt: RuntimeDep, withdrawn: str = ""
+) -> HTMLResponse:
     with transaction(rt.sessions) as session:
         donations = donations_of(session, user)
         paid = {d.id: ledger.paid_for_donation(session, d.id) for d in donations}
         balance = ledger.donor_balance(session, user)
+    notice = None
+    if withdrawn == "all":
+        notice = "Everything is withdrawn: your key is destroyed and nobody can read your clips."
+    elif withdrawn.isascii() and withdrawn.isdigit():
+        notice = f"Clip {withdrawn} is withdrawn: its key is destroyed and nobody can read it."
     return page(
-        request, "donations.html", user=user, donations=donations, paid=paid, balance=balance
+        request,
+        "donations.html",
+        user=user,
+        donations=donations,
+        paid=paid,
+        balance=balance,
+        notice=notice,
     )
+
+
+@router.post("/donations/{donation_id}/withdraw")
+def withdraw_clip_form(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> Response:
+    run_withdrawal(rt, user, donation_id)
+    return RedirectResponse(f"/donations?withdrawn={donation_id}", status_code=303)
+
+
+@router.post("/withdraw")
+def withdraw_everything_form(
+    user: CurrentUser, rt: RuntimeDep, confirm: Annotated[str, Form()] = ""
+) -> Response:
+    if confirm != "yes":
+        raise InvalidInput(
+            "confirmation_missing",
+            "tick the box to confirm: withdrawing everything destroys your key for good",
+        )
+    run_withdrawal(rt, user, None)
+    return RedirectResponse("/donations?withdrawn=all", status_code=303)
+
+
+@router.get("/export")
+def export_download(user: CurrentUser, rt: RuntimeDep) -> Response:
+    return export(user, rt)
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -168,7 +222,7 @@ def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTM
 
 @router.post("/review/{donation_id}")
 def review_vote(
-    donation_id: int,
+    donation_id: DonationId,
     reviewer: ReviewerUser,
     rt: RuntimeDep,
     decision: Annotated[str, Form()],

@@ -1,0 +1,436 @@
+"""Who may do what: one table says, for every route of the app and every role, what
+the caller gets; the tests call every route as every role and compare.
+
+A route the table does not classify fails ``test_every_route_of_the_app_is_classified``,
+so a new route cannot slip in without someone deciding who may call it. A route in
+the table that the app does not have (yet) is skipped.
+
+The callers: nobody (anonymous), bob (a donor), rita (a reviewer), ada (an admin) and
+aude (an auditor), each holding that one role. Paths name alice's donation (in review)
+and alice's unfinished upload, so for the donor they are someone else's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from test_pages import form_token
+
+from conftest import World
+from tus_helpers import TUS, create, encode_metadata
+from vidonate.accounts.users import create_user, issue_token
+from vidonate.db.engine import transaction
+from vidonate.db.models import AuditEntry
+from vidonate.privacy import audit
+from vidonate.web.app import create_app
+
+# What a caller gets from a route.
+OK = "reaches the route"  # anything but the four below (and never a 5xx)
+AUTH = "401 not_signed_in"  # the API asks who is calling
+LOGIN = "303 to /login"  # pages send anonymous visitors to sign in
+DENY = "403"  # signed in, without the role the route needs
+HIDE = "404 as if it did not exist"  # someone else's upload or donation
+
+ROLES = ("anonymous", "donor", "reviewer", "admin", "auditor")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Signing in and out is how an auditor starts and ends reading; it changes no data.
+SIGN_IN_AND_OUT = {"POST /api/v1/auth/token", "POST /login", "POST /logout"}
+HIDING_CODES = ("unknown_donation", "upload_not_found")
+
+
+class Access(NamedTuple):
+    """What each role gets from one route."""
+
+    anonymous: str
+    donor: str
+    reviewer: str
+    admin: str
+    auditor: str
+
+
+# fmt: off
+A = Access
+ACCESS: dict[str, Access] = {
+    # route                                           A(anonymous, donor, reviewer, admin, auditor)
+    # -- API: sign-in and accounts
+    "POST /api/v1/auth/token":                        A(OK   , OK   , OK   , OK   , OK),
+    "GET /api/v1/me":                                 A(AUTH , OK   , OK   , OK   , OK),
+    "PATCH /api/v1/me":                               A(AUTH , OK   , OK   , OK   , DENY),
+    "POST /api/v1/users":                             A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/me/export":                          A(AUTH , OK   , OK   , OK   , OK),
+    "POST /api/v1/me/withdraw":                       A(AUTH , OK   , OK   , OK   , DENY),
+    # -- API: campaigns and cameras
+    "GET /api/v1/campaigns":                          A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/campaigns/{ref}":                    A(AUTH , OK   , OK   , OK   , OK),
+    "POST /api/v1/campaigns":                         A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/cameras":                            A(AUTH , OK   , OK   , OK   , OK),
+    "POST /api/v1/cameras":                           A(AUTH , OK   , OK   , OK   , DENY),
+    # -- API: tus uploads (alice's upload in the path)
+    "OPTIONS /api/v1/uploads":                        A(OK   , OK   , OK   , OK   , OK),
+    "POST /api/v1/uploads":                           A(AUTH , OK   , DENY , DENY , DENY),
+    "HEAD /api/v1/uploads/{upload_id}":               A(AUTH , HIDE , HIDE , HIDE , HIDE),
+    "PATCH /api/v1/uploads/{upload_id}":              A(AUTH , HIDE , HIDE , HIDE , DENY),
+    "DELETE /api/v1/uploads/{upload_id}":             A(AUTH , HIDE , HIDE , HIDE , DENY),
+    # -- API: donations (alice's donation in the path); reviewers and admins may watch
+    "GET /api/v1/donations":                          A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/donations/{donation_id}":            A(AUTH , HIDE , HIDE , HIDE , HIDE),
+    "GET /api/v1/donations/{donation_id}/video":      A(AUTH , HIDE , OK   , OK   , HIDE),
+    "GET /api/v1/donations/{donation_id}/thumbnail":  A(AUTH , HIDE , OK   , OK   , HIDE),
+    "POST /api/v1/donations/{donation_id}/withdraw":  A(AUTH , HIDE , HIDE , HIDE , DENY),
+    # -- API: review, rewards, public numbers
+    "GET /api/v1/review/next":                        A(AUTH , DENY , OK   , DENY , DENY),
+    "POST /api/v1/review/{donation_id}/votes":        A(AUTH , DENY , OK   , DENY , DENY),
+    "GET /api/v1/balance":                            A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/leaderboard":                        A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/stats/redaction":                    A(OK   , OK   , OK   , OK   , OK),
+    "GET /api/v1/transparency":                       A(OK   , OK   , OK   , OK   , OK),
+    # -- API: audit and disclosures
+    "GET /api/v1/audit/entries":                      A(AUTH , DENY , DENY , OK   , OK),
+    "GET /api/v1/audit/verify":                       A(AUTH , DENY , DENY , OK   , OK),
+    "GET /api/v1/admin/disclosures":                  A(AUTH , DENY , DENY , OK   , OK),
+    "POST /api/v1/admin/disclosures":                 A(AUTH , DENY , DENY , OK   , DENY),
+    # -- the API's own documentation
+    "GET /openapi.json":                              A(OK   , OK   , OK   , OK   , OK),
+    "GET /docs":                                      A(OK   , OK   , OK   , OK   , OK),
+    "GET /docs/oauth2-redirect":                      A(OK   , OK   , OK   , OK   , OK),
+    "GET /redoc":                                     A(OK   , OK   , OK   , OK   , OK),
+    # -- pages
+    "GET /":                                          A(OK   , OK   , OK   , OK   , OK),
+    "GET /login":                                     A(OK   , OK   , OK   , OK   , OK),
+    "POST /login":                                    A(OK   , OK   , OK   , OK   , OK),
+    "POST /logout":                                   A(OK   , OK   , OK   , OK   , OK),
+    "GET /transparency":                              A(OK   , OK   , OK   , OK   , OK),
+    "GET /donate":                                    A(LOGIN, OK   , OK   , OK   , OK),
+    "POST /donate":                                   A(LOGIN, OK   , DENY , DENY , DENY),
+    "POST /cameras":                                  A(LOGIN, OK   , OK   , OK   , DENY),
+    "GET /donations":                                 A(LOGIN, OK   , OK   , OK   , OK),
+    "POST /donations/{donation_id}/withdraw":         A(LOGIN, HIDE , HIDE , HIDE , DENY),
+    "POST /withdraw":                                 A(LOGIN, OK   , OK   , OK   , DENY),
+    "GET /export":                                    A(LOGIN, OK   , OK   , OK   , OK),
+    "GET /review":                                    A(LOGIN, DENY , OK   , DENY , DENY),
+    "POST /review/{donation_id}":                     A(LOGIN, DENY , OK   , DENY , DENY),
+    "GET /leaderboard":                               A(LOGIN, OK   , OK   , OK   , OK),
+    "POST /leaderboard":                              A(LOGIN, OK   , OK   , OK   , DENY),
+}
+# fmt: on
+
+
+def route_keys(app: FastAPI) -> set[str]:
+    """``METHOD /path`` of every route the app serves. HEAD beside GET is the GET route
+    answering without a body, so it is not listed apart; a route without methods (a
+    mount) is ``* /path`` and must be classified too."""
+    keys = set()
+    for route in iter_route_contexts(app.routes):
+        methods = set(route.methods or ()) or {"*"}
+        if "GET" in methods:
+            methods.discard("HEAD")
+        keys |= {f"{method} {route.path_format or route.path}" for method in methods}
+    return keys
+
+
+@dataclass
+class Population:
+    world: World
+    client: TestClient
+    tokens: dict[str, str]  # by role
+    donation_id: int  # alice's, in review
+    upload_id: str  # alice's, unfinished
+
+    def path(self, template: str) -> str:
+        return template.format(
+            donation_id=self.donation_id, upload_id=self.upload_id, ref=self.world.campaign.slug
+        )
+
+
+@pytest.fixture
+def population(world: World) -> Iterator[Population]:
+    with transaction(world.rt.sessions) as s:
+        ada = create_user(s, "ada", "ada-password", ["admin"], "ada-h")
+        aude = create_user(s, "aude", "aude-password", ["auditor"], "aude-h")
+        tokens = {
+            "donor": world.tokens["bob"],
+            "reviewer": world.tokens["rita"],
+            "admin": issue_token(s, ada),
+            "auditor": issue_token(s, aude),
+        }
+    donation_id = world.clip_in_review("alice")
+    with TestClient(create_app(world.rt, run_worker=False)) as client:
+        created = create(client, world.tokens["alice"], 1000, world.metadata())
+        assert created.status_code == 201, created.text
+        upload_id = created.headers["location"].rsplit("/", 1)[1]
+        yield Population(world, client, tokens, donation_id, upload_id)
+
+
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom" + bytes(600)
+Probe = Callable[[Population, str], dict[str, Any]]
+
+
+def _json(body: dict[str, Any]) -> Probe:
+    return lambda pop, role: {"json": body}
+
+
+# A request each route should accept from a caller it lets in; {role} keeps names apart.
+PROBES: dict[str, Probe] = {
+    "POST /api/v1/auth/token": _json({"username": "alice", "password": "alice-password"}),
+    "PATCH /api/v1/me": _json({"leaderboard_opt_in": True}),
+    "POST /api/v1/users": lambda pop, role: {
+        "json": {"username": f"new-{role}", "password": "password-123", "roles": ["donor"]}
+    },
+    "POST /api/v1/campaigns": lambda pop, role: {
+        "json": {"slug": f"campaign-{role}", "name": "New", "budget_cents": 1000}
+    },
+    "POST /api/v1/cameras": lambda pop, role: {
+        "json": {"label": f"camera {role}", "placement": "porch"}
+    },
+    "OPTIONS /api/v1/uploads": lambda pop, role: {"headers": TUS},
+    "POST /api/v1/uploads": lambda pop, role: {
+        "headers": {
+            **TUS,
+            "Upload-Length": "1000",
+            "Upload-Metadata": encode_metadata(pop.world.metadata("bob")),
+        }
+    },
+    "HEAD /api/v1/uploads/{upload_id}": lambda pop, role: {"headers": TUS},
+    "PATCH /api/v1/uploads/{upload_id}": lambda pop, role: {
+        "headers": {
+            **TUS,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        "content": MP4_HEAD,
+    },
+    "DELETE /api/v1/uploads/{upload_id}": lambda pop, role: {"headers": TUS},
+    "POST /api/v1/review/{donation_id}/votes": _json({"decision": "accept"}),
+    "POST /api/v1/admin/disclosures": _json(
+        {"recipient": "City police", "legal_basis": "court order 12/2026", "donations": 1}
+    ),
+    "POST /login": lambda pop, role: {"data": {"username": "alice", "password": "alice-password"}},
+    "POST /cameras": lambda pop, role: {"data": {"label": f"cam {role}", "placement": "porch"}},
+    "POST /donate": lambda pop, role: {
+        "data": {
+            "campaign": pop.world.campaign.slug,
+            "category": "package_theft",
+            "camera": str(pop.world.cameras["bob"]),
+            "consent": pop.world.consent_sha256,
+        },
+        "files": {"file": ("clip.mp4", MP4_HEAD)},
+    },
+    "POST /review/{donation_id}": lambda pop, role: {"data": {"decision": "accept"}},
+    "POST /leaderboard": lambda pop, role: {"data": {"handle": f"{role}-handle"}},
+}
+
+
+def call(pop: Population, route: str, role: str) -> httpx.Response:
+    """Call ``route`` as ``role`` with a fresh cookie jar, by bearer token; a page's form
+    post carries its session's CSRF token, so what it meets is the access check."""
+    method, template = route.split(" ", 1)
+    kwargs = PROBES.get(route, lambda pop, role: {})(pop, role)
+    headers = dict(kwargs.pop("headers", {}))
+    if role != "anonymous":
+        headers["Authorization"] = f"Bearer {pop.tokens[role]}"
+    client = pop.client
+    client.cookies.clear()
+    path = pop.path(template)
+    if not path.startswith("/api/") and method not in SAFE_METHODS:
+        kwargs["data"] = {**kwargs.get("data", {}), "csrf_token": form_token(client)}
+    return client.request(method, path, headers=headers, follow_redirects=False, **kwargs)
+
+
+def outcome(response: httpx.Response, method: str) -> str:
+    status, text = response.status_code, response.text
+    assert status < 500, f"server error {status}: {text[:500]}"
+    assert "csrf_failed" not in text, "the probe should carry its CSRF token"
+    if status == 401:
+        assert method == "HEAD" or "not_signed_in" in text, text  # HEAD answers have no body
+        return AUTH
+    if status == 303 and response.headers["location"] == "/login":
+        return LOGIN
+    if status == 403:
+        return DENY
+    # A HEAD answer has no body; the route exists and the object exists for its owner.
+    if status == 404 and (method == "HEAD" or any(code in text for code in HIDING_CODES)):
+        return HIDE
+    return OK
+
+
+def test_every_route_of_the_app_is_classified(client: TestClient) -> None:
+    unclassified = route_keys(client.app) - ACCESS.keys()  # type: ignore[arg-type]
+    assert unclassified == set(), (
+        "add these routes to ACCESS in tests/web/test_authz.py, saying who may call them"
+    )
+
+
+@pytest.mark.parametrize("route", sorted(ACCESS))
+def test_each_role_gets_what_the_table_says(population: Population, route: str) -> None:
+    if route not in route_keys(population.client.app):  # type: ignore[arg-type]
+        pytest.skip(f"{route} is not in the app (yet)")
+    method = route.split(" ", 1)[0]
+    got = {}
+    for role in ROLES:
+        response = call(population, route, role)
+        got[role] = outcome(response, method)
+    expected = ACCESS[route]._asdict()
+    assert got == expected
+
+
+def test_the_table_lets_an_auditor_only_read() -> None:
+    writes = [r for r in ACCESS if r.split(" ", 1)[0] not in SAFE_METHODS]
+    assert writes, "the table has routes that change things"
+    for route in writes:
+        if route not in SIGN_IN_AND_OUT:
+            assert ACCESS[route].auditor == DENY, route
+
+
+def test_an_auditor_is_refused_every_write_even_on_routes_the_table_misses(
+    population: Population,
+) -> None:
+    """The read-only rule lives in ``CurrentUser``: it holds for every route that needs a
+    signed-in user, including ones added after this table was written."""
+    aude = {"Authorization": f"Bearer {population.tokens['auditor']}"}
+    for route in sorted(route_keys(population.client.app)):  # type: ignore[arg-type]
+        method, template = route.split(" ", 1)
+        if method in SAFE_METHODS or route in SIGN_IN_AND_OUT:
+            continue
+        response = population.client.request(
+            method, population.path(template), headers=aude, follow_redirects=False,
+            data={"csrf_token": form_token(population.client)}
+            if not template.startswith("/api/") else None,
+        )  # fmt: skip
+        assert response.status_code == 403, (route, response.text[:300])
+
+
+# Someone else's things look exactly like things that do not exist
+
+
+def _seen_as(response: httpx.Response, object_id: str) -> tuple[int, str]:
+    """Status and what the caller is told (a page's error paragraph, or the whole JSON
+    body), with the object's id blanked out of it."""
+    told = response.text
+    if response.headers.get("content-type", "").startswith("text/html"):
+        found = re.search(r'<p class="error">.*?</p>', told, re.S)
+        told = found.group(0) if found else told
+    return response.status_code, re.sub(rf"\b{re.escape(object_id)}\b", "<id>", told)
+
+
+def test_another_donors_upload_looks_exactly_like_a_missing_one(population: Population) -> None:
+    bob = {"Authorization": f"Bearer {population.tokens['donor']}"}
+    missing = "0" * 32
+    for route in ("HEAD", "PATCH", "DELETE"):
+        kwargs = PROBES[f"{route} /api/v1/uploads/{{upload_id}}"](population, "donor")
+        headers = {**kwargs.pop("headers"), **bob}
+        theirs = population.client.request(
+            route, f"/api/v1/uploads/{population.upload_id}", headers=headers, **kwargs
+        )
+        none = population.client.request(
+            route, f"/api/v1/uploads/{missing}", headers=headers, **kwargs
+        )
+        assert theirs.status_code == 404, route
+        assert _seen_as(theirs, population.upload_id) == _seen_as(none, missing), route
+    alice = {"Authorization": f"Bearer {population.world.tokens['alice']}", **TUS}
+    own = population.client.head(f"/api/v1/uploads/{population.upload_id}", headers=alice)
+    assert (own.status_code, own.headers["upload-offset"]) == (200, "0"), "untouched"
+
+
+def test_another_donors_clip_looks_exactly_like_a_missing_one_on_every_route(
+    population: Population,
+) -> None:
+    """Every route about one donation, today's and any added later (withdraw...)."""
+    per_donation = sorted(
+        route
+        for route in route_keys(population.client.app)  # type: ignore[arg-type]
+        if "{donation_id}" in route
+        and route.split(" ", 1)[1].startswith(("/api/v1/donations/", "/donations/"))
+    )
+    assert "GET /api/v1/donations/{donation_id}/video" in per_donation
+    missing = "987654"
+    bob = {"Authorization": f"Bearer {population.tokens['donor']}"}
+    for route in per_donation:
+        method, template = route.split(" ", 1)
+        responses = []
+        for donation_id in (str(population.donation_id), missing):
+            data = None
+            if not template.startswith("/api/") and method not in SAFE_METHODS:
+                data = {"csrf_token": form_token(population.client)}
+            path = template.format(donation_id=donation_id)
+            responses.append(population.client.request(method, path, headers=bob, data=data))
+        theirs, none = responses
+        assert theirs.status_code == 404, (route, theirs.text[:300])
+        assert _seen_as(theirs, str(population.donation_id)) == _seen_as(none, missing), route
+    alice = {"Authorization": f"Bearer {population.world.tokens['alice']}"}
+    own = population.client.get(f"/api/v1/donations/{population.donation_id}", headers=alice)
+    assert own.status_code == 200 and own.json()["status"] == "in_review"
+
+
+# The auditor's read routes
+
+
+def _log_reads(world: World, count: int) -> list[AuditEntry]:
+    with transaction(world.rt.sessions) as s:
+        return [
+            audit.record(s, actor_id=world.rita.id, action="read_video", purpose="review",
+                         object_type="donation", object_id=n)
+            for n in range(1, count + 1)
+        ]  # fmt: skip
+
+
+def test_an_auditor_reads_the_access_log_newest_first_a_page_at_a_time(
+    population: Population,
+) -> None:
+    entries = _log_reads(population.world, 5)
+    aude = {"Authorization": f"Bearer {population.tokens['auditor']}"}
+    pages, before = [], None
+    while True:
+        params = {"limit": 2} | ({"before": before} if before else {})
+        page = population.client.get("/api/v1/audit/entries", params=params, headers=aude)
+        assert page.status_code == 200, page.text
+        pages.append([entry["seq"] for entry in page.json()["entries"]])
+        before = page.json()["next_before"]
+        if before is None:
+            break
+    assert pages == [[5, 4], [3, 2], [1]]
+    newest = population.client.get("/api/v1/audit/entries", headers=aude).json()["entries"][0]
+    # ids, codes, a time and hashes: nothing about what the clip showed
+    assert set(newest) == {
+        "seq", "at", "actor_id", "action", "purpose", "object_type", "object_id",
+        "prev_hash", "entry_hash",
+    }  # fmt: skip
+    assert newest["entry_hash"] == entries[-1].entry_hash
+    assert newest["prev_hash"] == entries[-2].entry_hash
+    assert (newest["actor_id"], newest["purpose"]) == (population.world.rita.id, "review")
+
+
+def test_the_audit_check_recomputes_the_chain_and_finds_a_changed_entry(
+    population: Population,
+) -> None:
+    entries = _log_reads(population.world, 3)
+    for role in ("auditor", "admin"):
+        headers = {"Authorization": f"Bearer {population.tokens[role]}"}
+        report = population.client.get("/api/v1/audit/verify", headers=headers).json()
+        assert report == {
+            "ok": True, "entries": 3, "head": entries[-1].entry_hash,
+            "first_bad_seq": None, "problem": None,
+        }  # fmt: skip
+    with transaction(population.world.rt.sessions) as s:
+        s.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(purpose="owner"))
+    aude = {"Authorization": f"Bearer {population.tokens['auditor']}"}
+    report = population.client.get("/api/v1/audit/verify", headers=aude).json()
+    assert (report["ok"], report["first_bad_seq"]) == (False, 2)
+    assert report["problem"] == "this entry was changed"
+
+
+def test_the_access_log_refuses_bad_paging_with_the_apps_error_format(
+    population: Population,
+) -> None:
+    aude = {"Authorization": f"Bearer {population.tokens['auditor']}"}
+    for params in ({"limit": 0}, {"limit": 501}, {"before": 0}, {"before": "x"}):
+        r = population.client.get("/api/v1/audit/entries", params=params, headers=aude)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request"), params
