@@ -3,6 +3,7 @@ and its original is deleted; a bad one fails with its reason and the worker goes
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
     assert world.rt.store.keys("uploads/") == [], "the original upload is deleted"
     out = tmp_path / "out.mp4"
     out.write_bytes(world.plaintext(d.id, d.video_key))
+    assert d.video_sha256 == hashlib.sha256(out.read_bytes()).hexdigest(), "the manifest hash"
     with av.open(str(out)) as container:
         assert [s.type for s in container.streams] == ["video"]
         assert container.streams.video[0].codec_context.name == "h264"

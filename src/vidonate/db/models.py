@@ -173,6 +173,9 @@ class ConsentText(Base):
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
+    # What donors allow under this version; dataset releases take only clips whose
+    # consent names "training".
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["training"])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -222,6 +225,12 @@ class Donation(Base):
     # NULL once withdrawn: from then on no copy of its blobs can be read.
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # sha256 of the processed video's plaintext: the content hash dataset manifests list.
+    video_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Made by vidonate's scene synthesizer, not filmed: marked wherever the clip appears.
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Ground-truth event times [{"start", "end", "label"}] where known (synthetic scenes).
+    events: Mapped[list[dict] | None] = mapped_column(JSON, nullable=True)
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(nullable=True)
@@ -407,6 +416,57 @@ class Disclosure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Release(Base):
+    """A frozen, versioned dataset release. Never updated: a new release is a new row."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    split_ratios: Mapped[dict] = mapped_column(JSON)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), nullable=True)
+    code_version: Mapped[str] = mapped_column(String(64))
+    clips: Mapped[int] = mapped_column(Integer)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    withdrawn_since_previous: Mapped[list[int]] = mapped_column(JSON, default=list)
+    diff: Mapped[dict] = mapped_column(JSON, default=dict)
+    datasheet: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReleaseClip(Base):
+    """One clip of a release, as the manifest lists it."""
+
+    __tablename__ = "release_clips"
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id"), primary_key=True)
+    split: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(40))
+    staged: Mapped[bool] = mapped_column(Boolean)
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    camera_id: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float | None] = mapped_column(nullable=True)
+    events: Mapped[list[dict] | None] = mapped_column(JSON, nullable=True)
+
+
+class DetectorModel(Base):
+    """A trained detector with its lineage: the release it learned from, the code, metrics."""
+
+    __tablename__ = "detector_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), nullable=True)
+    code_version: Mapped[str] = mapped_column(String(64))
+    artifact_key: Mapped[str] = mapped_column(String(255))
+    artifact_sha256: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Job(Base):
     """A background job. State lives here so that jobs survive a restart."""
 
@@ -422,6 +482,14 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@event.listens_for(Release, "before_update")
+@event.listens_for(Release, "before_delete")
+@event.listens_for(ReleaseClip, "before_update")
+@event.listens_for(ReleaseClip, "before_delete")
+def _releases_are_immutable(_mapper, _connection, target) -> None:  # type: ignore[no-untyped-def]
+    raise RuntimeError(f"dataset releases are immutable; refusing to change {target!r}")
 
 
 @event.listens_for(LedgerEntry, "before_update")

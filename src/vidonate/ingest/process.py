@@ -100,6 +100,7 @@ def inspect_output(video: Path, audit_every_n: int) -> Inspection:
 @dataclass(frozen=True)
 class Outcome:
     sha256: str
+    video_sha256: str
     width: int
     height: int
     duration_s: float
@@ -132,10 +133,17 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
     )
     source.unlink()  # the original leaves this machine's disk as soon as it is encoded
     inspection = run_sandboxed(inspect_output, out.video, s.audit_every_n, limits=limits)
+    with out.video.open("rb") as video:
+        video_sha256 = hashlib.file_digest(video, "sha256").hexdigest()
     rt.vault.put_file(clip_key, f"clips/{donation_id}/video.mp4", out.video)
     rt.vault.put_file(clip_key, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
     return Outcome(
-        sha256, out.transcode.width, out.transcode.height, out.probe.duration_s, inspection
+        sha256,
+        video_sha256,
+        out.transcode.width,
+        out.transcode.height,
+        out.probe.duration_s,
+        inspection,
     )
 
 
@@ -203,6 +211,7 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
 def _record(rt: Runtime, session: Session, donation: Donation, outcome: Outcome) -> None:
     audit, signature = outcome.inspection.audit, outcome.inspection.signature
     donation.source_sha256 = outcome.sha256
+    donation.video_sha256 = outcome.video_sha256
     donation.width, donation.height = outcome.width, outcome.height
     donation.duration_s = outcome.duration_s
     donation.residual_face_rate = audit.residual_rate()

@@ -1,0 +1,1 @@
+"""Dataset releases: frozen manifests, group-disjoint splits, datasheets, training reads."""

@@ -1,0 +1,91 @@
+"""Reading a release's clips for training: through the vault, logged, checked.
+
+Each clip is opened with ``donations.content.open_content`` for the purpose "training"
+(one access-log entry per clip, naming who trains), decrypted into a private temporary
+directory, checked against the manifest's sha256, handed to the caller, and deleted
+before the next one; the directory goes in a ``finally``. A clip whose key was destroyed
+since the release (withdrawn, or past retention) cannot be read and is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vidonate.crypto.vault import ContentShredded
+from vidonate.datasets.release import get_release, manifest
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation
+from vidonate.donations.content import open_content
+from vidonate.errors import NotFound
+
+if TYPE_CHECKING:
+    from vidonate.runtime import Runtime
+
+
+class ManifestMismatch(Exception):
+    """A clip's content no longer hashes to what the release recorded."""
+
+
+@dataclass
+class ReleaseReader:
+    """Iterate ``(manifest row, local plaintext file)`` over a release's clips."""
+
+    rt: Runtime
+    release: str | int
+    actor_id: int | None
+    splits: tuple[str, ...] | None = None
+    skipped: list[int] = field(default_factory=list)
+    release_version: int | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        with transaction(self.rt.sessions) as session:
+            release = get_release(session, self.release)
+            self.release_version = release.version
+            rows = manifest(session, release)
+        return [r for r in rows if self.splits is None or r["split"] in self.splits]
+
+    def __iter__(self) -> Iterator[tuple[dict[str, Any], Path]]:
+        workdir = Path(tempfile.mkdtemp(prefix="vidonate-training-"))
+        try:
+            for row in self.rows():
+                path = workdir / f"{row['id']}.mp4"
+                if not self._fetch(row, path):
+                    self.skipped.append(row["id"])
+                    continue
+                try:
+                    yield row, path
+                finally:
+                    path.unlink(missing_ok=True)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _fetch(self, row: dict[str, Any], dest: Path) -> bool:
+        with transaction(self.rt.sessions) as session:
+            donation = session.get(Donation, row["id"])
+            if donation is None:
+                return False
+            try:
+                content = open_content(
+                    self.rt.vault,
+                    session,
+                    donation,
+                    "video",
+                    actor_id=self.actor_id,
+                    purpose="training",
+                )
+            except (ContentShredded, NotFound):
+                return False
+        digest = hashlib.sha256()
+        with dest.open("wb") as out:
+            for chunk in content.read():
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != row["sha256"]:
+            raise ManifestMismatch(f"clip {row['id']} does not match its manifest sha256")
+        return True
