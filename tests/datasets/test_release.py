@@ -198,3 +198,15 @@ def test_the_datasheet_has_every_section_and_the_counts(
         assert f"## {section}" in sheet
     assert "24 clips (0.07 hours) from 2 donors, 12 cameras" in sheet
     assert "| donated | real | 18 |" in sheet and "| donated | staged | 6 |" in sheet
+
+
+def test_synthetic_scenes_are_never_counted_as_donations(world: World) -> None:
+    from vidonate.privacy.transparency import build_report
+
+    _accepted(world, "alice", world.cameras["alice"], "package_theft")
+    with transaction(world.rt.sessions) as s:
+        before = build_report(s).model_dump()
+        s.query(Donation).update({Donation.synthetic: True})
+        after = build_report(s).model_dump()
+    assert before["clips"]["received"] == 1 and before["clips"]["donors"] == 1
+    assert after["clips"]["received"] == 0 and after["clips"]["donors"] == 0

@@ -207,7 +207,10 @@ def _was_received() -> ColumnElement[bool]:
 
 
 def _in_campaign(campaign: Campaign | None) -> list[ColumnElement[bool]]:
-    return [] if campaign is None else [Donation.campaign_id == campaign.id]
+    """Donated clips (of ``campaign``, if given). Scenes made by vidonate's synthesizer
+    are no donations and are never counted as such."""
+    donated = Donation.synthetic.is_(False)
+    return [donated] if campaign is None else [donated, Donation.campaign_id == campaign.id]
 
 
 def _share(part: int, whole: int) -> float | None:
