@@ -1,0 +1,1 @@
+"""The theft detector: features, model, training, inference and its evaluation."""
