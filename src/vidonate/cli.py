@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import json
 import secrets
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from vidonate.config import Settings
+from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
 
 app = typer.Typer(
@@ -464,6 +467,84 @@ def keys_rotate() -> None:
         f"donor key(s). The old key is kept at {done.retired_file}: delete it, and every "
         "backup of it, once no database backup wrapped under it must be restored."
     )
+
+
+release_app = typer.Typer(help="Dataset releases (against the database).")
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("create")
+def release_create(
+    seed: Annotated[int, typer.Option(help="the same seed gives the same splits")] = 0,
+    train: float = 0.7,
+    val: float = 0.15,
+    test: float = 0.15,
+) -> None:
+    """Freeze the accepted, held clips that allow training into the next release."""
+    from vidonate.datasets.release import create_release, release_clips
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            release = create_release(
+                session, seed=seed, ratios={"train": train, "val": val, "test": test}
+            )
+            splits = Counter(c.split for c in release_clips(session, release))
+            console.print(
+                f"release v{release.version}: {release.clips} clips "
+                f"({', '.join(f'{k} {splits[k]}' for k in ('train', 'val', 'test'))}), "
+                f"manifest sha256 {release.manifest_sha256[:16]}…, "
+                f"{len(release.withdrawn_since_previous)} withdrawn since the previous release"
+            )
+    except VidonateError as exc:
+        _fail(exc)
+
+
+@release_app.command("list")
+def release_list() -> None:
+    """Every release, oldest first."""
+    from vidonate.datasets.release import list_releases
+
+    rt = _runtime()
+    table = Table("version", "clips", "seed", "withdrawn since prev.", "created", "code")
+    with transaction(rt.sessions) as session:
+        for r in list_releases(session):
+            table.add_row(
+                f"v{r.version}", str(r.clips), str(r.seed), str(len(r.withdrawn_since_previous)),
+                r.created_at.strftime("%Y-%m-%d %H:%M"), r.code_version,
+            )  # fmt: skip
+    console.print(table)
+
+
+@release_app.command("show")
+def release_show(
+    ref: Annotated[str, typer.Argument(help="a version (v3 or 3) or latest")] = "latest",
+    out: Annotated[Path | None, typer.Option(help="write the release's files here")] = None,
+) -> None:
+    """Print a release's datasheet, or write manifest, datasheet, withdrawn list and diff."""
+    from vidonate.datasets.release import get_release, manifest
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            release = get_release(session, ref)
+            rows = manifest(session, release)
+    except VidonateError as exc:
+        _fail(exc)
+    if out is None:
+        typer.echo(release.datasheet)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "manifest.json": {"version": release.version, "sha256": release.manifest_sha256,
+                          "clips": rows},
+        "withdrawn.json": release.withdrawn_since_previous,
+        "diff.json": release.diff,
+    }  # fmt: skip
+    for name, value in files.items():
+        (out / name).write_text(json.dumps(value, indent=2) + "\n")
+    (out / "datasheet.md").write_text(release.datasheet)
+    console.print(f"wrote v{release.version} to {out}: {', '.join([*files, 'datasheet.md'])}")
 
 
 @app.command()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +212,27 @@ def test_synthetic_scenes_are_never_counted_as_donations(world: World) -> None:
         after = build_report(s).model_dump()
     assert before["clips"]["received"] == 1 and before["clips"]["donors"] == 1
     assert after["clips"]["received"] == 0 and after["clips"]["donors"] == 0
+
+
+def test_the_cli_creates_lists_and_writes_out_a_release(
+    world: World, clips: dict[int, int], cli_env: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from vidonate.cli import app
+
+    runner = CliRunner()
+    made = runner.invoke(app, ["release", "create", "--seed", "3"])
+    assert made.exit_code == 0, made.output
+    assert "release v1: 24 clips" in made.output
+    listed = runner.invoke(app, ["release", "list"])
+    assert listed.exit_code == 0 and "v1" in listed.output
+    out = cli_env / "v1"
+    shown = runner.invoke(app, ["release", "show", "v1", "--out", str(out)])
+    assert shown.exit_code == 0, shown.output
+    written = json.loads((out / "manifest.json").read_text())
+    assert written["version"] == 1 and len(written["clips"]) == 24
+    assert json.loads((out / "withdrawn.json").read_text()) == []
+    assert (out / "datasheet.md").read_text().startswith("# Datasheet: vidonate release v1")
+    missing = runner.invoke(app, ["release", "show", "v9"])
+    assert missing.exit_code != 0 and "unknown_release" in missing.output
