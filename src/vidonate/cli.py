@@ -15,8 +15,11 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -437,8 +440,6 @@ def export(
     token: TokenOpt = None,
 ) -> None:
     """Download one zip of everything vidonate keeps about you, clips decrypted."""
-    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
     api = _api(server, token)
     with Progress(*Progress.get_default_columns()[:1], DownloadColumn(), TransferSpeedColumn(),
                   console=err) as progress:  # fmt: skip
@@ -545,6 +546,125 @@ def release_show(
         (out / name).write_text(json.dumps(value, indent=2) + "\n")
     (out / "datasheet.md").write_text(release.datasheet)
     console.print(f"wrote v{release.version} to {out}: {', '.join([*files, 'datasheet.md'])}")
+
+
+def _stage_progress():  # type: ignore[no-untyped-def]
+    """A rich progress display and a (stage, done, total) callback that drives it."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err,
+    )  # fmt: skip
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return progress, update
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="directory for the clips and their sidecars")],
+    n: Annotated[int, typer.Option(help="how many clips")] = 40,
+    seed: int = 0,
+    workers: int = 1,
+    kind: Annotated[list[str] | None, typer.Option(help="only these kinds")] = None,
+    import_: Annotated[
+        bool, typer.Option("--import", help="also store them as synthetic clips for releases")
+    ] = False,
+) -> None:
+    """Render labelled synthetic scenes (theft, tampering, delivery, passer-by)."""
+    from vidonate.synth import load_clip
+    from vidonate.synth.cli import synth_command
+
+    synth_command(out, n, seed, workers, kind)
+    if import_:
+        from vidonate.datasets.synthetic import import_synthetic
+
+        manifest = json.loads((out / "manifest.json").read_text())
+        clips = [load_clip(out / entry["sidecar"]) for entry in manifest["clips"]]
+        progress, update = _stage_progress()
+        with progress:
+            ids = import_synthetic(
+                _runtime(), clips, progress=lambda d, t: update("importing", d, t)
+            )
+        console.print(f"imported {len(ids)} synthetic clips (accepted, marked synthetic)")
+
+
+@app.command()
+def train(
+    release: Annotated[str, typer.Option(help="a release version (v3 or 3) or latest")],
+    epochs: Annotated[int | None, typer.Option(help="default: sized to the data")] = None,
+    seed: int = 0,
+    nproc: Annotated[int, typer.Option(help="processes; >1 trains with torchrun (DDP)")] = 1,
+) -> None:
+    """Train the theft detector on a release and register it with its lineage."""
+    from vidonate.detect.pipeline import train_release
+
+    progress, update = _stage_progress()
+    try:
+        with progress:
+            model = train_release(
+                _runtime(), release, epochs=epochs, seed=seed, nproc=nproc, progress=update
+            )
+    except VidonateError as exc:
+        _fail(exc)
+    console.print(
+        f"model {model.id} trained on release {model.metrics['training_data']['release']} "
+        f"(code {model.code_version}); validation: "
+        f"{json.dumps(model.metrics.get('training', {}).get('validation', {}))}"
+    )
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="a model id, or latest")],
+    release: Annotated[str, typer.Option(help="a release version, or latest")],
+    split: str = "test",
+    out: Annotated[Path, typer.Option(help="where the report goes")] = Path("evaluation"),
+    media: Annotated[
+        Path | None, typer.Option(help="real normal footage (default: the test media)")
+    ] = None,
+    resamples: int = 1000,
+) -> None:
+    """Evaluate a model on a release split and on real normal footage; write the report."""
+    from vidonate.detect.pipeline import evaluate_release
+    from vidonate.ingest.samples import test_media_dir
+
+    progress, update = _stage_progress()
+    try:
+        with progress:
+            done = evaluate_release(
+                _runtime(), model, release, out, split=split,
+                media_dir=media or test_media_dir(), resamples=resamples, progress=update,
+            )  # fmt: skip
+    except VidonateError as exc:
+        _fail(exc)
+    console.print(json.dumps(done.result.headline(), indent=2))
+    console.print(f"report: {done.files.markdown}")
+
+
+@app.command()
+def detect(
+    video: Path,
+    model: Annotated[str | None, typer.Option(help="a model id; default the latest")] = None,
+    out: Annotated[Path | None, typer.Option(help="write an annotated copy here")] = None,
+) -> None:
+    """Find theft and tampering events in a video; JSON on stdout."""
+    from vidonate.detect.pipeline import detect_video, events_json
+
+    if not video.is_file():
+        err.print(f"no such file: {video}")
+        raise typer.Exit(2)
+    try:
+        model_id, events = detect_video(_runtime(), model, video, annotated=out)
+    except VidonateError as exc:
+        _fail(exc)
+    typer.echo(events_json(model_id, video.name, events))
+    if out is not None:
+        err.print(f"annotated video: {out}")
 
 
 @app.command()

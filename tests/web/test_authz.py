@@ -93,6 +93,7 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/leaderboard":                        A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/stats/redaction":                    A(OK   , OK   , OK   , OK   , OK),
     "GET /api/v1/transparency":                       A(OK   , OK   , OK   , OK   , OK),
+    "POST /api/v1/detect":                            A(AUTH , OK   , OK   , OK   , DENY),
     # -- API: audit and disclosures
     "GET /api/v1/audit/entries":                      A(AUTH , DENY , DENY , OK   , OK),
     "GET /api/v1/audit/verify":                       A(AUTH , DENY , DENY , OK   , OK),

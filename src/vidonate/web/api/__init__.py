@@ -7,6 +7,7 @@ from vidonate.web.api import (
     auth,
     cameras,
     campaigns,
+    detect,
     donations,
     me,
     review,
@@ -20,7 +21,7 @@ from vidonate.web.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (
     auth, users, me, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
-    transparency,
+    transparency, detect,
 ):  # fmt: skip
     api_router.include_router(module.router)
 

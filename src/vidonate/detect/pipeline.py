@@ -1,0 +1,287 @@
+"""The detector's lifecycle around releases: train from one, evaluate on one, detect.
+
+* ``train_release``: read the release's train and val clips through the vault (logged as
+  "training"), extract features, train in this process or with ``torchrun`` (DDP on gloo)
+  over a feature cache, register the model with its lineage.
+* ``evaluate_release``: run a registered model on a split of a release, plus the real
+  normal footage in the test-media folder (none of it shows a theft: false alarms), and
+  write the Markdown/JSON/PNG report; the headline numbers join the model's metrics.
+* ``detect_video``: events in one video, optionally drawn into an annotated copy.
+
+Feature caches and decrypted clips live only in temporary directories removed in
+``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vidonate.datasets.reader import ReleaseReader
+from vidonate.db.engine import transaction
+from vidonate.detect.evaluation import CLASSES, ClipResult, EvaluationResult, Event, evaluate
+from vidonate.detect.lineage import fetch_model, get_model, record_evaluation, register_model
+
+if TYPE_CHECKING:
+    from vidonate.db.models import DetectorModel
+    from vidonate.detect.dataset import TrainingClip
+    from vidonate.detect.infer import Detector
+    from vidonate.detect.report import ReportFiles
+    from vidonate.runtime import Runtime
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")
+
+
+def truth_events(row: dict[str, Any], duration: float) -> tuple[Event, ...]:
+    """Ground truth of a manifest row: its recorded events, or, for a theft label with none
+    recorded (a donated clip reviewed as a whole), one event spanning the clip."""
+    if row.get("events"):
+        return tuple(Event(float(e["start"]), float(e["end"]), e["label"]) for e in row["events"])
+    if row["label"] in CLASSES:
+        return (Event(0.0, duration, row["label"]),)
+    return ()
+
+
+def training_clips(
+    rt: Runtime,
+    release: str | int,
+    *,
+    actor_id: int | None,
+    splits: tuple[str, ...] = ("train", "val"),
+    progress: Progress | None = None,
+) -> tuple[list[TrainingClip], ReleaseReader]:
+    from vidonate.detect.dataset import TrainingClip
+    from vidonate.detect.features import extract_features
+
+    reader = ReleaseReader(rt, release, actor_id=actor_id, splits=splits)
+    total = len(reader.rows())
+    clips = []
+    for done, (row, path) in enumerate(reader, 1):
+        features = extract_features(path)
+        clips.append(
+            TrainingClip(
+                features=features,
+                label=row["label"],
+                events=truth_events(row, features.duration),
+                clip_id=str(row["id"]),
+            )
+        )
+        if progress is not None:
+            progress("reading clips", done, total)
+    return clips, reader
+
+
+@contextmanager
+def _private_dir(prefix: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def train_release(
+    rt: Runtime,
+    release: str | int,
+    *,
+    actor_id: int | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    nproc: int = 1,
+    progress: Progress | None = None,
+) -> DetectorModel:
+    """Train on a release's train and val clips and register the model."""
+    from vidonate.detect.dataset import save_features
+    from vidonate.detect.train import train
+
+    clips, reader = training_clips(rt, release, actor_id=actor_id, progress=progress)
+    if not clips:
+        raise ValueError(f"release {release} has no readable train or val clip")
+    with _private_dir("vidonate-train-") as work:
+        model_dir = work / "model"
+        if nproc > 1:
+            cache = work / "features.npz"
+            save_features(cache, clips)
+            del clips  # each rank loads the cache; this process need not hold it too
+            _torchrun(cache, model_dir, nproc=nproc, epochs=epochs, seed=seed)
+        else:
+
+            def report(step: Any) -> None:
+                if progress is not None:
+                    progress("training epochs", step.epoch, step.epochs)
+
+            train(clips, out_dir=model_dir, epochs=epochs, seed=seed, progress=report)
+        with transaction(rt.sessions) as session:
+            from vidonate.datasets.release import get_release
+
+            release_row = get_release(session, release)
+            model = register_model(
+                session, rt.store, model_dir, release_id=release_row.id, actor_id=actor_id
+            )
+            metrics = dict(model.metrics)
+            metrics["training_data"] = {
+                "release": f"v{release_row.version}",
+                "unreadable_clips_skipped": len(reader.skipped),
+                "distributed_processes": nproc,
+            }
+            model.metrics = metrics
+            session.flush()
+            session.expunge(model)
+    return model
+
+
+def _torchrun(cache: Path, out: Path, *, nproc: int, epochs: int | None, seed: int) -> None:
+    """Train with DDP on gloo, one process per rank, through ``torchrun``."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc_per_node={nproc}", "-m", "vidonate.detect.train",
+        "--features", str(cache), "--out", str(out), "--seed", str(seed),
+    ]  # fmt: skip
+    if epochs is not None:
+        command += ["--epochs", str(epochs)]
+    environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}
+    finished = subprocess.run(command, env=environment, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"torchrun failed ({finished.returncode}):\n{finished.stderr[-4000:]}")
+
+
+def _media_videos(media_dir: Path | None) -> list[Path]:
+    if media_dir is None or not media_dir.is_dir():
+        return []
+    return sorted(p for p in media_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    result: EvaluationResult
+    files: ReportFiles
+    model_id: int
+    release_version: int
+
+
+def evaluate_release(
+    rt: Runtime,
+    model_ref: str | int | None,
+    release: str | int,
+    out_dir: Path,
+    *,
+    split: str = "test",
+    media_dir: Path | None = None,
+    actor_id: int | None = None,
+    resamples: int = 1000,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Evaluate a model on ``split`` of ``release`` and on the real normal footage."""
+    from vidonate.detect.infer import Detector
+    from vidonate.detect.report import write_report
+
+    with transaction(rt.sessions) as session:
+        model = get_model(session, model_ref)
+        session.expunge(model)
+    with _private_dir("vidonate-evaluate-") as work:
+        detector = Detector.load(fetch_model(rt.store, model, work / "model"))
+        reader = ReleaseReader(rt, release, actor_id=actor_id, splits=(split,))
+        rows = reader.rows()
+        footage = _media_videos(media_dir)
+        total = len(rows) + len(footage)
+        clips: list[ClipResult] = []
+        for done, (row, path) in enumerate(reader, 1):
+            clips.append(_clip_result(detector, path, row))
+            if progress is not None:
+                progress("evaluating clips", done, total)
+        for done, video in enumerate(footage, len(clips) + 1):
+            clips.append(_clip_result(detector, video, None))
+            if progress is not None:
+                progress("evaluating clips", done, total)
+    result = evaluate(clips, resamples=resamples)
+    assert reader.release_version is not None
+    files = write_report(
+        result,
+        out_dir,
+        title=f"Detector model {model.id} on release v{reader.release_version} ({split})",
+        model={"id": model.id, "code_version": model.code_version,
+               "trained_on_release_id": model.release_id,
+               "artifact_sha256": model.artifact_sha256},
+        release={"version": reader.release_version, "split": split,
+                 "unreadable_clips_skipped": len(reader.skipped),
+                 "real_normal_footage": [p.name for p in footage]},
+        threshold=detector.manifest.threshold,
+    )  # fmt: skip
+    with transaction(rt.sessions) as session:
+        from vidonate.db.models import DetectorModel
+
+        stored = session.get(DetectorModel, model.id)
+        assert stored is not None
+        record_evaluation(stored, reader.release_version, result.headline())
+    return Evaluation(result, files, model.id, reader.release_version)
+
+
+def _clip_result(detector: Detector, video: Path, row: dict[str, Any] | None) -> ClipResult:
+    """What the detector made of one clip, with its ground truth. ``row`` None: real
+    normal footage from the test-media folder (no theft in it)."""
+    detection = detector.analyse(video)
+    if row is None:
+        return ClipResult(
+            clip_id=video.name, label="normal_activity", truth=(), detected=detection.events,
+            times=detection.times, scores=detection.scores, duration=detection.duration,
+            staged=False, synthetic=False,
+        )  # fmt: skip
+    return ClipResult(
+        clip_id=str(row["id"]), label=row["label"],
+        truth=truth_events(row, detection.duration), detected=detection.events,
+        times=detection.times, scores=detection.scores, duration=detection.duration,
+        staged=bool(row["staged"]), synthetic=bool(row["synthetic"]),
+    )  # fmt: skip
+
+
+def detect_video(
+    rt: Runtime, model_ref: str | int | None, video: Path, *, annotated: Path | None = None
+) -> tuple[int, list[Event]]:
+    """(model id, events) for ``video``; with ``annotated``, also draw them into a copy."""
+    from vidonate.detect.annotate import annotate
+    from vidonate.detect.infer import Detector
+
+    with transaction(rt.sessions) as session:
+        model = get_model(session, model_ref)
+        session.expunge(model)
+    with _private_dir("vidonate-detect-") as work:
+        detector = Detector.load(fetch_model(rt.store, model, work / "model"))
+        events = detector.detect(video)
+    if annotated is not None:
+        annotate(video, events, annotated)
+    return model.id, events
+
+
+def events_json(model_id: int, video: str, events: list[Event]) -> str:
+    return json.dumps(
+        {
+            "model": model_id,
+            "video": video,
+            "events": [
+                {"start": round(e.start, 2), "end": round(e.end, 2), "label": e.label,
+                 "score": round(e.score, 4)}
+                for e in events
+            ],
+        },
+        indent=2,
+    )  # fmt: skip
+
+
+def detect_events_in_child(model_dir: Path, video: Path) -> list[dict[str, Any]]:
+    """What the HTTP endpoint runs in its sandboxed child: events as plain dicts."""
+    from vidonate.detect.infer import Detector
+
+    return [
+        {"start": e.start, "end": e.end, "label": e.label, "score": e.score}
+        for e in Detector.load(model_dir, threads=1).detect(video)
+    ]

@@ -1,0 +1,102 @@
+"""Detection over HTTP: post a video, get the events the detector finds in it.
+
+The body is the video file itself. It is streamed to a private temp file (removed in a
+``finally``), refused at its first bytes unless it starts like a video container, and
+decoded only in a sandboxed child process with CPU, memory and time limits, like every
+upload. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from vidonate.errors import InvalidInput, PayloadTooLarge, UnsupportedContentType
+from vidonate.ingest.sniff import SNIFF_BYTES, container_of
+from vidonate.web.deps import CurrentUser, RuntimeDep
+
+router = APIRouter(prefix="/detect", tags=["detection"])
+MAX_BYTES = 512 * 1024 * 1024
+
+
+class DetectedEvent(BaseModel):
+    start: float
+    end: float
+    label: str
+    score: float
+
+
+class DetectionResult(BaseModel):
+    model: int
+    events: list[DetectedEvent]
+
+
+@router.post(
+    "",
+    response_model=DetectionResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def detect(
+    request: Request,
+    user: CurrentUser,
+    rt: RuntimeDep,
+    model: str | None = Query(None, max_length=20, description="a model id; default the latest"),
+) -> DetectionResult:
+    """Find package-theft and car-door-tampering events (start, end, label, score)."""
+    workdir = Path(tempfile.mkdtemp(prefix="vidonate-detect-upload-"))
+    try:
+        video = workdir / "video"
+        size = 0
+        head = b""
+        with video.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise PayloadTooLarge(
+                        "body_too_large", f"a video for detection is at most {MAX_BYTES} bytes"
+                    )
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                out.write(chunk)
+        if size == 0:
+            raise InvalidInput("empty_body", "send the video file as the request body")
+        if container_of(head) is None:
+            raise UnsupportedContentType(
+                "unsupported_file_type", "the body is not a video container vidonate reads"
+            )
+        model_id, events = await run_in_threadpool(_detect_sandboxed, rt, model, video)
+        return DetectionResult(model=model_id, events=[DetectedEvent(**e) for e in events])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[int, list[dict]]:
+    from vidonate.db.engine import transaction
+    from vidonate.detect.lineage import fetch_model, get_model
+    from vidonate.detect.pipeline import detect_events_in_child
+    from vidonate.ingest.sandbox import SandboxLimits, run_sandboxed
+
+    with transaction(rt.sessions) as session:
+        found = get_model(session, model)
+        model_id = found.id
+        session.expunge(found)
+    model_dir = fetch_model(rt.store, found, video.parent / "model")
+    s = rt.settings
+    limits = SandboxLimits(
+        cpu_seconds=s.sandbox_cpu_seconds,
+        memory_bytes=s.sandbox_memory_bytes,
+        wall_seconds=s.sandbox_wall_seconds,
+    )
+    return model_id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
