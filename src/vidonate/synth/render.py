@@ -1,0 +1,197 @@
+"""One clip from start to finish: plan the scene, make its background, encode its frames
+to MP4, write its sidecar.
+
+x264 runs on one thread: workers give the parallelism, and the bitstream is then the same
+whatever machine load or worker count made it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from vidonate.ingest.samples import test_media_dir
+from vidonate.synth import backgrounds
+from vidonate.synth.clip import (
+    CONTAINER_COMMENT,
+    DEFAULT_SECONDS,
+    FILE_PREFIX,
+    MARKER_TEXT,
+    MAX_SECONDS,
+    MIN_SECONDS,
+    SynthClip,
+    check_kind,
+    sidecar_path,
+    write_json,
+)
+from vidonate.synth.frames import Compositor, marker_box
+from vidonate.synth.scene import Scene, plan_scene, streams
+
+ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "g": "50"}
+
+
+def resolve_media_dir(media_dir: Path | None) -> Path | None:
+    """The footage folder backgrounds come from: `media_dir`, or the shared test media."""
+    if media_dir is None:
+        return test_media_dir()
+    media_dir = Path(media_dir)
+    if not media_dir.is_dir():
+        raise FileNotFoundError(f"media folder {media_dir} does not exist")
+    return media_dir
+
+
+def background_for(scene: Scene, media_dir: Path | None) -> tuple[np.ndarray, dict[str, object]]:
+    """The clip's backdrop, and what the sidecar says about it."""
+    rng = streams(scene.seed)["crop"]
+    if scene.background == backgrounds.PROCEDURAL or media_dir is None:
+        return backgrounds.procedural(rng, scene.layout), {"source": backgrounds.PROCEDURAL}
+    still = backgrounds.media_still(media_dir, scene.background)
+    image, crop = backgrounds.crop(still.image, rng, scene.width, scene.height)
+    return backgrounds.grounded(image, rng, scene.layout), backgrounds.describe(still, crop)
+
+
+def check_seconds(seconds: float | tuple[float, float]) -> None:
+    low, high = seconds if isinstance(seconds, tuple) else (seconds, seconds)
+    if not MIN_SECONDS <= low <= high <= MAX_SECONDS:
+        raise ValueError(
+            f"clip lengths must lie within {MIN_SECONDS}-{MAX_SECONDS} s (low <= high), "
+            f"not {seconds}"
+        )
+
+
+def render_clip(
+    path: Path,
+    kind: str,
+    seed: int,
+    *,
+    media_dir: Path | None = None,
+    seconds: float | None = None,
+) -> SynthClip:
+    """Render one clip of `kind` from `seed` to `path` (an .mp4 whose name starts with
+    "synthetic-"), with its sidecar beside it.
+
+    `seconds` is the exact length; None draws it from 6-14 s (raised if the scene needs
+    longer). `media_dir` None uses the shared test media when present."""
+    length = DEFAULT_SECONDS if seconds is None else float(seconds)
+    return render_scene(path, kind, seed, resolve_media_dir(media_dir), length)
+
+
+def render_scene(
+    path: Path,
+    kind: str,
+    seed: int,
+    media_dir: Path | None,
+    seconds: float | tuple[float, float],
+    *,
+    extra: dict[str, object] | None = None,
+) -> SynthClip:
+    """:func:`render_clip` with the media folder already resolved and `seconds` exact or a
+    range; `extra` goes into the sidecar (what run the clip belongs to)."""
+    path = Path(path)
+    check_kind(kind)
+    check_seconds(seconds)
+    if not path.name.startswith(FILE_PREFIX) or path.suffix != ".mp4":
+        raise ValueError(f"a synthetic clip's name must be {FILE_PREFIX}….mp4, not {path.name!r}")
+    sources = backgrounds.available_sources(media_dir)
+    scene = plan_scene(kind, seed, seconds, sources)
+    background, background_record = background_for(scene, media_dir)
+    compositor = Compositor(scene, background)
+    _encode(path, scene, compositor)
+    sidecar = sidecar_path(path)
+    write_json(sidecar, sidecar_record(scene, path, background_record, extra or {}))
+    return SynthClip(
+        path=path,
+        sidecar=sidecar,
+        kind=kind,
+        label=scene.label,
+        events=scene.events,
+        duration=scene.duration,
+    )
+
+
+def _encode(path: Path, scene: Scene, compositor: Compositor) -> None:
+    with av.open(str(path), "w", format="mp4") as container:
+        container.metadata["comment"] = CONTAINER_COMMENT
+        container.metadata["title"] = f"{MARKER_TEXT}: {CONTAINER_COMMENT} ({scene.kind})"
+        stream = container.add_stream("libx264", rate=scene.fps, options=dict(ENCODER_OPTIONS))
+        stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, "yuv420p"
+        stream.codec_context.thread_count = 1
+        stream.codec_context.time_base = Fraction(1, scene.fps)
+        for index in range(scene.frames):
+            yuv = cv2.cvtColor(compositor.frame(index), cv2.COLOR_RGB2YUV_I420)
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            frame.pts = index
+            frame.time_base = Fraction(1, scene.fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def _rect(rect: tuple[float, float, float, float] | None) -> list[float] | None:
+    return None if rect is None else [round(v, 1) for v in rect]
+
+
+def _point(point: tuple[float, float] | None) -> list[float] | None:
+    return None if point is None else [round(v, 1) for v in point]
+
+
+def sidecar_record(
+    scene: Scene, path: Path, background: dict[str, object], extra: dict[str, object]
+) -> dict[str, object]:
+    """Everything a consumer needs about the clip, and everything that made it."""
+    layout = scene.layout
+    objects: dict[str, object] = {
+        "box_on_porch": _rect(scene.on_screen(layout.box.extent())) if layout.box else None,
+        "door": _rect(scene.on_screen(layout.porch.door)) if layout.porch else None,
+        "cars": [_rect(scene.on_screen(car.extent)) for car in layout.cars],
+        "door_handles": [_point(scene.point_on_screen(car.handle)) for car in layout.cars],
+    }
+    visible = [i for i, box in enumerate(scene.person_boxes) if box is not None]
+    exit_facing = scene.draft.legs[-1].facing
+    entry_facing = scene.draft.legs[0].facing
+
+    def side(facing: int, entering: bool) -> str:
+        # Walking right enters on the left and leaves on the right; the flip mirrors it.
+        right = (facing < 0) == entering
+        return "right" if right != scene.camera.flip else "left"
+
+    timing = scene.timing
+    return {
+        "synthetic": True,
+        "file": path.name,
+        "kind": scene.kind,
+        "label": scene.label,
+        "events": [{"start": e.start, "end": e.end, "label": e.label} for e in scene.events],
+        "duration": scene.duration,
+        "fps": scene.fps,
+        "width": scene.width,
+        "height": scene.height,
+        "frames": scene.frames,
+        "seed": scene.seed,
+        **extra,
+        "marker": {"text": MARKER_TEXT, "box": list(marker_box()), "comment": CONTAINER_COMMENT},
+        "background": background,
+        "variation": {
+            "layout": layout.as_record(),
+            "person": scene.look.as_record(),
+            "walking_pace": round(scene.draft.pace * timing.walk_speedup, 4),
+            "exit_pace": round(scene.draft.exit_pace * timing.walk_speedup, 4),
+            "pace_unit": "person heights per second",
+            "action_speedup": timing.action_speedup,
+            "entry_side": side(entry_facing, True),
+            "exit_side": side(exit_facing, False),
+            "entry_delay": round(timing.entry_delay, 3),
+            "camera": {
+                **scene.camera.as_record(),
+                "homography": [[round(float(v), 6) for v in row] for row in scene.homography],
+            },
+            "lighting": scene.lighting.as_record(),
+        },
+        "timeline": [{"action": a, "start": s, "end": e} for a, s, e in scene.timeline],
+        "in_view": [visible[0] / scene.fps, (visible[-1] + 1) / scene.fps] if visible else None,
+        "objects": objects,
+        "person_boxes": [_rect(box) for box in scene.person_boxes],
+    }
