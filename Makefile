@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/detector.py
 
 clean:
 	rm -rf $(VENV) var demo-run
