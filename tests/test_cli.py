@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import World
 from vidonate.cli import app
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
 from vidonate.server import BackgroundServer
+from world import World
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.ingest.samples import generate_clip
 from vidonate.server import BackgroundServer
+from world import World
 
 
 def _wait_status(client: httpx.Client, token: str, donation_id: int, want: str) -> dict:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from conftest import World
 from vidonate.campaigns.service import consent_in_force, create_campaign, publish_consent
 from vidonate.db.engine import transaction
 from vidonate.db.models import ConsentAcceptance, Donation
 from vidonate.errors import InvalidInput
 from vidonate.ingest.process import process_donation
+from world import World
 
 
 def test_every_version_states_purposes_no_sale_no_third_parties_and_retention(

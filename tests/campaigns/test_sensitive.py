@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import World
 from tus_helpers import create
 from vidonate.accounts.cameras import add_camera
 from vidonate.campaigns.service import create_campaign
@@ -14,6 +13,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import User
 from vidonate.errors import InvalidInput
 from vidonate.runtime import Runtime
+from world import World
 
 
 @pytest.mark.parametrize("category", ["baby_monitor", "children_playing", "indoor_activity"])

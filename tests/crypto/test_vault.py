@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World
 from vidonate.config import Settings
 from vidonate.crypto.keys import FileKeyProvider
 from vidonate.crypto.stream import CHUNK, HEADER_LEN, TAG_LEN, DecryptionError
@@ -17,6 +16,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonorKey
 from vidonate.runtime import Runtime
 from vidonate.storage.base import read_bytes
+from world import World
 
 DATA = os.urandom(2 * CHUNK + CHUNK // 2 + 7)
 

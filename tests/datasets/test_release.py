@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World
 from vidonate.accounts.cameras import add_camera
 from vidonate.datasets.reader import ManifestMismatch, ReleaseReader
 from vidonate.datasets.release import create_release, get_release, manifest
@@ -17,6 +16,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, ConsentText, Donation, Release, User
 from vidonate.donations.withdrawal import withdraw_clip, withdraw_everything
 from vidonate.errors import Conflict
+from world import World
 
 CATEGORIES = ("package_theft", "car_door_tampering", "normal_activity")
 

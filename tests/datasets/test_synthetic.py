@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import World
 from vidonate.datasets.release import create_release, manifest
 from vidonate.datasets.synthetic import SYNTH_USERNAME, import_synthetic
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.synth import generate
+from world import World
 
 
 @pytest.fixture(scope="module")

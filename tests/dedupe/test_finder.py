@@ -9,13 +9,13 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import ImageOps
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.dedupe.finder import from_bytes, to_bytes
 from vidonate.dedupe.phash import video_signature
 from vidonate.ingest.samples import generate_clip
+from world import World
 
 
 def mirrored_half_size(src: Path, dst: Path) -> Path:

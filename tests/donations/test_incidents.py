@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import World, build_world
 from vidonate.accounts.cameras import add_camera
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Incident, User
 from vidonate.donations.incidents import assign_incident
 from vidonate.runtime import Runtime
+from world import World, build_world
 
 T0 = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign, Donation, DonationEvent
 from vidonate.donations.retention import expire_retained_clips
 from vidonate.ingest.samples import generate_clip
+from world import World
 
 
 def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(

@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import World
 from tus_helpers import auth, create, patch, upload
 from vidonate.cli import app
 from vidonate.crypto.keys import FileKeyProvider, KeyUnwrapError, open_key
@@ -37,6 +36,7 @@ from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import own_standing
 from vidonate.server import BackgroundServer
 from vidonate.storage.local import LocalDirStore
+from world import World
 
 
 def _donate(client: TestClient, world: World, tmp_path: Path, donor: str = "alice") -> int:

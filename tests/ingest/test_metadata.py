@@ -15,11 +15,11 @@ import av
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
+from world import World
 
 EXIFTOOL = shutil.which("exiftool")
 pytestmark = pytest.mark.skipif(

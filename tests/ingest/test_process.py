@@ -11,11 +11,11 @@ import av
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Job
 from vidonate.ingest.samples import generate_clip
+from world import World
 
 
 def _donate(client: TestClient, world: World, data: bytes, donor: str = "alice") -> int:

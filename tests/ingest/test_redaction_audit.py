@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.redact import audit_residual_faces
 from vidonate.ingest.samples import test_media_dir
+from world import World
 
 
 @pytest.fixture

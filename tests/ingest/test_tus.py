@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from conftest import World, assert_no_trace, row_counts
 from tus_helpers import TUS, auth, create, encode_metadata, patch
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, Upload, utcnow
 from vidonate.ingest.tus import expire_uploads
+from world import World, assert_no_trace, row_counts
 
 # An MP4 file type box, then filler: enough to pass the container sniff at the first
 # PATCH. These tests never process the bytes.

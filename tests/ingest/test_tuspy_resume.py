@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from tusclient import client as tus_client
 
-from conftest import World
 from netcut import CuttingProxy
 from vidonate.client import Api
 from vidonate.db.engine import transaction
 from vidonate.db.models import Upload
 from vidonate.ingest.samples import sample_clips
 from vidonate.server import BackgroundServer
+from world import World
 
 MIN_SIZE = 400_000
 

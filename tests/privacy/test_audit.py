@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
-from conftest import World
 from vidonate.cli import app
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
@@ -19,6 +18,7 @@ from vidonate.db.models import AuditEntry
 from vidonate.ingest.samples import generate_clip
 from vidonate.privacy import audit
 from vidonate.runtime import Runtime
+from world import World
 
 
 def _append(rt: Runtime, n: int, actor: int = 1) -> None:

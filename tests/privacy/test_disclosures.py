@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from conftest import World
 from vidonate import cli
 from vidonate.accounts.users import create_user, issue_token
 from vidonate.db.engine import transaction
@@ -24,6 +23,7 @@ from vidonate.privacy.disclosures import (
     record_disclosure,
 )
 from vidonate.runtime import Runtime
+from world import World
 
 MARCH = datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
 

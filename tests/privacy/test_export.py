@@ -10,13 +10,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import World
 from tus_helpers import upload
 from vidonate.cli import app
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, Donation
 from vidonate.ingest.samples import generate_clip
 from vidonate.server import BackgroundServer
+from world import World
 
 
 def _donate(client: TestClient, world: World, tmp_path: Path, donor: str) -> int:

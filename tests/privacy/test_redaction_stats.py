@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from conftest import World
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
+from world import World
 
 
 def test_miss_rate_counts_flagged_clips_among_redacted_ones(world: World,

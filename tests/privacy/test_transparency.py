@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from conftest import World, build_world
 from vidonate import cli
 from vidonate.accounts.cameras import add_camera
 from vidonate.accounts.users import create_user
@@ -44,6 +43,7 @@ from vidonate.privacy.transparency import (
 from vidonate.review.service import REJECT_REASONS
 from vidonate.rewards import ledger
 from vidonate.runtime import Runtime
+from world import World, build_world
 
 IN_REVIEW = ("received", "processing", "in_review")
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

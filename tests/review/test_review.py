@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import World
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.errors import Conflict, Forbidden, InvalidInput
 from vidonate.review.service import Thresholds, next_for_review
+from world import World
 
 
 def _next(world: World, reviewer: str) -> int | None:

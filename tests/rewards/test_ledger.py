@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from conftest import World, build_world
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, LedgerEntry, LedgerTransaction
 from vidonate.rewards import ledger
 from vidonate.runtime import Runtime
+from world import World, build_world
 
 
 def _accept(world: World, clip: int):  # type: ignore[no-untyped-def]

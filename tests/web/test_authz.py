@@ -25,13 +25,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from test_pages import form_token
 
-from conftest import World
 from tus_helpers import TUS, create, encode_metadata
 from vidonate.accounts.users import create_user, issue_token
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry
 from vidonate.privacy import audit
 from vidonate.web.app import create_app
+from world import World
 
 # What a caller gets from a route.
 OK = "reaches the route"  # anything but the four below (and never a 5xx)

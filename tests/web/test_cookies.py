@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from test_pages import form_token
 
-from conftest import World
 from vidonate.web.app import create_app
+from world import World
 
 
 def _session_cookie_of_a_sign_in(world: World, base_url: str) -> dict[str, str]:

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from test_pages import _sign_in, form_token
 
-from conftest import World, assert_no_trace, row_counts
 from vidonate.db.engine import transaction
 from vidonate.db.models import Camera, ReviewVote, User
 from vidonate.web.app import create_app
+from world import World, assert_no_trace, row_counts
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "vidonate" / "web" / "pages" / "templates"
 

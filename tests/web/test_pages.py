@@ -10,10 +10,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from conftest import World
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
+from world import World
 
 
 def form_token(client: TestClient, path: str = "/login") -> str:

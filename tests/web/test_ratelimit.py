@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from test_pages import form_token
 
-from conftest import World, row_counts
 from tus_helpers import auth, create
 from vidonate.config import Settings
 from vidonate.web.app import create_app
 from vidonate.web.ratelimit import Limit, RateLimits, TokenBuckets
+from world import World, row_counts
 
 MIB = 1024 * 1024
 

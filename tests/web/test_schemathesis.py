@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from test_pages import form_token
 
-from conftest import World
 from tus_helpers import create
 from vidonate.accounts.cameras import add_camera
 from vidonate.accounts.users import create_user, issue_token
 from vidonate.db.engine import transaction
 from vidonate.web.app import create_app
+from world import World
 
 EXAMPLES_PER_OPERATION = 60
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom" + bytes(500)

@@ -1,0 +1,90 @@
+"""Release -> train -> evaluate -> detect, through the commands and the HTTP endpoint.
+
+A deliberately small release (16 short synthetic scenes) and a few epochs: this checks
+the lifecycle and its records (lineage, access log, report, events), not the model's
+quality, which bench/detector.py measures at full size.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from vidonate.cli import app
+from vidonate.datasets.release import create_release
+from vidonate.datasets.synthetic import import_synthetic
+from vidonate.db.engine import transaction
+from vidonate.db.models import AuditEntry, DetectorModel
+from vidonate.detect.pipeline import evaluate_release, train_release
+from vidonate.synth import generate
+from world import World
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> list:
+    return generate(tmp_path_factory.mktemp("scenes"), 16, seed=5, seconds=(4.0, 4.0))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_model_trains_on_a_release_is_evaluated_and_detects(
+    world: World, scenes: list, tmp_path: Path, cli_env: Path, client: TestClient
+) -> None:
+    import_synthetic(world.rt, scenes)
+    with transaction(world.rt.sessions) as s:
+        release = create_release(s, seed=1, ratios={"train": 0.5, "val": 0.25, "test": 0.25})
+        version = release.version
+
+    model = train_release(world.rt, version, actor_id=world.rita.id, epochs=2, seed=0)
+    with transaction(world.rt.sessions) as s:
+        stored = s.get(DetectorModel, model.id)
+        assert stored is not None and stored.release_id == release.id
+        assert stored.code_version and len(stored.artifact_sha256) == 64
+        assert stored.metrics["training_data"]["release"] == f"v{version}"
+        assert world.rt.store.exists(stored.artifact_key)
+        reads = s.query(AuditEntry).filter_by(purpose="training").all()
+        assert reads and {r.actor_id for r in reads} == {world.rita.id}
+
+    report_dir = tmp_path / "report"
+    evaluation = evaluate_release(world.rt, model.id, version, report_dir, resamples=50)
+    assert evaluation.files.markdown.exists() and evaluation.files.json.exists()
+    assert json.loads(evaluation.files.json.read_text())["evaluation"]["overall"]["clips"] >= 1
+    with transaction(world.rt.sessions) as s:
+        stored = s.get(DetectorModel, model.id)
+        assert stored is not None
+        assert f"v{version}" in stored.metrics["evaluations"]
+
+    video = scenes[0].path
+    annotated = tmp_path / "annotated.mp4"
+    result = CliRunner().invoke(app, ["detect", str(video), "--out", str(annotated)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["model"] == model.id and isinstance(printed["events"], list)
+    assert annotated.stat().st_size > 0
+
+    bearer = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    answer = client.post("/api/v1/detect", content=video.read_bytes(), headers=bearer)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == model.id
+    assert [e["label"] for e in answer.json()["events"]] == [e["label"] for e in printed["events"]]
+    refused = client.post("/api/v1/detect", content=b"not a video at all" * 100, headers=bearer)
+    assert refused.status_code == 415 and refused.json()["error"]["code"] == "unsupported_file_type"
+
+
+def test_detect_without_a_model_says_how_to_get_one(world: World, client: TestClient) -> None:
+    bearer = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    clip = generate_clip_bytes()
+    answer = client.post("/api/v1/detect", content=clip, headers=bearer)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_model"
+
+
+def generate_clip_bytes() -> bytes:
+    import tempfile
+
+    from vidonate.ingest.samples import generate_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        return generate_clip(Path(folder) / "a.mp4", seconds=1.0).read_bytes()
