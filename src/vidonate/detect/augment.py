@@ -1,0 +1,168 @@
+"""Training-time variations of the clips: what real footage does that staged scenes do not.
+
+The staged scenes show one person, a fixed camera and one continuous shot. Real cameras
+see several people at once, pan and shake, and recordings get cut and joined. None of that
+is a theft, so each variation keeps the clip's labels, and the network learns to look past
+it:
+
+- mirror image and exposure/contrast (cheap, every clip);
+- the synthesizer's burnt-in SYNTHETIC label covered over, half of the time;
+- **extra people**: the moving parts of other, normal clips (found against their per-pixel
+  median, the empty scene), shrunk and pasted into this one: crowds of small passers-by;
+- **cuts**: this clip up to a moment outside its events, then another clip from a moment
+  outside its events: a scene change is not an event, and no event is cut in half (half a
+  theft, the walk away with the box, would look like half a delivery);
+- **camera motion and distance**: a slow pan over the whole clip, zoomed in or out (done on
+  the tensor, in :func:`camera_motion`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.ndimage import maximum_filter
+from torch.nn import functional as F
+
+from vidonate.detect.dataset import TrainingClip
+
+# Grey levels a pixel must differ from the empty scene by to count as a moving thing.
+_FOREGROUND_LEVELS = 25
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How often each variation applies to a training clip."""
+
+    flip: float = 0.5
+    gain: tuple[float, float] = (0.7, 1.3)
+    offset: tuple[float, float] = (-25.0, 25.0)
+    marker: float = 0.5
+    extra_person: float = 0.4  # then again with the same chance, for crowds
+    person_scale: tuple[float, float] = (0.35, 1.0)
+    cut: float = 0.2
+    camera_motion: float = 0.35
+    zoom: tuple[float, float] = (0.55, 1.35)
+
+
+class Augmenter:
+    """Variations of the clips of one training set (targets are per-frame class indices)."""
+
+    def __init__(self, clips: Sequence[TrainingClip], targets: Sequence[np.ndarray],
+                 config: AugmentConfig) -> None:
+        self.clips = clips
+        self.targets = targets
+        self.config = config
+        # Only clips without events lend people: a pasted thief would be an unlabelled theft.
+        self.lenders = [i for i, t in enumerate(targets) if not t.any()]
+        self._empty_scene: dict[int, np.ndarray] = {}
+
+    def sample(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Frames ``(T, H, W)`` uint8 and targets ``(T,)`` for one draw of clip ``index``."""
+        frames, targets = self.clips[index].features.frames, self.targets[index]
+        if rng.random() < self.config.cut:
+            frames, targets = self._cut(index, rng)
+        if rng.random() < self.config.marker:
+            frames = _cover_marker(frames, rng)
+        for _ in range(3):
+            if not self.lenders or rng.random() >= self.config.extra_person:
+                break
+            frames = self._paste_person(frames, int(rng.choice(self.lenders)), rng)
+        return frames, targets
+
+    def empty_scene(self, index: int) -> np.ndarray:
+        """Per-pixel median of the clip: the scene with whoever walks through removed."""
+        if index not in self._empty_scene:
+            frames = self.clips[index].features.frames
+            self._empty_scene[index] = np.median(frames[:: max(1, len(frames) // 25)], axis=0)
+        return self._empty_scene[index]
+
+    def _paste_person(self, frames: np.ndarray, lender: int, rng: np.random.Generator
+                      ) -> np.ndarray:
+        """Paste the moving parts of clip ``lender``, mirrored or not, shrunk to between a
+        third and the full size (far-away people are a few pixels tall), at a random
+        place and a random moment of this clip."""
+        other = self.clips[lender].features.frames
+        moving = np.abs(other.astype(np.int16) - self.empty_scene(lender)) > _FOREGROUND_LEVELS
+        moving = maximum_filter(moving, size=(1, 3, 3))
+        if rng.random() < 0.5:
+            other, moving = other[:, :, ::-1], moving[:, :, ::-1]
+        scale = rng.uniform(*self.config.person_scale)
+        height, width = frames.shape[1:]
+        rows = (np.arange(max(1, int(height * scale))) / scale).astype(int)
+        cols = (np.arange(max(1, int(width * scale))) / scale).astype(int)
+        other, moving = other[:, rows][:, :, cols], moving[:, rows][:, :, cols]
+        top = int(rng.integers(0, height - len(rows) + 1))
+        left = int(rng.integers(0, width - len(cols) + 1))
+        # Line the lent clip up at a random moment of this one.
+        shift = int(rng.integers(-len(other) // 2, len(frames) // 2 + 1))
+        first, last = max(0, shift), min(len(frames), shift + len(other))
+        if last <= first:
+            return frames
+        out = frames.copy()
+        lent = slice(first - shift, last - shift)
+        area = out[first:last, top : top + len(rows), left : left + len(cols)]
+        area[...] = np.where(moving[lent], other[lent], area)
+        return out
+
+    def _cut(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """This clip until a free moment, then another from a free moment to its end."""
+        head_frames, head_targets = self.clips[index].features.frames, self.targets[index]
+        other = int(rng.integers(len(self.clips)))
+        tail_frames, tail_targets = self.clips[other].features.frames, self.targets[other]
+        length = len(head_frames)
+        head_cuts = _free_cuts(head_targets, lowest=length // 5, highest=4 * length // 5)
+        tail_cuts = _free_cuts(tail_targets, lowest=0, highest=len(tail_targets) // 2)
+        if len(head_cuts) == 0 or len(tail_cuts) == 0:
+            return head_frames, head_targets
+        cut, start = int(rng.choice(head_cuts)), int(rng.choice(tail_cuts))
+        # The other clip runs to its end: stopping early could cut its event short.
+        frames = np.concatenate([head_frames[:cut], tail_frames[start:]])
+        targets = np.concatenate([head_targets[:cut], tail_targets[start:]])
+        return frames, targets
+
+
+def _cover_marker(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Cover the synthesizer's burnt-in SYNTHETIC label (top left, x 6–93 and y 6–29 of
+    640×360) with a flat grey: real footage has no such label, so its presence must not
+    mean anything to the network."""
+    height, width = frames.shape[1:]
+    rows, cols = math.ceil(height * 30 / 360), math.ceil(width * 94 / 640)
+    out = frames.copy()
+    out[:, :rows, :cols] = int(rng.integers(0, 256))
+    return out
+
+
+def _free_cuts(targets: np.ndarray, *, lowest: int, highest: int) -> np.ndarray:
+    """Frame indices ``c`` in [lowest, highest] where cutting before frame ``c`` splits no
+    event: frames c-1 and c are not both inside one."""
+    padded = np.concatenate([[0], targets, [0]])
+    candidates = np.arange(max(lowest, 1), min(highest, len(targets) - 1) + 1)
+    inside_both = (padded[candidates] != 0) & (padded[candidates + 1] != 0)
+    return candidates[~inside_both]
+
+
+def camera_motion(frames: torch.Tensor, rng: np.random.Generator, zoom_range: tuple[float, float]
+                  ) -> torch.Tensor:
+    """A slow pan over one clip ``(T, H, W)`` at one zoom: a window of the picture that
+    drifts from one place to another, scaled to full size. A zoom below 1 shows more than
+    the picture (the rest mirrored in), so everyone in it looks smaller and farther away."""
+    steps = frames.shape[0]
+    zoom = rng.uniform(*zoom_range)
+    # How far the window's centre may travel, in normalised coordinates.
+    room = 1.0 - 1.0 / zoom if zoom > 1 else 0.2
+    start, end = rng.uniform(-room, room, size=2), rng.uniform(-room, room, size=2)
+    progress = torch.linspace(0.0, 1.0, steps, dtype=torch.float32)
+    # Ease in and out, like a camera operator or a PTZ preset move.
+    progress = 0.5 - 0.5 * torch.cos(progress * torch.pi)
+    theta = torch.zeros((steps, 2, 3), dtype=torch.float32)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / zoom
+    theta[:, 0, 2] = float(start[0]) + (float(end[0]) - float(start[0])) * progress
+    theta[:, 1, 2] = float(start[1]) + (float(end[1]) - float(start[1])) * progress
+    grid = F.affine_grid(theta, [steps, 1, *frames.shape[1:]], align_corners=False)
+    moved = F.grid_sample(frames[:, None], grid, mode="bilinear", padding_mode="reflection",
+                          align_corners=False)
+    return moved[:, 0]

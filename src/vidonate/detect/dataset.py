@@ -1,0 +1,142 @@
+"""Labelled clips for training, the feature cache file, and the validation split.
+
+The cache is one ``.npz`` (no pickles) holding every clip's frames back to back, so that
+each rank of a distributed run loads arrays instead of decoding video: ``frames``
+``(sum T, H, W)`` uint8, ``lengths`` ``(N,)`` and a JSON string ``meta`` with the clip
+ids, labels, events and frame rate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidonate.detect.evaluation import Event
+from vidonate.detect.features import ClipFeatures, extract_many, uniform_times
+
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainingClip:
+    """One labelled clip: its features, its clip-level label and its events in time."""
+
+    features: ClipFeatures
+    label: str  # package_theft | car_door_tampering | normal_activity
+    events: tuple[Event, ...]
+    clip_id: str
+
+
+@dataclass(frozen=True)
+class LabelledVideo:
+    """A video file and its labels, before decoding."""
+
+    path: Path
+    label: str
+    events: tuple[Event, ...]
+    clip_id: str
+
+    @classmethod
+    def from_synth(cls, clip: Any) -> LabelledVideo:
+        """From a :class:`vidonate.synth.SynthClip` (or anything shaped like one)."""
+        events = tuple(Event(e.start, e.end, e.label) for e in clip.events)
+        return cls(Path(clip.path), clip.label, events, Path(clip.path).stem)
+
+
+def extract_training_clips(
+    videos: Sequence[LabelledVideo],
+    *,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TrainingClip]:
+    """Decode ``videos`` (in ``workers`` processes) into training clips, in input order."""
+    features = extract_many([v.path for v in videos], workers=workers, progress=progress)
+    return [
+        TrainingClip(features=f, label=v.label, events=v.events, clip_id=v.clip_id)
+        for v, f in zip(videos, features, strict=True)
+    ]
+
+
+def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
+    """Write ``clips`` to one cache file at ``path`` (written whole, then renamed)."""
+    if not clips:
+        raise ValueError("no clips to save")
+    fps = clips[0].features.fps
+    if any(c.features.fps != fps for c in clips):
+        raise ValueError("clips in one cache must share a frame rate")
+    meta = {
+        "format": CACHE_FORMAT,
+        "fps": fps,
+        "clips": [
+            {
+                "clip_id": c.clip_id,
+                "label": c.label,
+                "events": [[e.start, e.end, e.label, e.score] for e in c.events],
+                "source_size": [c.features.source_width, c.features.source_height],
+            }
+            for c in clips
+        ],
+    }
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(
+        partial,
+        frames=np.concatenate([c.features.frames for c in clips]),
+        lengths=np.array([len(c.features.frames) for c in clips], dtype=np.int64),
+        meta=np.array(json.dumps(meta)),
+    )
+    partial.replace(path)
+
+
+def load_features(path: Path) -> list[TrainingClip]:
+    """The clips saved by :func:`save_features`; frames are views into one array."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        frames, lengths = data["frames"], data["lengths"]
+        meta = json.loads(str(data["meta"]))
+    if meta.get("format") != CACHE_FORMAT:
+        raise ValueError(f"{path}: unknown feature cache format {meta.get('format')!r}")
+    fps = float(meta["fps"])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    clips = []
+    for index, entry in enumerate(meta["clips"]):
+        clip_frames = frames[offsets[index] : offsets[index + 1]]
+        width, height = entry["source_size"]
+        clips.append(
+            TrainingClip(
+                features=ClipFeatures(
+                    frames=clip_frames,
+                    times=uniform_times(len(clip_frames), fps),
+                    fps=fps,
+                    source_width=int(width),
+                    source_height=int(height),
+                ),
+                label=entry["label"],
+                events=tuple(Event(s, e, lab, sc) for s, e, lab, sc in entry["events"]),
+                clip_id=entry["clip_id"],
+            )
+        )
+    return clips
+
+
+def split_validation(
+    clips: Sequence[TrainingClip], fraction: float, seed: int
+) -> tuple[list[TrainingClip], list[TrainingClip]]:
+    """(train, validation): ``fraction`` of each label's clips, at least one per label when
+    that label has three or more, drawn with ``seed``. Same input, same split."""
+    rng = np.random.default_rng(seed)
+    train: list[TrainingClip] = []
+    validation: list[TrainingClip] = []
+    for label in sorted({c.label for c in clips}):
+        group = sorted((c for c in clips if c.label == label), key=lambda c: c.clip_id)
+        order = rng.permutation(len(group))
+        take = round(len(group) * fraction)
+        if fraction > 0 and take == 0 and len(group) >= 3:
+            take = 1
+        validation += [group[i] for i in order[:take]]
+        train += [group[i] for i in order[take:]]
+    return train, validation

@@ -1,0 +1,140 @@
+"""From per-frame probabilities to events in time: a pure function, tested without video.
+
+Per event class: smooth the curve with a short moving average (one jittery frame must not
+open or split an event), then hysteresis — an event opens where the curve rises above
+``high`` and lasts while it stays above ``low`` — then gaps shorter than ``merge_gap_s``
+are closed, and what is still shorter than ``min_duration_s`` is dropped. Where events of
+different classes overlap for most of the shorter one, only the higher-scoring one stays:
+one person at one moment does one thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from vidonate.detect.evaluation import Event
+
+# How much of the shorter of two events of different classes may overlap the other before
+# the lower-scoring one is dropped.
+_CROSS_CLASS_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Thresholds and durations of the event decoder; stored in model.json."""
+
+    high: float = 0.6
+    low: float = 0.3
+    smooth_s: float = 0.5
+    min_duration_s: float = 1.0
+    merge_gap_s: float = 1.5
+
+    def with_threshold(self, high: float) -> DecoderConfig:
+        """The same decoder at another opening threshold, closing at half of it."""
+        return DecoderConfig(
+            high=high,
+            low=high / 2,
+            smooth_s=self.smooth_s,
+            min_duration_s=self.min_duration_s,
+            merge_gap_s=self.merge_gap_s,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DecoderConfig:
+        return cls(**data)
+
+
+def smooth(curve: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average of ``window`` frames, averaging only real frames at the ends."""
+    if window <= 1 or len(curve) == 0:
+        return curve.astype(np.float64)
+    kernel = np.ones(window)
+    total = np.convolve(curve, kernel, mode="same")
+    count = np.convolve(np.ones_like(curve, dtype=np.float64), kernel, mode="same")
+    return total / count
+
+
+def hysteresis_runs(curve: np.ndarray, high: float, low: float) -> list[tuple[int, int]]:
+    """Runs ``[first, last]`` (inclusive) above ``low`` that reach above ``high`` somewhere."""
+    above = np.concatenate([[False], curve > low, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    runs = []
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if curve[start:stop].max() > high:
+            runs.append((int(start), int(stop) - 1))
+    return runs
+
+
+def _merge(runs: list[tuple[int, int]], max_gap_frames: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in runs:
+        if merged and first - merged[-1][1] - 1 <= max_gap_frames:
+            merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def decode_events(
+    times: np.ndarray,
+    scores: np.ndarray,
+    classes: Sequence[str],
+    config: DecoderConfig,
+    *,
+    fps: float,
+) -> list[Event]:
+    """Events from per-frame ``scores`` ``(T, len(classes))``, sorted by start time.
+
+    An event runs from its first frame's time to one tick after its last frame's; its
+    score is the peak of the smoothed curve inside it.
+    """
+    if scores.ndim != 2 or scores.shape != (len(times), len(classes)):
+        raise ValueError(f"scores {scores.shape} do not match {len(times)} times × {classes}")
+    window = max(1, round(config.smooth_s * fps))
+    max_gap = round(config.merge_gap_s * fps)
+    events: list[Event] = []
+    for column, label in enumerate(classes):
+        curve = smooth(scores[:, column], window)
+        for first, last in _merge(hysteresis_runs(curve, config.high, config.low), max_gap):
+            start, end = float(times[first]), float(times[last]) + 1.0 / fps
+            if end - start + 1e-9 < config.min_duration_s:
+                continue
+            peak = float(curve[first : last + 1].max())
+            events.append(Event(start=start, end=end, label=label, score=peak))
+    return sorted(_one_class_at_a_time(events), key=lambda e: (e.start, e.label))
+
+
+def _one_class_at_a_time(events: list[Event]) -> list[Event]:
+    kept: list[Event] = []
+    for event in sorted(events, key=lambda e: -e.score):
+        length = event.end - event.start
+        clash = any(
+            other.label != event.label
+            and min(event.end, other.end) - max(event.start, other.start)
+            > _CROSS_CLASS_OVERLAP * min(length, other.end - other.start)
+            for other in kept
+        )
+        if not clash:
+            kept.append(event)
+    return kept
+
+
+def frame_targets(times: np.ndarray, events: Sequence[Event], classes: Sequence[str]) -> np.ndarray:
+    """Per-frame class index: the event class whose span holds the frame, else 0 (normal).
+
+    ``classes[0]`` is the background class; events of labels not in ``classes`` are ignored.
+    """
+    labels = np.zeros(len(times), dtype=np.int64)
+    for event in events:
+        if event.label not in classes[1:]:
+            continue
+        inside = (times >= event.start) & (times < event.end)
+        labels[inside] = classes.index(event.label)
+    return labels

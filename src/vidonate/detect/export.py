@@ -1,0 +1,71 @@
+"""PyTorch network -> model.onnx, with batch and time left dynamic."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from vidonate.detect.model import ExportedTheftNet, TheftNet
+
+INPUT_NAME = "frames"
+OUTPUT_NAME = "probabilities"
+OPSET = 18
+
+
+def export_onnx(net: TheftNet, path: Path) -> Path:
+    """Write ``net`` as one self-contained ONNX file: uint8 ``frames (B, T, H, W)`` in,
+    softmax ``probabilities (B, T, classes)`` out."""
+    config = net.config
+    wrapper = ExportedTheftNet(net).eval()
+    # Longer than change_lag so that tracing sees the general case of every index.
+    example = torch.zeros((1, 2 * config.change_lag + 8, config.height, config.width),
+                          dtype=torch.uint8)
+    batch, steps = torch.export.Dim("batch", max=4096), torch.export.Dim("time", max=1 << 20)
+    path = Path(path)
+    # The exporter narrates every pass on stdout and logs that torchvision's operators are
+    # missing (they are not used); a training progress bar has no use for either.
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _export(wrapper, example, path, {"frames": {0: batch, 1: steps}})
+    finally:
+        registration.setLevel(level)
+    return path
+
+
+def _export(
+    wrapper: ExportedTheftNet, example: torch.Tensor, path: Path, dynamic: dict[str, Any]
+) -> None:
+    torch.onnx.export(
+        wrapper,
+        (example,),
+        str(path),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_shapes=dynamic,
+        opset_version=OPSET,
+        dynamo=True,
+        external_data=False,
+    )
+
+
+def verify_onnx(net: TheftNet, path: Path, frames: np.ndarray) -> float:
+    """Largest difference between the ONNX file's and ``net``'s probabilities on
+    ``frames`` (T, H, W): the exported graph must compute what was trained."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    batch = np.ascontiguousarray(frames[None])
+    exported = session.run(None, {INPUT_NAME: batch})[0]
+    with torch.no_grad():
+        reference = ExportedTheftNet(net).eval()(torch.from_numpy(batch)).numpy()
+    return float(np.abs(exported - reference).max())

@@ -1,0 +1,126 @@
+"""Run a trained detector on footage with onnxruntime (no PyTorch needed).
+
+``Detector.load(model_dir)`` reads model.onnx and model.json. For a clip it decodes the
+small frames (:mod:`~vidonate.detect.features`), asks the motion gate where something
+moves, runs the network on those stretches only (long ones in overlapping windows, so
+memory stays flat and every scored frame has its full temporal context), and decodes the
+per-frame probabilities into events (:mod:`~vidonate.detect.events`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from vidonate.detect.evaluation import CLASSES, Event
+from vidonate.detect.events import DecoderConfig, decode_events
+from vidonate.detect.features import ClipFeatures, extract_features
+from vidonate.detect.gate import active_spans
+from vidonate.detect.manifest import ONNX_NAME, ModelManifest
+
+# Frames the network scores per window; a window also carries the receptive field's
+# context on both sides. 2 minutes at 10 fps: ~6 MB of input, well past the context.
+_WINDOW_FRAMES = 1200
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the detector made of one clip."""
+
+    times: np.ndarray  # (T,) seconds
+    scores: np.ndarray  # (T, len(CLASSES)) per-frame probability of each event class
+    events: tuple[Event, ...]
+    duration: float
+    gated_fraction: float  # share of frames the motion gate let through to the network
+
+
+class Detector:
+    """A trained theft detector, ready to run."""
+
+    def __init__(self, session: ort.InferenceSession, manifest: ModelManifest) -> None:
+        if tuple(manifest.event_classes) != CLASSES:
+            raise ValueError(f"model scores {manifest.event_classes}, evaluation wants {CLASSES}")
+        self.session = session
+        self.manifest = manifest
+        self._input = session.get_inputs()[0].name
+        self._columns = [manifest.classes.index(label) for label in manifest.event_classes]
+
+    @classmethod
+    def load(cls, model_dir: Path, *, threads: int | None = None) -> Detector:
+        """Load model.onnx and model.json from ``model_dir``; ``threads`` defaults to the
+        CPU count (the network is small: more threads than cores only adds contention)."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(
+            str(Path(model_dir) / ONNX_NAME), options, providers=["CPUExecutionProvider"]
+        )
+        return cls(session, ModelManifest.read(model_dir))
+
+    @property
+    def decoder(self) -> DecoderConfig:
+        return self.manifest.decoder
+
+    def features(self, video: Path | ClipFeatures) -> ClipFeatures:
+        """``video`` decoded the way this model was trained (features pass through)."""
+        if isinstance(video, ClipFeatures):
+            expected = (self.manifest.fps, self.manifest.height, self.manifest.width)
+            actual = (video.fps, *video.frames.shape[1:])
+            if actual != expected:
+                raise ValueError(f"features are {actual} (fps, H, W), the model wants {expected}")
+            return video
+        return extract_features(
+            Path(video),
+            fps=self.manifest.fps,
+            width=self.manifest.width,
+            height=self.manifest.height,
+        )
+
+    def analyse(self, video: Path | ClipFeatures, *, decoder: DecoderConfig | None = None
+                ) -> Detection:
+        """Per-frame scores and events for one clip, from a single decode."""
+        clip = self.features(video)
+        spans = active_spans(clip.frames, clip.fps, self.manifest.gate)
+        probabilities = np.zeros((len(clip.frames), len(self.manifest.classes)), np.float32)
+        probabilities[:, 0] = 1.0  # still stretches are normal activity
+        for first, stop in spans:
+            probabilities[first:stop] = self._score_span(clip.frames, first, stop)
+        scores = probabilities[:, self._columns]
+        events = decode_events(
+            clip.times, scores, self.manifest.event_classes, decoder or self.decoder, fps=clip.fps
+        )
+        gated = sum(stop - first for first, stop in spans)
+        return Detection(
+            times=clip.times,
+            scores=scores,
+            events=tuple(events),
+            duration=clip.duration,
+            gated_fraction=gated / max(1, len(clip.frames)),
+        )
+
+    def frame_scores(self, video: Path | ClipFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """``(times (T,), scores (T, 2))``: the probability of each event class per frame."""
+        detection = self.analyse(video)
+        return detection.times, detection.scores
+
+    def detect(self, video: Path | ClipFeatures) -> list[Event]:
+        """The events in ``video``, sorted by start time."""
+        return list(self.analyse(video).events)
+
+    def _score_span(self, frames: np.ndarray, first: int, stop: int) -> np.ndarray:
+        """Probabilities for frames ``[first, stop)``: windows of _WINDOW_FRAMES, each run
+        with half a receptive field of real frames around it (clipped to the span)."""
+        context = self.manifest.receptive_field // 2
+        out = np.empty((stop - first, len(self.manifest.classes)), np.float32)
+        for start in range(first, stop, _WINDOW_FRAMES):
+            end = min(start + _WINDOW_FRAMES, stop)
+            lo, hi = max(first, start - context), min(stop, end + context)
+            window = np.ascontiguousarray(frames[lo:hi][None])
+            result = self.session.run(None, {self._input: window})[0][0]
+            out[start - first : end - first] = result[start - lo : end - lo]
+        return out

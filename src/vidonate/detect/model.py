@@ -1,0 +1,136 @@
+"""The network: a small per-frame CNN, then a dilated temporal CNN over the whole clip.
+
+Each frame becomes three image channels: its luma (minus the frame's mean, so exposure and
+time of day matter less), its difference from the previous frame (what moves) and its
+difference from the frame two seconds earlier (what changed and stayed: a box put down or
+taken away). A four-layer strided CNN turns them into a 64-number embedding. A stack of
+residual dilated 1-D convolutions then reads the embeddings in time: with dilations 1…32
+every output frame sees ±6.3 s, long enough to see a box on the porch before a person reaches it and
+gone after they leave (theft), or the reverse (a delivery). The head gives per-frame
+logits for :data:`MODEL_CLASSES`.
+
+Everything is convolutional in time, so one exported graph serves clips of any length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# Index 0 is the background class; the rest are the event classes, in the order that
+# per-frame score arrays use.
+MODEL_CLASSES: tuple[str, ...] = ("normal_activity", "package_theft", "car_door_tampering")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the network; stored in model.json so a model dir rebuilds it exactly."""
+
+    height: int = 54
+    width: int = 96
+    encoder_channels: tuple[int, ...] = (12, 24, 48, 64)
+    change_lag: int = 20  # frames back for the "what changed" channel (2 s at 10 fps)
+    embedding: int = 64
+    temporal_channels: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    dropout: float = 0.1
+    classes: tuple[str, ...] = field(default=MODEL_CLASSES)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelConfig:
+        tuples = {"encoder_channels", "dilations", "classes"}
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames one output may depend on, centred on it: kernel 3 at every dilation,
+        plus the frames the motion and change channels look back to."""
+        return 1 + 2 * (sum(self.dilations) + self.change_lag)
+
+
+class FrameEncoder(nn.Module):
+    """(N, 3, H, W) frame channels -> (N, embedding)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels_in = 3
+        for channels_out in config.encoder_channels:
+            layers += [
+                nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(channels_out),
+                nn.ReLU(inplace=True),
+            ]
+            channels_in = channels_out
+        self.convs = nn.Sequential(*layers)
+        # Average and max pooling: "how much" and "whether anywhere" (one small box).
+        self.project = nn.Linear(2 * channels_in, config.embedding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.convs(x)
+        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+        return F.relu(self.project(pooled))
+
+
+class TemporalBlock(nn.Module):
+    """Residual dilated convolution in time; the padding keeps the length."""
+
+    def __init__(self, channels: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.mix = nn.Conv1d(channels, channels, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.dropout(self.mix(F.relu(self.conv(x))))
+
+
+class TheftNet(nn.Module):
+    """Frames ``(B, T, H, W)`` in 0..255 -> per-frame logits ``(B, T, classes)``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = FrameEncoder(config)
+        self.lift = nn.Conv1d(config.embedding, config.temporal_channels, 1)
+        self.temporal = nn.Sequential(
+            *[TemporalBlock(config.temporal_channels, d, config.dropout) for d in config.dilations]
+        )
+        self.head = nn.Conv1d(config.temporal_channels, len(config.classes), 1)
+
+    def frame_channels(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, T, H, W) -> (B*T, 3, H, W): centred luma, recent motion, lasting change."""
+        x = frames / 255.0
+        steps = torch.arange(x.shape[1], device=x.device)
+        previous = x[:, torch.clamp(steps - 1, min=0)]
+        earlier = x[:, torch.clamp(steps - self.config.change_lag, min=0)]
+        # Differences are small next to luma's range; scale them up to it.
+        motion = (x - previous) * 4.0
+        change = (x - earlier) * 2.0
+        luma = x - x.mean(dim=(2, 3), keepdim=True)
+        return torch.stack([luma, motion, change], dim=2).flatten(0, 1)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        batch, steps = frames.shape[0], frames.shape[1]
+        embedded = self.encoder(self.frame_channels(frames))
+        sequence = embedded.reshape(batch, steps, -1).transpose(1, 2)
+        logits = self.head(self.temporal(F.relu(self.lift(sequence))))
+        return logits.transpose(1, 2)
+
+
+class ExportedTheftNet(nn.Module):
+    """What model.onnx holds: uint8 frames ``(B, T, H, W)`` -> probabilities ``(B, T, C)``."""
+
+    def __init__(self, net: TheftNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(frames.float()), dim=-1)
