@@ -49,8 +49,13 @@ def trained_model(
 ) -> TrainedModel:
     out = tmp_path_factory.mktemp("model")
     # A fifth held out inside train() picks the threshold, as in production.
-    return train(training_split, out_dir=out, epochs=SMALL_SET_EPOCHS, seed=0,
-                 config=TrainConfig(validation_fraction=0.2))
+    return train(
+        training_split,
+        out_dir=out,
+        epochs=SMALL_SET_EPOCHS,
+        seed=0,
+        config=TrainConfig(validation_fraction=0.2),
+    )
 
 
 @pytest.fixture(scope="session")

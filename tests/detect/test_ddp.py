@@ -16,8 +16,9 @@ from vidonate.detect.manifest import ModelManifest
 
 
 @pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory: pytest.TempPathFactory, training_split: list[TrainingClip]
-            ) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def ddp_run(
+    tmp_path_factory: pytest.TempPathFactory, training_split: list[TrainingClip]
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     folder = tmp_path_factory.mktemp("ddp")
     cache = folder / "features.npz"
     # Eight clips, two of each kind: every rank gets a mix.
@@ -26,19 +27,36 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory, training_split: list[Train
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [
-            sys.executable, "-m", "torch.distributed.run", "--standalone",
-            "--nproc_per_node", "2",
-            "-m", "vidonate.detect.train",
-            "--features", str(cache), "--out", str(out), "--epochs", "2", "--seed", "3",
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "vidonate.detect.train",
+            "--features",
+            str(cache),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--seed",
+            "3",
         ],
-        capture_output=True, text=True, timeout=240, env=env, cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=folder,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     return out, done
 
 
-def test_both_ranks_trained_with_gloo(ddp_run: tuple[Path, subprocess.CompletedProcess[str]]
-                                      ) -> None:
+def test_both_ranks_trained_with_gloo(
+    ddp_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     out, _ = ddp_run
     logs = [json.loads((out / "train_log" / f"rank{r}.json").read_text()) for r in (0, 1)]
 
@@ -49,11 +67,14 @@ def test_both_ranks_trained_with_gloo(ddp_run: tuple[Path, subprocess.CompletedP
     assert logs[0]["clips_seen"] == logs[1]["clips_seen"] > 0
 
 
-def test_ranks_end_with_identical_weights(ddp_run: tuple[Path, subprocess.CompletedProcess[str]]
-                                          ) -> None:
+def test_ranks_end_with_identical_weights(
+    ddp_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     out, _ = ddp_run
-    digests = {json.loads((out / "train_log" / f"rank{r}.json").read_text())["weights_sha256"]
-               for r in (0, 1)}
+    digests = {
+        json.loads((out / "train_log" / f"rank{r}.json").read_text())["weights_sha256"]
+        for r in (0, 1)
+    }
     assert len(digests) == 1
 
 

@@ -40,8 +40,9 @@ def _write_clip(path: Path, frames: np.ndarray, fps: int) -> Path:
     return path
 
 
-def _moving_square(count: int, *, height: int = 180, width: int = 320, still_from: int | None = None
-                   ) -> np.ndarray:
+def _moving_square(
+    count: int, *, height: int = 180, width: int = 320, still_from: int | None = None
+) -> np.ndarray:
     """A bright square walking right over a grey field; still from `still_from` on."""
     frames = np.full((count, height, width), 60, np.uint8)
     for index in range(count):
@@ -115,11 +116,18 @@ def _curve(length: int, *spans: tuple[int, int, float]) -> np.ndarray:
     return curve
 
 
-def _decode(theft: np.ndarray, tamper: np.ndarray | None = None, **overrides: float
-            ) -> list[Event]:
+def _decode(theft: np.ndarray, tamper: np.ndarray | None = None, **overrides: float) -> list[Event]:
     tamper = np.zeros_like(theft) if tamper is None else tamper
-    config = DecoderConfig(**{"high": 0.6, "low": 0.3, "smooth_s": 0.1, "min_duration_s": 1.0,
-                              "merge_gap_s": 1.0, **overrides})
+    config = DecoderConfig(
+        **{
+            "high": 0.6,
+            "low": 0.3,
+            "smooth_s": 0.1,
+            "min_duration_s": 1.0,
+            "merge_gap_s": 1.0,
+            **overrides,
+        }
+    )
     times = np.arange(len(theft)) / FPS
     return decode_events(times, np.stack([theft, tamper], 1), CLASSES, config, fps=FPS)
 
@@ -135,8 +143,11 @@ def test_decoder_gives_start_end_label_and_peak_score() -> None:
 
     assert len(events) == 1
     event = events[0]
-    assert (event.start, event.end, event.label) == (pytest.approx(2.0), pytest.approx(5.0),
-                                                     "package_theft")
+    assert (event.start, event.end, event.label) == (
+        pytest.approx(2.0),
+        pytest.approx(5.0),
+        "package_theft",
+    )
     assert event.score == pytest.approx(0.95)
 
 
@@ -226,8 +237,12 @@ def test_feature_cache_round_trips(tmp_path: Path) -> None:
     clips = [
         _clip(1, 30, "package_theft", (Event(0.5, 2.0, "package_theft", 1.0),)),
         _clip(2, 45, "normal_activity", ()),
-        _clip(3, 12, "car_door_tampering",
-              (Event(0.1, 0.4, "car_door_tampering"), Event(0.6, 1.0, "car_door_tampering"))),
+        _clip(
+            3,
+            12,
+            "car_door_tampering",
+            (Event(0.1, 0.4, "car_door_tampering"), Event(0.6, 1.0, "car_door_tampering")),
+        ),
     ]
     save_features(tmp_path / "cache.npz", clips)
 
@@ -269,8 +284,12 @@ def _runs(targets: np.ndarray) -> list[tuple[int, int]]:
 def test_cuts_join_clips_without_cutting_an_event_in_half() -> None:
     clips = [
         _clip(1, 60, "package_theft", (Event(2.0, 3.5, "package_theft"),)),
-        _clip(2, 80, "car_door_tampering", (Event(1.0, 2.0, "car_door_tampering"),
-                                            Event(4.0, 5.2, "car_door_tampering"))),
+        _clip(
+            2,
+            80,
+            "car_door_tampering",
+            (Event(1.0, 2.0, "car_door_tampering"), Event(4.0, 5.2, "car_door_tampering")),
+        ),
         _clip(3, 50, "normal_activity", ()),
     ]
     targets = [frame_targets(c.features.times, c.events, MODEL_CLASSES) for c in clips]
@@ -294,8 +313,12 @@ def test_pasted_people_and_covered_marker_keep_the_labels() -> None:
     moving = np.full((40, FEATURE_HEIGHT, FEATURE_WIDTH), 50, np.uint8)
     for index in range(40):
         moving[index, 20:40, 2 * index : 2 * index + 8] = 250  # someone walks across
-    lender = TrainingClip(ClipFeatures(moving, np.arange(40, dtype=np.float32) / 10, 10.0, 1, 1),
-                          "normal_activity", (), "walker")
+    lender = TrainingClip(
+        ClipFeatures(moving, np.arange(40, dtype=np.float32) / 10, 10.0, 1, 1),
+        "normal_activity",
+        (),
+        "walker",
+    )
     theft = _clip(100, 40, "package_theft", (Event(1.0, 2.0, "package_theft"),))
     clips = [theft, lender]
     targets = [frame_targets(c.features.times, c.events, MODEL_CLASSES) for c in clips]

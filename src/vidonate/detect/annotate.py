@@ -78,10 +78,12 @@ def _annotate(video: Path, events: list[Event], out: Path, crf: int) -> None:
         bar_height = max(8, height // 30)
         timeline = _timeline(width, bar_height, duration, events)
         font = _font(max(12, height // 24))
-        with av.open(str(out), "w", format="mp4", container_options={"movflags": "+faststart"}
-                     ) as sink:
-            encoded = sink.add_stream("libx264", rate=rate, options={"crf": str(crf),
-                                                                     "preset": "veryfast"})
+        with av.open(
+            str(out), "w", format="mp4", container_options={"movflags": "+faststart"}
+        ) as sink:
+            encoded = sink.add_stream(
+                "libx264", rate=rate, options={"crf": str(crf), "preset": "veryfast"}
+            )
             encoded.width, encoded.height, encoded.pix_fmt = width, height, "yuv420p"
             encoded.codec_context.time_base = 1 / rate
             first: float | None = None

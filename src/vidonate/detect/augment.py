@@ -51,8 +51,9 @@ class AugmentConfig:
 class Augmenter:
     """Variations of the clips of one training set (targets are per-frame class indices)."""
 
-    def __init__(self, clips: Sequence[TrainingClip], targets: Sequence[np.ndarray],
-                 config: AugmentConfig) -> None:
+    def __init__(
+        self, clips: Sequence[TrainingClip], targets: Sequence[np.ndarray], config: AugmentConfig
+    ) -> None:
         self.clips = clips
         self.targets = targets
         self.config = config
@@ -80,8 +81,9 @@ class Augmenter:
             self._empty_scene[index] = np.median(frames[:: max(1, len(frames) // 25)], axis=0)
         return self._empty_scene[index]
 
-    def _paste_person(self, frames: np.ndarray, lender: int, rng: np.random.Generator
-                      ) -> np.ndarray:
+    def _paste_person(
+        self, frames: np.ndarray, lender: int, rng: np.random.Generator
+    ) -> np.ndarray:
         """Paste the moving parts of clip ``lender``, mirrored or not, shrunk to between a
         third and the full size (far-away people are a few pixels tall), at a random
         place and a random moment of this clip."""
@@ -145,8 +147,9 @@ def _free_cuts(targets: np.ndarray, *, lowest: int, highest: int) -> np.ndarray:
     return candidates[~inside_both]
 
 
-def camera_motion(frames: torch.Tensor, rng: np.random.Generator, zoom_range: tuple[float, float]
-                  ) -> torch.Tensor:
+def camera_motion(
+    frames: torch.Tensor, rng: np.random.Generator, zoom_range: tuple[float, float]
+) -> torch.Tensor:
     """A slow pan over one clip ``(T, H, W)`` at one zoom: a window of the picture that
     drifts from one place to another, scaled to full size. A zoom below 1 shows more than
     the picture (the rest mirrored in), so everyone in it looks smaller and farther away."""
@@ -163,6 +166,7 @@ def camera_motion(frames: torch.Tensor, rng: np.random.Generator, zoom_range: tu
     theta[:, 0, 2] = float(start[0]) + (float(end[0]) - float(start[0])) * progress
     theta[:, 1, 2] = float(start[1]) + (float(end[1]) - float(start[1])) * progress
     grid = F.affine_grid(theta, [steps, 1, *frames.shape[1:]], align_corners=False)
-    moved = F.grid_sample(frames[:, None], grid, mode="bilinear", padding_mode="reflection",
-                          align_corners=False)
+    moved = F.grid_sample(
+        frames[:, None], grid, mode="bilinear", padding_mode="reflection", align_corners=False
+    )
     return moved[:, 0]

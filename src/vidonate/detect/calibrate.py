@@ -37,8 +37,9 @@ def clip_macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def event_recall(truth: Sequence[Sequence[Event]], detected: Sequence[Sequence[Event]]
-                 ) -> tuple[int, int]:
+def event_recall(
+    truth: Sequence[Sequence[Event]], detected: Sequence[Sequence[Event]]
+) -> tuple[int, int]:
     """(recalled, total) ground-truth events, recalled = overlapped by a same-class detection."""
     recalled = total = 0
     for true_events, found in zip(truth, detected, strict=True):
@@ -51,15 +52,22 @@ def event_recall(truth: Sequence[Sequence[Event]], detected: Sequence[Sequence[E
     return recalled, total
 
 
-def judge(clips: Sequence[TrainingClip], detected: Sequence[Sequence[Event]],
-          scores: Sequence[np.ndarray]) -> dict[str, Any]:
+def judge(
+    clips: Sequence[TrainingClip], detected: Sequence[Sequence[Event]], scores: Sequence[np.ndarray]
+) -> dict[str, Any]:
     """Validation metrics of one set of detections."""
     predicted = [
         predicted_clip_label(
             ClipResult(
-                clip_id=c.clip_id, label=c.label, truth=c.events, detected=tuple(found),
-                times=c.features.times, scores=s, duration=c.features.duration,
-                staged=True, synthetic=True,
+                clip_id=c.clip_id,
+                label=c.label,
+                truth=c.events,
+                detected=tuple(found),
+                times=c.features.times,
+                scores=s,
+                duration=c.features.duration,
+                staged=True,
+                synthetic=True,
             )
         )
         for c, found, s in zip(clips, detected, scores, strict=True)
@@ -68,8 +76,9 @@ def judge(clips: Sequence[TrainingClip], detected: Sequence[Sequence[Event]],
     normal = [found for c, found in zip(clips, detected, strict=True) if c.label == NORMAL]
     return {
         "clips": len(clips),
-        "clip_accuracy": float(np.mean([p == c.label for p, c in zip(predicted, clips,
-                                                                      strict=True)])),
+        "clip_accuracy": float(
+            np.mean([p == c.label for p, c in zip(predicted, clips, strict=True)])
+        ),
         "macro_f1": clip_macro_f1([c.label for c in clips], predicted),
         "event_recall": recalled / total if total else None,
         "events": total,
@@ -94,8 +103,9 @@ def gate_recall(detector: Detector, clips: Sequence[TrainingClip]) -> float | No
     return inside / total if total else None
 
 
-def calibrate(detector: Detector, clips: Sequence[TrainingClip], base: DecoderConfig
-              ) -> tuple[DecoderConfig, dict[str, Any] | None]:
+def calibrate(
+    detector: Detector, clips: Sequence[TrainingClip], base: DecoderConfig
+) -> tuple[DecoderConfig, dict[str, Any] | None]:
     """The decoder at the best threshold on ``clips`` and its metrics there; ``base`` and
     None when there are no clips to judge by."""
     if not clips:
@@ -105,8 +115,9 @@ def calibrate(detector: Detector, clips: Sequence[TrainingClip], base: DecoderCo
     for high in THRESHOLDS:
         decoder = base.with_threshold(float(high))
         detected = [
-            decode_events(a.times, a.scores, detector.manifest.event_classes, decoder,
-                          fps=c.features.fps)
+            decode_events(
+                a.times, a.scores, detector.manifest.event_classes, decoder, fps=c.features.fps
+            )
             for a, c in zip(analysed, clips, strict=True)
         ]
         metrics = judge(clips, detected, [a.scores for a in analysed])

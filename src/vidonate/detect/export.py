@@ -26,8 +26,9 @@ def export_onnx(net: TheftNet, path: Path) -> Path:
     config = net.config
     wrapper = ExportedTheftNet(net).eval()
     # Longer than change_lag so that tracing sees the general case of every index.
-    example = torch.zeros((1, 2 * config.change_lag + 8, config.height, config.width),
-                          dtype=torch.uint8)
+    example = torch.zeros(
+        (1, 2 * config.change_lag + 8, config.height, config.width), dtype=torch.uint8
+    )
     batch, steps = torch.export.Dim("batch", max=4096), torch.export.Dim("time", max=1 << 20)
     path = Path(path)
     # The exporter narrates every pass on stdout and logs that torchvision's operators are

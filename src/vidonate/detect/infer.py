@@ -81,8 +81,9 @@ class Detector:
             height=self.manifest.height,
         )
 
-    def analyse(self, video: Path | ClipFeatures, *, decoder: DecoderConfig | None = None
-                ) -> Detection:
+    def analyse(
+        self, video: Path | ClipFeatures, *, decoder: DecoderConfig | None = None
+    ) -> Detection:
         """Per-frame scores and events for one clip, from a single decode."""
         clip = self.features(video)
         spans = active_spans(clip.frames, clip.fps, self.manifest.gate)

@@ -5,9 +5,9 @@ time of day matter less), its difference from the previous frame (what moves) an
 difference from the frame two seconds earlier (what changed and stayed: a box put down or
 taken away). A four-layer strided CNN turns them into a 64-number embedding. A stack of
 residual dilated 1-D convolutions then reads the embeddings in time: with dilations 1…32
-every output frame sees ±6.3 s, long enough to see a box on the porch before a person reaches it and
-gone after they leave (theft), or the reverse (a delivery). The head gives per-frame
-logits for :data:`MODEL_CLASSES`.
+every output frame sees ±6.3 s of them, long enough to see a box on the porch before a
+person reaches it and gone after they leave (theft), or the reverse (a delivery). The
+head gives per-frame logits for :data:`MODEL_CLASSES`.
 
 Everything is convolutional in time, so one exported graph serves clips of any length.
 """

@@ -146,8 +146,16 @@ def train(
     training, validation = split_validation(clips, config.validation_fraction, seed)
     net = _new_network(seed)
     result = fit(net, training, config, seed=seed, progress=progress)
-    return finish(net, training, validation, result, config=config, out_dir=Path(out_dir),
-                  seed=seed, world_size=1)
+    return finish(
+        net,
+        training,
+        validation,
+        result,
+        config=config,
+        out_dir=Path(out_dir),
+        seed=seed,
+        world_size=1,
+    )
 
 
 def _new_network(seed: int) -> TheftNet:
@@ -183,8 +191,9 @@ def _rank_order(count: int, seed: int, epoch: int, rank: int, world: int) -> np.
     return padded[rank::world]
 
 
-def _batches(order: np.ndarray, lengths: np.ndarray, size: int, rng: np.random.Generator
-             ) -> list[np.ndarray]:
+def _batches(
+    order: np.ndarray, lengths: np.ndarray, size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Batches of clips of similar length (less padding): sorted within groups of eight
     batches, then the batches shuffled."""
     batches: list[np.ndarray] = []
@@ -270,7 +279,9 @@ def fit(
             frames, labels, mask = _collate(augmenter, batch, rng)
             logits = model(frames)
             loss = F.cross_entropy(
-                logits[mask], labels[mask], weight=weights,
+                logits[mask],
+                labels[mask],
+                weight=weights,
                 label_smoothing=config.label_smoothing,
             )
             optimizer.zero_grad(set_to_none=True)
@@ -375,8 +386,14 @@ def _rank_log(out_dir: Path, rank: int, payload: dict[str, Any]) -> None:
     (folder / f"rank{rank}.json").write_text(json.dumps(payload, indent=2) + "\n")
 
 
-def run(features: Path, out_dir: Path, *, epochs: int | None, seed: int,
-        progress: Progress | None = None) -> TrainedModel | None:
+def run(
+    features: Path,
+    out_dir: Path,
+    *,
+    epochs: int | None,
+    seed: int,
+    progress: Progress | None = None,
+) -> TrainedModel | None:
     """Train from a feature cache; distributed when torchrun set WORLD_SIZE > 1.
 
     Returns the model on rank 0 and None on the other ranks.
@@ -392,27 +409,46 @@ def run(features: Path, out_dir: Path, *, epochs: int | None, seed: int,
         clips = load_features(features)
         training, validation = split_validation(clips, config.validation_fraction, seed)
         net = _new_network(seed)
-        result = fit(net, training, config, seed=seed, rank=rank, world_size=world_size,
-                     progress=progress if rank == 0 else None)
+        result = fit(
+            net,
+            training,
+            config,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            progress=progress if rank == 0 else None,
+        )
         if world_size > 1:
             # Batch-norm statistics are buffers DDP copies from rank 0 before each forward,
             # so after the last one the ranks differ there; make them whole again.
             for buffer in net.buffers():
                 dist.broadcast(buffer, src=0)
-        _rank_log(out_dir, rank, {
-            "rank": rank,
-            "world_size": world_size,
-            "backend": dist.get_backend() if world_size > 1 else None,
-            "steps": result.steps,
-            "clips_seen": result.clips_seen,
-            "frames_seen": result.frames_seen,
-            "final_loss": result.final_loss,
-            "weights_sha256": weights_digest(net),
-        })
+        _rank_log(
+            out_dir,
+            rank,
+            {
+                "rank": rank,
+                "world_size": world_size,
+                "backend": dist.get_backend() if world_size > 1 else None,
+                "steps": result.steps,
+                "clips_seen": result.clips_seen,
+                "frames_seen": result.frames_seen,
+                "final_loss": result.final_loss,
+                "weights_sha256": weights_digest(net),
+            },
+        )
         trained = None
         if rank == 0:
-            trained = finish(net, training, validation, result, config=config,
-                             out_dir=out_dir, seed=seed, world_size=world_size)
+            trained = finish(
+                net,
+                training,
+                validation,
+                result,
+                config=config,
+                out_dir=out_dir,
+                seed=seed,
+                world_size=world_size,
+            )
         if world_size > 1:
             dist.barrier()
         return trained
@@ -431,14 +467,20 @@ def epoch_bar(enabled: bool) -> Iterator[Progress | None]:
     if not sys.stderr.isatty():
 
         def line(step: EpochProgress) -> None:
-            print(f"epoch {step.epoch}/{step.epochs} loss {step.loss:.4f} "
-                  f"{step.seconds:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"epoch {step.epoch}/{step.epochs} loss {step.loss:.4f} {step.seconds:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
         yield line
         return
     columns = (
-        TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
     )
     with RichProgress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("epochs", total=None, loss="-")
@@ -461,12 +503,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     with epoch_bar(rank == 0) as progress:
-        trained = run(args.features, args.out, epochs=args.epochs, seed=args.seed,
-                      progress=progress)
+        trained = run(
+            args.features, args.out, epochs=args.epochs, seed=args.seed, progress=progress
+        )
     if trained is not None:
         validation = trained.manifest.training.get("validation") or {}
-        print(json.dumps({"model_dir": str(trained.model_dir), "threshold": trained.threshold,
-                          "validation": validation}))
+        print(
+            json.dumps(
+                {
+                    "model_dir": str(trained.model_dir),
+                    "threshold": trained.threshold,
+                    "validation": validation,
+                }
+            )
+        )
     return 0
 
 
