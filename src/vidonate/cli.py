@@ -124,7 +124,6 @@ def user_create(
 ) -> None:
     """Create an account; without --password a random one is printed once."""
     from vidonate.accounts.users import create_user
-    from vidonate.db.engine import transaction
 
     password = password or secrets.token_urlsafe(12)
     rt = _runtime()
@@ -161,7 +160,6 @@ def campaign_create(
 ) -> None:
     """Create and fund a campaign."""
     from vidonate.campaigns.service import DEFAULT_TARGET, create_campaign
-    from vidonate.db.engine import transaction
 
     categories = None
     if category:
@@ -194,7 +192,6 @@ def campaign_create(
 def campaign_list() -> None:
     """List campaigns with their rewards and remaining budget."""
     from vidonate.campaigns.service import list_campaigns
-    from vidonate.db.engine import transaction
     from vidonate.rewards import ledger
 
     rt = _runtime()
@@ -228,7 +225,6 @@ app.add_typer(audit_app, name="audit")
 def audit_verify() -> None:
     """Recompute the access log's hash chain; exits 1 at the first changed, deleted or
     reordered entry. Compare the printed head with a published one to catch truncation."""
-    from vidonate.db.engine import transaction
     from vidonate.privacy.audit import verify
 
     rt = _runtime()
@@ -247,7 +243,6 @@ def transparency(
     as_json: Annotated[bool, typer.Option("--json", help="the API's JSON instead of text")] = False,
 ) -> None:
     """Print the public transparency report: clips, money, withdrawals, reads, disclosures."""
-    from vidonate.db.engine import transaction
     from vidonate.privacy.transparency import build_report, render_text
 
     rt = _runtime()
@@ -273,7 +268,6 @@ def disclosure_record(
     at: Annotated[str | None, typer.Option(help="ISO 8601 with zone; default: now")] = None,
 ) -> None:
     """Record a disclosure; everything but who recorded it is published in the report."""
-    from vidonate.db.engine import transaction
     from vidonate.privacy.disclosures import parse_disclosure_time, record_disclosure
 
     rt = _runtime()

@@ -87,6 +87,26 @@ class EncryptedBlobWriter:
         self._inner.abort()
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One encrypted object whose header has been read and checked."""
+
+    vault: Vault
+    key: str
+    opener: ChunkOpener
+    ciphertext_size: int
+
+    @property
+    def size(self) -> int:
+        return self.opener.plaintext_size(self.ciphertext_size)
+
+    def read(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        end = self.size if end is None else min(end, self.size)
+        return self.vault._read_chunks(
+            self.opener, self.key, self.ciphertext_size, max(start, 0), end
+        )
+
+
 @dataclass
 class Vault:
     """Encrypted access to donor content: every byte of it goes through here."""
@@ -173,14 +193,16 @@ class Vault:
     def put_file(self, clip_key: bytes, key: str, path: Path) -> int:
         return copy_into(self.writer(clip_key, key), path)
 
-    def _opener(self, clip_key: bytes, key: str) -> tuple[ChunkOpener, int]:
+    def open_object(self, clip_key: bytes, key: str) -> StoredObject:
+        """The object at ``key``, its header checked: plaintext size and ranged reads,
+        without fetching the header again for each read."""
         header = b"".join(self.store.read(key, start=0, end=HEADER_LEN))
-        return ChunkOpener(clip_key, header, key.encode()), self.store.size(key)
+        opener = ChunkOpener(clip_key, header, key.encode())
+        return StoredObject(self, key, opener, self.store.size(key))
 
     def size(self, clip_key: bytes, key: str) -> int:
         """The plaintext size of the object at ``key``."""
-        opener, ciphertext_size = self._opener(clip_key, key)
-        return opener.plaintext_size(ciphertext_size)
+        return self.open_object(clip_key, key).size
 
     def read(
         self, clip_key: bytes, key: str, start: int = 0, end: int | None = None
@@ -191,10 +213,7 @@ class Vault:
         position; a whole read also proves the object was not cut short. The header is
         checked before this returns, so a wrong key fails before any response starts.
         """
-        opener, ciphertext_size = self._opener(clip_key, key)
-        size = opener.plaintext_size(ciphertext_size)
-        end = size if end is None else min(end, size)
-        return self._read_chunks(opener, key, ciphertext_size, max(start, 0), end)
+        return self.open_object(clip_key, key).read(start, end)
 
     def _read_chunks(
         self, opener: ChunkOpener, key: str, ciphertext_size: int, start: int, end: int

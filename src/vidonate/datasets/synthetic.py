@@ -32,11 +32,11 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import (
     Camera,
     Campaign,
-    ConsentAcceptance,
     Donation,
     DonationStatus,
     User,
 )
+from vidonate.donations.service import record_acceptance
 from vidonate.donations.states import transition
 
 if TYPE_CHECKING:
@@ -122,13 +122,7 @@ def _store(
 ) -> int:
     user, campaign = _synth_account(session)
     consent = consent_in_force(session, campaign)
-    if not session.scalar(
-        select(ConsentAcceptance.id).where(
-            ConsentAcceptance.user_id == user.id,
-            ConsentAcceptance.consent_text_id == consent.id,
-        )
-    ):
-        session.add(ConsentAcceptance(user_id=user.id, consent_text_id=consent.id))
+    record_acceptance(session, user.id, consent.id)
     camera = _camera(session, user, str(sidecar.get("background", "procedural")))
     donation = Donation(
         donor_id=user.id,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,11 +82,18 @@ def training_clips(
 
 @contextmanager
 def _private_dir(prefix: str) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as path:
+        yield Path(path)
+
+
+def fetch_registered(
+    rt: Runtime, model_ref: str | int | None, dest: Path
+) -> tuple[DetectorModel, Path]:
+    """A registered model (detached from any session) and its files copied into ``dest``."""
+    with transaction(rt.sessions) as session:
+        model = get_model(session, model_ref)
+        session.expunge(model)
+    return model, fetch_model(rt.store, model, dest)
 
 
 def train_release(
@@ -185,11 +191,9 @@ def evaluate_release(
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import write_report
 
-    with transaction(rt.sessions) as session:
-        model = get_model(session, model_ref)
-        session.expunge(model)
     with _private_dir("vidonate-evaluate-") as work:
-        detector = Detector.load(fetch_model(rt.store, model, work / "model"))
+        model, model_dir = fetch_registered(rt, model_ref, work / "model")
+        detector = Detector.load(model_dir)
         reader = ReleaseReader(rt, release, actor_id=actor_id, splits=(split,))
         rows = reader.rows()
         footage = _media_videos(media_dir)
@@ -251,11 +255,9 @@ def detect_video(
     from vidonate.detect.annotate import annotate
     from vidonate.detect.infer import Detector
 
-    with transaction(rt.sessions) as session:
-        model = get_model(session, model_ref)
-        session.expunge(model)
     with _private_dir("vidonate-detect-") as work:
-        detector = Detector.load(fetch_model(rt.store, model, work / "model"))
+        model, model_dir = fetch_registered(rt, model_ref, work / "model")
+        detector = Detector.load(model_dir)
         events = detector.detect(video)
     if annotated is not None:
         annotate(video, events, annotated)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from vidonate.crypto.vault import ContentShredded, Vault
+from vidonate.crypto.vault import ContentShredded, StoredObject, Vault
 from vidonate.db.models import Donation, DonationStatus
 from vidonate.errors import NotFound
 from vidonate.privacy import audit
@@ -27,14 +27,15 @@ MEDIA_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg"}
 class ClipContent:
     """One object of a clip, opened for reading: its plaintext size and a range reader."""
 
-    vault: Vault
-    clip_key: bytes
-    key: str
-    size: int
+    stored: StoredObject
     media_type: str
 
+    @property
+    def size(self) -> int:
+        return self.stored.size
+
     def read(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return self.vault.read(self.clip_key, self.key, start, end)
+        return self.stored.read(start, end)
 
 
 def open_content(
@@ -54,8 +55,7 @@ def open_content(
     key = donation.video_key if kind == "video" else donation.thumbnail_key
     if not key or not vault.store.exists(key):
         raise NotFound("not_processed", f"donation {donation.id} has no processed {kind}")
-    clip_key = vault.clip_key(session, donation)
-    size = vault.size(clip_key, key)
+    stored = vault.open_object(vault.clip_key(session, donation), key)
     audit.record(
         session,
         actor_id=actor_id,
@@ -64,4 +64,4 @@ def open_content(
         object_type="donation",
         object_id=donation.id,
     )
-    return ClipContent(vault, clip_key, key, size, MEDIA_TYPES[kind])
+    return ClipContent(stored, MEDIA_TYPES[kind])

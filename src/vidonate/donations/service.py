@@ -164,26 +164,31 @@ def create_donation(session: Session, donor: User, request: DonationRequest, siz
     )
     session.add(donation)
     session.flush()
-    acceptance = select(ConsentAcceptance.id).where(
-        ConsentAcceptance.user_id == donor.id,
-        ConsentAcceptance.consent_text_id == request.consent_text_id,
-    )
-    if not session.scalar(acceptance):
-        session.add(ConsentAcceptance(user_id=donor.id, consent_text_id=request.consent_text_id))
+    record_acceptance(session, donor.id, request.consent_text_id)
     transition(session, donation, DonationStatus.uploading, actor_id=donor.id)
     return donation
 
 
-def consent_recorded(session: Session, donation: Donation) -> bool:
-    """Whether the donor's acceptance of the consent text this clip names is on record."""
+def has_accepted(session: Session, user_id: int, consent_text_id: int) -> bool:
     return bool(
         session.scalar(
             select(ConsentAcceptance.id).where(
-                ConsentAcceptance.user_id == donation.donor_id,
-                ConsentAcceptance.consent_text_id == donation.consent_text_id,
+                ConsentAcceptance.user_id == user_id,
+                ConsentAcceptance.consent_text_id == consent_text_id,
             )
         )
     )
+
+
+def record_acceptance(session: Session, user_id: int, consent_text_id: int) -> None:
+    """Record that ``user_id`` accepted the consent text (once; later calls do nothing)."""
+    if not has_accepted(session, user_id, consent_text_id):
+        session.add(ConsentAcceptance(user_id=user_id, consent_text_id=consent_text_id))
+
+
+def consent_recorded(session: Session, donation: Donation) -> bool:
+    """Whether the donor's acceptance of the consent text this clip names is on record."""
+    return has_accepted(session, donation.donor_id, donation.consent_text_id)
 
 
 def donations_of(session: Session, donor: User) -> list[Donation]:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
     from vidonate.ingest.media import MediaLimits
     from vidonate.ingest.redact import AuditResult, RedactionSettings
+    from vidonate.ingest.sandbox import SandboxLimits
     from vidonate.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,18 @@ def media_limits(rt: Runtime) -> MediaLimits:
     )
 
 
+def sandbox_limits(rt: Runtime) -> SandboxLimits:
+    """The limits every child that decodes an upload runs under, from the settings."""
+    from vidonate.ingest.sandbox import SandboxLimits
+
+    s = rt.settings
+    return SandboxLimits(
+        cpu_seconds=s.sandbox_cpu_seconds,
+        memory_bytes=s.sandbox_memory_bytes,
+        wall_seconds=s.sandbox_wall_seconds,
+    )
+
+
 def redaction_settings(rt: Runtime) -> RedactionSettings:
     from vidonate.ingest.redact import RedactionSettings
 
@@ -108,14 +121,10 @@ class Outcome:
 
 
 def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
-    from vidonate.ingest.sandbox import SandboxLimits, process_media, run_sandboxed
+    from vidonate.ingest.sandbox import process_media, run_sandboxed
 
     s = rt.settings
-    limits = SandboxLimits(
-        cpu_seconds=s.sandbox_cpu_seconds,
-        memory_bytes=s.sandbox_memory_bytes,
-        wall_seconds=s.sandbox_wall_seconds,
-    )
+    limits = sandbox_limits(rt)
     with transaction(rt.sessions) as session:
         donation = session.get(Donation, donation_id)
         assert donation is not None

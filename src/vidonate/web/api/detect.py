@@ -83,20 +83,10 @@ async def detect(
 
 
 def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[int, list[dict]]:
-    from vidonate.db.engine import transaction
-    from vidonate.detect.lineage import fetch_model, get_model
-    from vidonate.detect.pipeline import detect_events_in_child
-    from vidonate.ingest.sandbox import SandboxLimits, run_sandboxed
+    from vidonate.detect.pipeline import detect_events_in_child, fetch_registered
+    from vidonate.ingest.process import sandbox_limits
+    from vidonate.ingest.sandbox import run_sandboxed
 
-    with transaction(rt.sessions) as session:
-        found = get_model(session, model)
-        model_id = found.id
-        session.expunge(found)
-    model_dir = fetch_model(rt.store, found, video.parent / "model")
-    s = rt.settings
-    limits = SandboxLimits(
-        cpu_seconds=s.sandbox_cpu_seconds,
-        memory_bytes=s.sandbox_memory_bytes,
-        wall_seconds=s.sandbox_wall_seconds,
-    )
-    return model_id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
+    found, model_dir = fetch_registered(rt, model, video.parent / "model")
+    limits = sandbox_limits(rt)
+    return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
