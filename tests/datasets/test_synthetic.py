@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from vidonate.datasets.release import create_release, manifest
-from vidonate.datasets.synthetic import SYNTH_USERNAME, import_synthetic
+from vidonate.datasets.synthetic import SYNTH_USERNAME, background_source, import_synthetic
 from vidonate.db.engine import transaction
-from vidonate.db.models import Donation, User
+from vidonate.db.models import Camera, Donation, User
 from vidonate.synth import generate
 from world import World
 
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory: pytest.TempPathFactory) -> list:
+    """Eight short scenes; with the shared footage, several share a background source."""
     return generate(tmp_path_factory.mktemp("synth"), 8, seed=11, seconds=(3.0, 3.0))
 
 
@@ -42,6 +44,10 @@ def test_imported_scenes_are_accepted_encrypted_and_marked(world: World, scenes:
     assert world.plaintext(ids[0], f"clips/{ids[0]}/video.mp4") == scenes[0].path.read_bytes()
 
     with transaction(world.rt.sessions) as s:
+        # One camera per background source, whatever part of it each clip shows.
+        cameras = {s.get(Camera, s.get(Donation, i).camera_id).label for i in ids}
+        sources = {background_source(json.loads(c.sidecar.read_text())) for c in scenes}
+        assert cameras == {f"synthetic: {source}" for source in sources}
         rows = manifest(s, create_release(s, seed=0))
     assert len(rows) == 8 and all(r["synthetic"] for r in rows)
     theft = [r for r in rows if r["label"] == "package_theft"]

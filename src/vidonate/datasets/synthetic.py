@@ -70,6 +70,15 @@ def _synth_account(session: Session) -> tuple[User, Campaign]:
     return user, campaign
 
 
+def background_source(sidecar: dict) -> str:
+    """The footage (or "procedural") a rendered clip's background came from; the crop and
+    method beside it in the sidecar vary clip by clip, the camera does not."""
+    background = sidecar.get("background") or {}
+    if isinstance(background, dict):
+        return str(background.get("source") or "procedural")
+    return str(background)
+
+
 def _camera(session: Session, owner: User, background: str) -> Camera:
     label = f"synthetic: {background}"[:80]
     camera = session.scalar(
@@ -123,7 +132,7 @@ def _store(
     user, campaign = _synth_account(session)
     consent = consent_in_force(session, campaign)
     record_acceptance(session, user.id, consent.id)
-    camera = _camera(session, user, str(sidecar.get("background", "procedural")))
+    camera = _camera(session, user, background_source(sidecar))
     donation = Donation(
         donor_id=user.id,
         campaign_id=campaign.id,

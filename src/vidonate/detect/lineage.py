@@ -42,7 +42,7 @@ def register_model(
         artifact_key="",
         artifact_sha256=hashlib.sha256(onnx).hexdigest(),
         config=config,
-        metrics={"training": config.get("metrics", {})},
+        metrics={"training": config.get("training", {})},
         created_by=actor_id,
     )
     session.add(model)

@@ -11,18 +11,24 @@ the event around within the clip.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vidonate.synth.layout import Layout, reachable_cars
-from vidonate.synth.pose import CYCLE_LENGTH, PersonState, carry_position
+from vidonate.synth.pose import CYCLE_LENGTH, PersonState, carry_position, skeleton
 
 WALK = "walk"
 PICK_UP = "pick_up"
 PUT_DOWN = "put_down"
 TRY_HANDLE = "try_handle"
-ACTIONS = (PICK_UP, PUT_DOWN, TRY_HANDLE)
+# Standing still without touching anything: waiting, glancing back, on the phone. Only
+# passers-by wait; they are the normal activity a detector must not mistake for tampering.
+WAIT = "wait"
+ACTIONS = (PICK_UP, PUT_DOWN, TRY_HANDLE, WAIT)
+# What a waiting person does with their time.
+GESTURES = ("", "look_back", "phone")
 # Least time the scene stays empty after the person has left.
 TAIL_SECONDS = 0.4
 # Actions may be sped up to this fraction of their drawn length to fit a short clip.
@@ -47,6 +53,7 @@ class Leg:
     seconds: float = 0.0  # for actions: how long it takes at its natural pace
     leaving: bool = False  # for walks: after the event (walked at the exit pace)
     target: tuple[float, float] | None = None  # for try_handle: the handle
+    gesture: str = ""  # for wait: one of GESTURES
 
 
 @dataclass(frozen=True)
@@ -141,11 +148,61 @@ def draft_route(kind: str, layout: Layout, rng: np.random.Generator) -> Draft:
             x = stand
         legs.append(Leg(WALK, x, exit_x(facing), facing, carrying=False, leaving=True))
     elif kind == "passer_by":
-        legs = [Leg(WALK, enter_x, exit_x(facing), facing, carrying=False)]
+        legs = _stroll(layout, rng, facing, enter_x, exit_x)
         exit_pace = pace
     else:
         raise ValueError(f"unknown kind of scene {kind!r}")
     return Draft(legs=tuple(legs), pace=pace, exit_pace=exit_pace, unit=unit)
+
+
+def _stroll(
+    layout: Layout,
+    rng: np.random.Generator,
+    facing: int,
+    enter_x: float,
+    exit_x: Callable[[int], float],
+) -> list[Leg]:
+    """A passer-by's route. Real passers-by do not all walk straight through: some stop
+    for a while (looking back, on the phone), some turn back, some linger beside parked
+    cars without touching them. Without these the detector learns that anyone who stops
+    near a car is trying its doors."""
+    width, unit = layout.width, layout.unit
+    cars = sorted(reachable_cars(layout.cars, width), key=lambda car: facing * car.handle[0])
+    style = str(rng.choice(["through", "pause", "turn_back", "by_cars"], p=[0.3, 0.25, 0.2, 0.25]))
+    if style == "by_cars" and not cars:
+        style = "pause"
+
+    def wait(x: float, towards: int, low: float, high: float) -> Leg:
+        gesture = str(rng.choice(GESTURES))
+        seconds = float(rng.uniform(low, high))
+        return Leg(WAIT, x, x, towards, carrying=False, seconds=seconds, gesture=gesture)
+
+    if style == "through":
+        return [Leg(WALK, enter_x, exit_x(facing), facing, carrying=False)]
+    if style == "by_cars":
+        count = int(rng.choice([1, 2], p=[0.6, 0.4]))
+        chosen = sorted(rng.choice(len(cars), size=min(count, len(cars)), replace=False).tolist())
+        legs, x = [], enter_x
+        for index in chosen:
+            # Beside the car, at about the distance a hand on the handle would need, or a
+            # step further away: the hands stay by the body (or go to the phone).
+            stand = cars[index].handle[0] - facing * float(rng.uniform(0.15, 0.6)) * unit
+            legs += [Leg(WALK, x, stand, facing, carrying=False), wait(stand, facing, 1.0, 3.5)]
+            x = stand
+        return [*legs, Leg(WALK, x, exit_x(facing), facing, carrying=False)]
+    stop = float(rng.uniform(0.25, 0.75)) * width
+    legs = [Leg(WALK, enter_x, stop, facing, carrying=False)]
+    if style == "pause":
+        return [
+            *legs,
+            wait(stop, facing, 0.8, 4.0),
+            Leg(WALK, stop, exit_x(facing), facing, carrying=False),
+        ]
+    return [
+        *legs,
+        wait(stop, facing, 0.3, 2.0),
+        Leg(WALK, stop, exit_x(-facing), -facing, carrying=False),
+    ]
 
 
 def time_route(draft: Draft, seconds: float, rng: np.random.Generator) -> Timing:
@@ -259,6 +316,8 @@ def moment(timing: Timing, layout: Layout, kind: str, t: float) -> Moment:
             reach=reach,
         )
         return Moment(person, on_porch, TRY_HANDLE)
+    if leg.action == WAIT:
+        return Moment(_waiting(standing, leg.gesture, p, unit, ground), on_porch, WAIT)
     if box is None:
         raise ValueError(f"{leg.action} needs a box")
     size = (box.width, box.height)
@@ -275,6 +334,18 @@ def moment(timing: Timing, layout: Layout, kind: str, t: float) -> Moment:
     lower = _smooth(p / 0.45)
     at = _lerp(carried, box.centre, lower)
     return Moment(_holding(bent, at, size, p < GRASP, grip), on_porch, PUT_DOWN)
+
+
+def _waiting(standing: PersonState, gesture: str, p: float, unit: float, ground: float) -> PersonState:
+    """A person standing still, `p` of the way through the wait: glancing back over the
+    shoulder in its middle, or holding a phone to the ear."""
+    if gesture == "look_back":
+        return replace(standing, facing=-standing.facing) if 0.35 <= p < 0.65 else standing
+    if gesture == "phone":
+        head = skeleton(standing, unit, ground).head
+        ear = (head[0] - standing.facing * 0.01 * unit, head[1] + 0.03 * unit)
+        return replace(standing, reach_to=ear, reach=_ramp(p, (0.05, 0.25), (0.8, 0.97)))
+    return standing
 
 
 def _holding(
