@@ -64,6 +64,7 @@ def main() -> None:
         media = media if media is not None and media.is_dir() else None
 
         t0 = time.perf_counter()
+
         def rendered(done: int, total: int) -> None:
             if done % 50 == 0 or done == total:
                 progress(f"  rendered {done}/{total}")
@@ -81,6 +82,7 @@ def main() -> None:
         progress(f"release v{version}: {release.clips} clips")
 
         t0 = time.perf_counter()
+
         def trained(stage: str, done: int, total: int) -> None:
             if done == total:
                 progress(f"  {stage}: {total} done")

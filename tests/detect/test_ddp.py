@@ -17,12 +17,16 @@ from vidonate.detect.manifest import ModelManifest
 
 @pytest.fixture(scope="module")
 def ddp_run(
-    tmp_path_factory: pytest.TempPathFactory, training_split: list[TrainingClip]
+    tmp_path_factory: pytest.TempPathFactory,
+    training_split: list[TrainingClip],
+    held_out: list[TrainingClip],
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     folder = tmp_path_factory.mktemp("ddp")
-    cache = folder / "features.npz"
-    # Eight clips, two of each kind: every rank gets a mix.
+    cache, validation = folder / "features.npz", folder / "validation.npz"
+    # Eight clips, two of each kind: every rank gets a mix. The threshold is picked on
+    # separate validation clips, as `vidonate train` does with a release's val split.
     save_features(cache, training_split[:8])
+    save_features(validation, held_out)
     out = folder / "model"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
@@ -43,6 +47,8 @@ def ddp_run(
             "2",
             "--seed",
             "3",
+            "--validation",
+            str(validation),
         ],
         capture_output=True,
         text=True,
@@ -84,6 +90,8 @@ def test_distributed_model_loads_and_runs(
     out, done = ddp_run
     manifest = ModelManifest.read(out)
     assert manifest.training["world_size"] == 2
+    assert manifest.training["clips"] == 8
+    assert manifest.training["validation_clips"] == len(held_out)
     assert json.loads(done.stdout.strip().splitlines()[-1])["model_dir"] == str(out)
 
     times, scores = Detector.load(out).frame_scores(held_out[0].features)

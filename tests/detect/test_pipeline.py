@@ -44,6 +44,10 @@ def test_a_model_trains_on_a_release_is_evaluated_and_detects(
         assert stored is not None and stored.release_id == release.id
         assert stored.code_version and len(stored.artifact_sha256) == 64
         assert stored.metrics["training_data"]["release"] == f"v{version}"
+        # The lineage keeps what training measured: data, epochs, validation metrics.
+        training = stored.metrics["training"]
+        assert training["epochs"] == 2 and training["clips"] >= 1
+        assert training == stored.config["training"]
         assert world.rt.store.exists(stored.artifact_key)
         reads = s.query(AuditEntry).filter_by(purpose="training").all()
         assert reads and {r.actor_id for r in reads} == {world.rita.id}

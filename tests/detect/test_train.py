@@ -100,3 +100,15 @@ def test_train_accepts_a_tiny_set_without_validation(
     assert trained.manifest.training["validation"] is None
     times, scores = trained.detector().frame_scores(training_split[0].features)
     assert scores.shape == (len(times), 2)
+
+
+def test_the_threshold_is_picked_on_given_validation_clips(
+    tmp_path: Path, training_split: list[TrainingClip], held_out: list[TrainingClip]
+) -> None:
+    """A release's val split (unseen cameras) sets the threshold; every train clip trains."""
+    trained = train(training_split[:6], out_dir=tmp_path, epochs=1, validation=held_out)
+    record = trained.manifest.training
+    assert record["clips"] == 6
+    assert record["validation_clips"] == len(held_out)
+    assert record["validation"]["clips"] == len(held_out)
+    assert record["validation"]["threshold"] == trained.threshold

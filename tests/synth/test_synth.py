@@ -267,7 +267,7 @@ def test_passers_by_stop_turn_back_and_linger_beside_cars() -> None:
     """The hard negatives: people who stop (by a car too) or turn, without an event."""
     scenes = _passers_by(60)
     waits = [s for s in scenes if any(leg.action == "wait" for leg in s.draft.legs)]
-    turned = [s for s in scenes if len({leg.facing for leg in s.draft.legs if leg.action == "walk"}) == 2]
+    turned = [s for s in scenes if len({g.facing for g in s.draft.legs if g.action == "walk"}) == 2]
     by_cars = [s for s in waits if s.layout.cars]
     gestures = {leg.gesture for s in waits for leg in s.draft.legs if leg.action == "wait"}
     assert len(waits) >= 20 and turned and by_cars

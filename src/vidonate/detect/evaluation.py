@@ -434,7 +434,7 @@ SUBSETS: tuple[tuple[str, str, Callable[[ClipResult], bool]], ...] = (
     ("staged", "staged re-enactments", lambda clip: clip.staged),
     ("real", "real footage, not staged", lambda clip: not clip.staged),
     ("synthetic", "made by vidonate's synthesizer", lambda clip: clip.synthetic),
-    ("donated", "donated by camera owners, not synthetic", lambda clip: not clip.synthetic),
+    ("donated", "not synthetic: donated clips, other real footage", lambda c: not c.synthetic),
 )
 
 

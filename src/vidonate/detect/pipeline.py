@@ -58,16 +58,17 @@ def training_clips(
     actor_id: int | None,
     splits: tuple[str, ...] = ("train", "val"),
     progress: Progress | None = None,
-) -> tuple[list[TrainingClip], ReleaseReader]:
+) -> tuple[dict[str, list[TrainingClip]], ReleaseReader]:
+    """The readable clips of ``splits`` of a release, decoded, by split."""
     from vidonate.detect.dataset import TrainingClip
     from vidonate.detect.features import extract_features
 
     reader = ReleaseReader(rt, release, actor_id=actor_id, splits=splits)
     total = len(reader.rows())
-    clips = []
+    clips: dict[str, list[TrainingClip]] = {split: [] for split in splits}
     for done, (row, path) in enumerate(reader, 1):
         features = extract_features(path)
-        clips.append(
+        clips[row["split"]].append(
             TrainingClip(
                 features=features,
                 label=row["label"],
@@ -106,27 +107,42 @@ def train_release(
     nproc: int = 1,
     progress: Progress | None = None,
 ) -> DetectorModel:
-    """Train on a release's train and val clips and register the model."""
+    """Train on a release's train clips, pick the event threshold on its val clips (cameras
+    training never saw, so the threshold is set for new cameras, not familiar ones), and
+    register the model. A release without val clips holds out some train clips instead."""
     from vidonate.detect.dataset import save_features
     from vidonate.detect.train import train
 
-    clips, reader = training_clips(rt, release, actor_id=actor_id, progress=progress)
+    by_split, reader = training_clips(rt, release, actor_id=actor_id, progress=progress)
+    clips, validation = by_split["train"], by_split["val"]
+    if not clips:
+        clips, validation = validation, []
     if not clips:
         raise ValueError(f"release {release} has no readable train or val clip")
     with _private_dir("vidonate-train-") as work:
         model_dir = work / "model"
         if nproc > 1:
-            cache = work / "features.npz"
+            cache, held_out = work / "features.npz", None
             save_features(cache, clips)
-            del clips  # each rank loads the cache; this process need not hold it too
-            _torchrun(cache, model_dir, nproc=nproc, epochs=epochs, seed=seed)
+            if validation:
+                held_out = work / "validation.npz"
+                save_features(held_out, validation)
+            del clips, validation  # each rank loads the caches; this process need not
+            _torchrun(cache, held_out, model_dir, nproc=nproc, epochs=epochs, seed=seed)
         else:
 
             def report(step: Any) -> None:
                 if progress is not None:
                     progress("training epochs", step.epoch, step.epochs)
 
-            train(clips, out_dir=model_dir, epochs=epochs, seed=seed, progress=report)
+            train(
+                clips,
+                out_dir=model_dir,
+                epochs=epochs,
+                seed=seed,
+                progress=report,
+                validation=validation,
+            )
         with transaction(rt.sessions) as session:
             from vidonate.datasets.release import get_release
 
@@ -146,7 +162,9 @@ def train_release(
     return model
 
 
-def _torchrun(cache: Path, out: Path, *, nproc: int, epochs: int | None, seed: int) -> None:
+def _torchrun(
+    cache: Path, validation: Path | None, out: Path, *, nproc: int, epochs: int | None, seed: int
+) -> None:
     """Train with DDP on gloo, one process per rank, through ``torchrun``."""
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -155,6 +173,8 @@ def _torchrun(cache: Path, out: Path, *, nproc: int, epochs: int | None, seed: i
     ]  # fmt: skip
     if epochs is not None:
         command += ["--epochs", str(epochs)]
+    if validation is not None:
+        command += ["--validation", str(validation)]
     environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}
     finished = subprocess.run(command, env=environment, capture_output=True, text=True)
     if finished.returncode != 0:

@@ -173,8 +173,10 @@ def definitions(result: EvaluationResult) -> dict[str, str]:
         "Subsets": (
             "Every metric is computed again, with its own intervals, on the staged "
             "re-enactments, on the real (not staged) clips, on the synthetic clips and on "
-            "the donated (not synthetic) clips. A subset with no clips is not evaluated. "
-            "False alarms per hour only ever count real, donated normal footage."
+            "the donated (not synthetic) clips, which include real footage evaluated beside "
+            "the release (such as the test media). A subset with no clips is not evaluated. "
+            "False alarms per hour only ever count real (neither staged nor synthetic) "
+            "normal footage."
         ),
         "Bootstrap intervals": (
             f"{level} percentile intervals from {result.bootstrap.resamples} resamples of "

@@ -3,7 +3,7 @@
 ``train(clips, out_dir=...)`` trains in this process. Under torchrun::
 
     torchrun --standalone --nproc_per_node 2 -m vidonate.detect.train \\
-        --features FEATURES.npz --out DIR [--epochs N] [--seed S]
+        --features FEATURES.npz --out DIR [--validation VAL.npz] [--epochs N] [--seed S]
 
 every rank loads the same feature cache (:func:`~vidonate.detect.dataset.save_features`),
 draws the same validation split and the same shuffles, trains on its own share of each
@@ -65,7 +65,7 @@ class TrainConfig:
     """How to train; the defaults are the ones measured in docs/detector.md."""
 
     epochs: int | None = None  # None: enough epochs to show the network ~frame_passes frames
-    frame_passes: int = 900_000
+    frame_passes: int = 750_000
     min_epochs: int = 6
     max_epochs: int = 40
     batch_clips: int = 8
@@ -135,15 +135,17 @@ def train(
     seed: int = 0,
     progress: Progress | None = None,
     config: TrainConfig | None = None,
+    validation: list[TrainingClip] | None = None,
 ) -> TrainedModel:
     """Train from scratch on ``clips`` in this process; write ``out_dir``/model.onnx and
-    model.json. A share of the clips (``config.validation_fraction``) is held out to pick
-    the event threshold and report validation metrics."""
+    model.json. The event threshold is picked, and validation metrics reported, on
+    ``validation`` (a release's val split: cameras training never saw); without it, a
+    share of ``clips`` (``config.validation_fraction``) is held out for that."""
     config = config or TrainConfig()
     if epochs is not None:
         config = replace(config, epochs=epochs)
     torch.set_num_threads(config.threads or _usable_cores())
-    training, validation = split_validation(clips, config.validation_fraction, seed)
+    training, validation = _training_and_validation(clips, validation, config, seed)
     net = _new_network(seed)
     result = fit(net, training, config, seed=seed, progress=progress)
     return finish(
@@ -156,6 +158,17 @@ def train(
         seed=seed,
         world_size=1,
     )
+
+
+def _training_and_validation(
+    clips: list[TrainingClip],
+    validation: list[TrainingClip] | None,
+    config: TrainConfig,
+    seed: int,
+) -> tuple[list[TrainingClip], list[TrainingClip]]:
+    if validation:
+        return clips, validation
+    return split_validation(clips, config.validation_fraction, seed)
 
 
 def _new_network(seed: int) -> TheftNet:
@@ -393,8 +406,10 @@ def run(
     epochs: int | None,
     seed: int,
     progress: Progress | None = None,
+    validation_features: Path | None = None,
 ) -> TrainedModel | None:
-    """Train from a feature cache; distributed when torchrun set WORLD_SIZE > 1.
+    """Train from a feature cache; distributed when torchrun set WORLD_SIZE > 1. The
+    threshold is picked on ``validation_features`` when given (see :func:`train`).
 
     Returns the model on rank 0 and None on the other ranks.
     """
@@ -406,8 +421,10 @@ def run(
     if world_size > 1:
         dist.init_process_group("gloo")
     try:
-        clips = load_features(features)
-        training, validation = split_validation(clips, config.validation_fraction, seed)
+        held_out = load_features(validation_features) if validation_features else None
+        training, validation = _training_and_validation(
+            load_features(features), held_out, config, seed
+        )
         net = _new_network(seed)
         result = fit(
             net,
@@ -500,11 +517,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--validation", type=Path, default=None, help="cache of clips to pick the threshold on"
+    )
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     with epoch_bar(rank == 0) as progress:
         trained = run(
-            args.features, args.out, epochs=args.epochs, seed=args.seed, progress=progress
+            args.features,
+            args.out,
+            epochs=args.epochs,
+            seed=args.seed,
+            progress=progress,
+            validation_features=args.validation,
         )
     if trained is not None:
         validation = trained.manifest.training.get("validation") or {}

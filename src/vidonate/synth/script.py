@@ -336,7 +336,9 @@ def moment(timing: Timing, layout: Layout, kind: str, t: float) -> Moment:
     return Moment(_holding(bent, at, size, p < GRASP, grip), on_porch, PUT_DOWN)
 
 
-def _waiting(standing: PersonState, gesture: str, p: float, unit: float, ground: float) -> PersonState:
+def _waiting(
+    standing: PersonState, gesture: str, p: float, unit: float, ground: float
+) -> PersonState:
     """A person standing still, `p` of the way through the wait: glancing back over the
     shoulder in its middle, or holding a phone to the ear."""
     if gesture == "look_back":
