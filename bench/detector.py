@@ -5,8 +5,8 @@ In a fresh embedded deployment (a temp dir: SQLite, local encrypted blob store):
 1. ``vidonate synth``: enough staged scenes (a quarter of each kind) that the release's
    train and val splits hold about ``--clips`` (default 600), imported as synthetic clips;
 2. ``vidonate release create`` (seed 0: group-disjoint 70/15/15 splits);
-3. ``vidonate train`` on the release's train and val clips (2 cores, timed, feature
-   extraction included; the line says how many clips that was);
+3. ``vidonate train`` on the release's train clips, the event threshold picked on its val
+   clips (2 cores, timed, feature extraction included; the line counts both);
 4. ``vidonate evaluate`` on the held-out test split plus the real footage in the test-media
    folder (normal activity only: every event there is a false alarm);
 5. detection speed: ``Detector.analyse`` (decode, motion gate, network, events) on a
@@ -124,7 +124,8 @@ def main() -> None:
             f"{real.per_hour:.2f}/h (target <= {TARGET_FALSE_ALARMS_PER_HOUR}/h; 95% upper bound "
             f"{real.upper_per_hour:.0f}/h), detect {fps:.0f} frames/s = {speed:.0f}x real "
             f"time (target {TARGET_SPEED:.0f}x, ratio {speed / TARGET_SPEED:.1f}), train "
-            f"{train_minutes:.1f} min on {trained_on} clips (target <= {TARGET_TRAIN_MINUTES:.0f})"
+            f"{train_minutes:.1f} min on {trained_on} clips ({record['clips']} train + "
+            f"{record['validation_clips']} val; target <= {TARGET_TRAIN_MINUTES:.0f})"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
