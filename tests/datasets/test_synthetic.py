@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vidonate.datasets.release import create_release, manifest
-from vidonate.datasets.synthetic import SYNTH_USERNAME, background_source, import_synthetic
+from vidonate.datasets.synthetic import SYNTH_USERNAME, import_synthetic, sidecar_background
 from vidonate.db.engine import transaction
 from vidonate.db.models import Camera, Donation, User
 from vidonate.synth import generate
@@ -46,7 +46,7 @@ def test_imported_scenes_are_accepted_encrypted_and_marked(world: World, scenes:
     with transaction(world.rt.sessions) as s:
         # One camera per background source, whatever part of it each clip shows.
         cameras = {s.get(Camera, s.get(Donation, i).camera_id).label for i in ids}
-        sources = {background_source(json.loads(c.sidecar.read_text())) for c in scenes}
+        sources = {sidecar_background(json.loads(c.sidecar.read_text())) for c in scenes}
         assert cameras == {f"synthetic: {source}" for source in sources}
         rows = manifest(s, create_release(s, seed=0))
     assert len(rows) == 8 and all(r["synthetic"] for r in rows)

@@ -70,13 +70,10 @@ def _synth_account(session: Session) -> tuple[User, Campaign]:
     return user, campaign
 
 
-def background_source(sidecar: dict) -> str:
+def sidecar_background(sidecar: dict) -> str:
     """The footage (or "procedural") a rendered clip's background came from; the crop and
     method beside it in the sidecar vary clip by clip, the camera does not."""
-    background = sidecar.get("background") or {}
-    if isinstance(background, dict):
-        return str(background.get("source") or "procedural")
-    return str(background)
+    return str(sidecar["background"]["source"])
 
 
 def _camera(session: Session, owner: User, background: str) -> Camera:
@@ -132,7 +129,7 @@ def _store(
     user, campaign = _synth_account(session)
     consent = consent_in_force(session, campaign)
     record_acceptance(session, user.id, consent.id)
-    camera = _camera(session, user, background_source(sidecar))
+    camera = _camera(session, user, sidecar_background(sidecar))
     donation = Donation(
         donor_id=user.id,
         campaign_id=campaign.id,

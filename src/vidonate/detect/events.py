@@ -11,7 +11,7 @@ one person at one moment does one thing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,13 +35,7 @@ class DecoderConfig:
 
     def with_threshold(self, high: float) -> DecoderConfig:
         """The same decoder at another opening threshold, closing at half of it."""
-        return DecoderConfig(
-            high=high,
-            low=high / 2,
-            smooth_s=self.smooth_s,
-            min_duration_s=self.min_duration_s,
-            merge_gap_s=self.merge_gap_s,
-        )
+        return replace(self, high=high, low=high / 2)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vidonate.synth.layout import Layout, reachable_cars
+from vidonate.synth.layout import Car, Layout, reachable_cars
 from vidonate.synth.pose import CYCLE_LENGTH, PersonState, carry_position, skeleton
 
 WALK = "walk"
@@ -26,7 +26,6 @@ TRY_HANDLE = "try_handle"
 # Standing still without touching anything: waiting, glancing back, on the phone. Only
 # passers-by wait; they are the normal activity a detector must not mistake for tampering.
 WAIT = "wait"
-ACTIONS = (PICK_UP, PUT_DOWN, TRY_HANDLE, WAIT)
 # What a waiting person does with their time.
 GESTURES = ("", "look_back", "phone")
 # Least time the scene stays empty after the person has left.
@@ -124,7 +123,7 @@ def draft_route(kind: str, layout: Layout, rng: np.random.Generator) -> Draft:
             Leg(WALK, stand, exit_x(away), away, carrying=theft, leaving=True),
         ]
     elif kind == "car_door_tampering":
-        cars = sorted(reachable_cars(layout.cars, width), key=lambda car: facing * car.handle[0])
+        cars = _cars_in_walking_order(layout, facing)
         if not cars:
             raise ValueError("a tampering scene needs a car whose handle is in view")
         wanted = int(rng.choice([1, 2, 3], p=[0.4, 0.35, 0.25]))
@@ -167,15 +166,15 @@ def _stroll(
     cars without touching them. Without these the detector learns that anyone who stops
     near a car is trying its doors."""
     width, unit = layout.width, layout.unit
-    cars = sorted(reachable_cars(layout.cars, width), key=lambda car: facing * car.handle[0])
+    cars = _cars_in_walking_order(layout, facing)
     style = str(rng.choice(["through", "pause", "turn_back", "by_cars"], p=[0.3, 0.25, 0.2, 0.25]))
     if style == "by_cars" and not cars:
         style = "pause"
 
-    def wait(x: float, towards: int, low: float, high: float) -> Leg:
+    def wait(x: float, low: float, high: float) -> Leg:
         gesture = str(rng.choice(GESTURES))
         seconds = float(rng.uniform(low, high))
-        return Leg(WAIT, x, x, towards, carrying=False, seconds=seconds, gesture=gesture)
+        return Leg(WAIT, x, x, facing, carrying=False, seconds=seconds, gesture=gesture)
 
     if style == "through":
         return [Leg(WALK, enter_x, exit_x(facing), facing, carrying=False)]
@@ -187,22 +186,23 @@ def _stroll(
             # Beside the car, at about the distance a hand on the handle would need, or a
             # step further away: the hands stay by the body (or go to the phone).
             stand = cars[index].handle[0] - facing * float(rng.uniform(0.15, 0.6)) * unit
-            legs += [Leg(WALK, x, stand, facing, carrying=False), wait(stand, facing, 1.0, 3.5)]
+            legs += [Leg(WALK, x, stand, facing, carrying=False), wait(stand, 1.0, 3.5)]
             x = stand
         return [*legs, Leg(WALK, x, exit_x(facing), facing, carrying=False)]
+    # "pause" walks on after a wait; "turn_back" waits less and leaves the way it came.
     stop = float(rng.uniform(0.25, 0.75)) * width
-    legs = [Leg(WALK, enter_x, stop, facing, carrying=False)]
-    if style == "pause":
-        return [
-            *legs,
-            wait(stop, facing, 0.8, 4.0),
-            Leg(WALK, stop, exit_x(facing), facing, carrying=False),
-        ]
+    away = -facing if style == "turn_back" else facing
+    low, high = (0.3, 2.0) if style == "turn_back" else (0.8, 4.0)
     return [
-        *legs,
-        wait(stop, facing, 0.3, 2.0),
-        Leg(WALK, stop, exit_x(-facing), -facing, carrying=False),
+        Leg(WALK, enter_x, stop, facing, carrying=False),
+        wait(stop, low, high),
+        Leg(WALK, stop, exit_x(away), away, carrying=False),
     ]
+
+
+def _cars_in_walking_order(layout: Layout, facing: int) -> list[Car]:
+    """The cars whose handle is in view, in the order a person walking ``facing`` meets them."""
+    return sorted(reachable_cars(layout.cars, layout.width), key=lambda car: facing * car.handle[0])
 
 
 def time_route(draft: Draft, seconds: float, rng: np.random.Generator) -> Timing:
