@@ -209,6 +209,27 @@ def test_onnx_export_matches_pytorch_for_any_batch_and_length(tmp_path: Path) ->
         np.testing.assert_allclose(exported.sum(-1), 1.0, atol=1e-5)
 
 
+def test_the_encoder_looks_at_every_second_frame_and_holds_its_output() -> None:
+    """Outputs come in pairs: a frame between two encoded ones shares its output (the
+    motion channel still sees it, through the difference with the previous frame)."""
+    torch.manual_seed(1)
+    net = TheftNet(ModelConfig()).eval()
+    assert net.config.frame_stride == 2
+    frames = torch.randint(0, 256, (1, 31, FEATURE_HEIGHT, FEATURE_WIDTH)).float()
+    with torch.no_grad():
+        logits = net(frames)[0]
+    assert logits.shape == (31, len(MODEL_CLASSES))
+    assert torch.equal(logits[0::2][:15], logits[1::2])
+    assert not torch.equal(logits[0], logits[2])
+
+
+def test_a_model_saved_before_the_stride_rebuilds_as_it_was() -> None:
+    saved = ModelConfig().to_json()
+    del saved["frame_stride"]
+    assert ModelConfig.from_json(saved).frame_stride == 1
+    assert ModelConfig.from_json(ModelConfig().to_json()) == ModelConfig()
+
+
 def test_network_output_depends_only_on_frames_within_its_receptive_field() -> None:
     """A change far outside the receptive field leaves an output frame untouched."""
     torch.manual_seed(0)
@@ -281,7 +302,7 @@ def _runs(targets: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def test_cuts_join_clips_without_cutting_an_event_in_half() -> None:
+def test_cuts_join_clips_without_cutting_an_event_in_half_or_growing_longer() -> None:
     clips = [
         _clip(1, 60, "package_theft", (Event(2.0, 3.5, "package_theft"),)),
         _clip(
@@ -294,19 +315,60 @@ def test_cuts_join_clips_without_cutting_an_event_in_half() -> None:
     ]
     targets = [frame_targets(c.features.times, c.events, MODEL_CLASSES) for c in clips]
     whole_events = {run for t in targets for run in _runs(t)}
-    augmenter = Augmenter(clips, targets, AugmentConfig(cut=1.0, extra_person=0.0, marker=0.0))
+    augmenter = Augmenter(
+        clips, targets, AugmentConfig(cut=1.0, extra_person=0.0, marker=0.0, clutter=0.0)
+    )
     rng = np.random.default_rng(0)
 
     joined = 0
     for draw in range(60):
         frames, drawn = augmenter.sample(draw % 3, rng)
         assert len(frames) == len(drawn)
+        # A longer clip would pad its whole batch: training time, not information.
+        assert len(frames) <= len(clips[draw % 3].features.frames)
         assert set(_runs(drawn)) <= whole_events
         # Frames carry their clip's fill value: labels travel with their frames.
         for value, target in zip(frames[:, 0, 0], drawn, strict=True):
             assert target == 0 or clips[value - 1].label == MODEL_CLASSES[target]
         joined += len(set(frames[:, 0, 0].tolist())) > 1
     assert joined > 10
+
+
+def test_clutter_changes_how_the_place_looks_but_not_what_moves() -> None:
+    rng = np.random.default_rng(0)
+    frames = np.full((30, FEATURE_HEIGHT, FEATURE_WIDTH), 120, np.uint8)
+    for index in range(30):
+        frames[index, 20:30, 3 * index : 3 * index + 6] = 60  # someone walks across
+    busy = rng.integers(40, 200, (30, FEATURE_HEIGHT, FEATURE_WIDTH)).astype(np.uint8)
+    clips = [
+        TrainingClip(
+            ClipFeatures(frames, np.arange(30, dtype=np.float32) / 10, 10.0, 1, 1),
+            "package_theft",
+            (Event(1.0, 2.0, "package_theft"),),
+            "walker",
+        ),
+        TrainingClip(
+            ClipFeatures(
+                np.repeat(busy[:1], 30, 0), np.arange(30, dtype=np.float32) / 10, 10, 1, 1
+            ),
+            "normal_activity",
+            (),
+            "busy place",
+        ),
+    ]
+    targets = [frame_targets(c.features.times, c.events, MODEL_CLASSES) for c in clips]
+    config = AugmentConfig(cut=0.0, extra_person=0.0, marker=0.0, clutter=1.0)
+    augmenter = Augmenter(clips, targets, config)
+
+    changed = 0  # the detail drawn is the busy place's half of the time, the walker's own else
+    for _ in range(20):
+        drawn, labels = augmenter.sample(0, rng)
+        np.testing.assert_array_equal(labels, targets[0])
+        changed += not np.array_equal(drawn, frames)
+        # The same detail on every frame: frame-to-frame differences are the walker's alone.
+        motion = np.abs(np.diff(drawn.astype(np.int16), axis=0)) > 0
+        assert not motion[:, :20].any() and not motion[:, 30:].any()
+    assert changed >= 5
 
 
 def test_pasted_people_and_covered_marker_keep_the_labels() -> None:
@@ -322,7 +384,9 @@ def test_pasted_people_and_covered_marker_keep_the_labels() -> None:
     theft = _clip(100, 40, "package_theft", (Event(1.0, 2.0, "package_theft"),))
     clips = [theft, lender]
     targets = [frame_targets(c.features.times, c.events, MODEL_CLASSES) for c in clips]
-    augmenter = Augmenter(clips, targets, AugmentConfig(cut=0.0, extra_person=1.0, marker=1.0))
+    augmenter = Augmenter(
+        clips, targets, AugmentConfig(cut=0.0, extra_person=1.0, marker=1.0, clutter=0.0)
+    )
 
     frames, drawn = augmenter.sample(0, np.random.default_rng(2))
 

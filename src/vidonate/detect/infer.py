@@ -116,10 +116,15 @@ class Detector:
     def _score_span(self, frames: np.ndarray, first: int, stop: int) -> np.ndarray:
         """Probabilities for frames ``[first, stop)``: windows of _WINDOW_FRAMES, each run
         with half a receptive field of real frames around it (clipped to the span)."""
+        # Windows start a whole number of encoder strides after ``first`` (the window and the
+        # context are multiples of it), so each frame is encoded or held as in one long run.
+        stride = int(self.manifest.model.get("frame_stride", 1))
         context = self.manifest.receptive_field // 2
+        context += -context % stride
+        size = max(stride, _WINDOW_FRAMES - _WINDOW_FRAMES % stride)
         out = np.empty((stop - first, len(self.manifest.classes)), np.float32)
-        for start in range(first, stop, _WINDOW_FRAMES):
-            end = min(start + _WINDOW_FRAMES, stop)
+        for start in range(first, stop, size):
+            end = min(start + size, stop)
             lo, hi = max(first, start - context), min(stop, end + context)
             window = np.ascontiguousarray(frames[lo:hi][None])
             result = self.session.run(None, {self._input: window})[0][0]

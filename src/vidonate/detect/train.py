@@ -65,7 +65,7 @@ class TrainConfig:
     """How to train; the defaults are the ones measured in docs/detector.md."""
 
     epochs: int | None = None  # None: enough epochs to show the network ~frame_passes frames
-    frame_passes: int = 750_000
+    frame_passes: int = 2_200_000
     min_epochs: int = 6
     max_epochs: int = 40
     batch_clips: int = 8
