@@ -118,7 +118,7 @@ class Detector:
         with half a receptive field of real frames around it (clipped to the span)."""
         # Windows start a whole number of encoder strides after ``first`` (the window and the
         # context are multiples of it), so each frame is encoded or held as in one long run.
-        stride = int(self.manifest.model.get("frame_stride", 1))
+        stride = self.manifest.frame_stride
         context = self.manifest.receptive_field // 2
         context += -context % stride
         size = max(stride, _WINDOW_FRAMES - _WINDOW_FRAMES % stride)

@@ -37,6 +37,11 @@ class ModelManifest:
     def threshold(self) -> float:
         return self.decoder.high
 
+    @property
+    def frame_stride(self) -> int:
+        """The network encodes every n-th frame (models saved before the stride: every one)."""
+        return int(self.model.get("frame_stride", 1))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": MANIFEST_FORMAT,

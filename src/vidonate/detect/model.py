@@ -50,7 +50,7 @@ class ModelConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelConfig:
         tuples = {"encoder_channels", "dilations", "classes"}
-        # Models saved before the stride existed encoded every frame.
+        # Models saved before the stride existed encoded every frame (as ModelManifest says).
         data = {"frame_stride": 1, **data}
         return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
 
@@ -114,11 +114,13 @@ class TheftNet(nn.Module):
         self.head = nn.Conv1d(config.temporal_channels, len(config.classes), 1)
 
     def frame_channels(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, T, H, W) -> (B*T, 3, H, W): centred luma, recent motion, lasting change."""
-        x = frames / 255.0
-        steps = torch.arange(x.shape[1], device=x.device)
-        previous = x[:, torch.clamp(steps - 1, min=0)]
-        earlier = x[:, torch.clamp(steps - self.config.change_lag, min=0)]
+        """(B, T, H, W) -> (B*S, 3, H, W) for the S frames the encoder looks at (every
+        ``frame_stride``-th): centred luma, recent motion, lasting change. Motion is still
+        the difference with the frame just before, encoded or not."""
+        steps = torch.arange(0, frames.shape[1], self.config.frame_stride, device=frames.device)
+        x = frames[:, steps] / 255.0
+        previous = frames[:, torch.clamp(steps - 1, min=0)] / 255.0
+        earlier = frames[:, torch.clamp(steps - self.config.change_lag, min=0)] / 255.0
         # Differences are small next to luma's range; scale them up to it.
         motion = (x - previous) * 4.0
         change = (x - earlier) * 2.0
@@ -126,14 +128,12 @@ class TheftNet(nn.Module):
         return torch.stack([luma, motion, change], dim=2).flatten(0, 1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        batch, steps, height, width = frames.shape
-        stride = self.config.frame_stride
-        # Channels from every frame (motion is one frame's difference), encoded every n-th.
-        channels = self.frame_channels(frames).reshape(batch, steps, 3, height, width)
-        encoded = self.encoder(channels[:, ::stride].flatten(0, 1))
+        batch, steps = frames.shape[0], frames.shape[1]
+        encoded = self.encoder(self.frame_channels(frames))
         sequence = encoded.reshape(batch, -1, self.config.embedding).transpose(1, 2)
         logits = self.head(self.temporal(F.relu(self.lift(sequence))))
-        held = logits.repeat_interleave(stride, dim=2)[:, :, :steps]
+        # Each step's output is held for the frames up to the next encoded one.
+        held = logits.repeat_interleave(self.config.frame_stride, dim=2)[:, :, :steps]
         return held.transpose(1, 2)
 
 
