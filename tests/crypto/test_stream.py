@@ -297,3 +297,103 @@ def test_ciphertext_size_beyond_2_gib() -> None:
     assert ciphertext_size(n) == HEADER_LEN + n + chunks * TAG_LEN
     assert ciphertext_size(0) == HEADER_LEN + TAG_LEN
     assert ciphertext_size(stream.CHUNK) == HEADER_LEN + stream.CHUNK + TAG_LEN
+
+
+# Chunks at least _PARALLEL_MIN_CHUNK large seal and open on the thread pool: the format
+# is the same as the serial one, byte for byte, and failures stop at the same chunk.
+
+PCS = stream._PARALLEL_MIN_CHUNK
+
+
+def _by_the_spec(data: bytes, salt: bytes, chunk_size: int) -> bytes:
+    """The format written out from the module docstring, with the cryptography primitives
+    alone: what every ciphertext stored so far looks like."""
+    import struct
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    header = b"VDN1" + bytes([1]) + struct.pack(">I", chunk_size) + salt
+    key = HKDF(hashes.SHA256(), 32, salt, b"vidonate/stream/v1").derive(KEY)
+    pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] or [b""]
+    out = [header]
+    for i, piece in enumerate(pieces):
+        final = i == len(pieces) - 1
+        nonce = bytes(3) + struct.pack(">QB", i, final)
+        aad = header + struct.pack(">QB", i, final) + AAD
+        out.append(AESGCM(key).encrypt(nonce, piece, aad))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("chunk_size", [CS, PCS])
+def test_the_format_is_the_documented_one_serial_and_parallel(
+    chunk_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(5 * chunk_size + 11)
+    salt = os.urandom(stream.SALT_LEN)
+    expected = _by_the_spec(data, salt, chunk_size)
+    monkeypatch.setattr(stream.os, "urandom", lambda n: salt)
+    pieces = [data[i : i + 70_001] for i in range(0, len(data), 70_001)]
+    assert b"".join(encrypt_iter(pieces, KEY, AAD, chunk_size)) == expected
+    assert b"".join(decrypt_iter([expected], KEY, AAD)) == data
+
+
+def test_parallel_opening_returns_chunks_in_order_whatever_the_feed_sizes() -> None:
+    rng = random.Random(11)
+    data = rng.randbytes(11 * PCS + 3)
+    blob = encrypt(data, chunk_size=PCS)
+    dec = Decryptor(KEY, AAD)
+    plain = bytearray()
+    pos = 0
+    while pos < len(blob):
+        step = rng.randrange(1, 3 * PCS)
+        plain += dec.update(blob[pos : pos + step])
+        pos += step
+    plain += dec.finalize()
+    assert plain == data
+
+
+@pytest.mark.parametrize("bad_chunk", [0, 5, 11])
+def test_parallel_opening_gives_nothing_of_a_bad_chunk_or_after_it(bad_chunk: int) -> None:
+    data = os.urandom(11 * PCS + 3)  # chunks 0..10 full, chunk 11 final
+    blob = bytearray(encrypt(data, chunk_size=PCS))
+    blob[HEADER_LEN + bad_chunk * (PCS + TAG_LEN) + 9] ^= 4
+    got = bytearray()
+    dec = Decryptor(KEY, AAD)
+    with pytest.raises(DecryptionError, match=f"chunk {bad_chunk} failed"):
+        for pos in range(0, len(blob), 100_000):
+            got += dec.update(bytes(blob[pos : pos + 100_000]))
+        got += dec.finalize()
+    # Good chunks before the bad one may have come out; never a byte of it or later ones.
+    assert len(got) % PCS == 0 and len(got) <= bad_chunk * PCS
+    assert bytes(got) == data[: len(got)]
+    with pytest.raises(DecryptionError):
+        dec.update(b"")
+
+
+def test_chunk_opener_opens_a_run_of_chunks_in_order_and_stops_at_a_bad_one() -> None:
+    data = os.urandom(7 * PCS)
+    blob = encrypt(data, chunk_size=PCS)
+    opener = stream.ChunkOpener(KEY, blob[:HEADER_LEN], AAD)
+    sealed = PCS + TAG_LEN
+    chunks = [blob[HEADER_LEN + i * sealed : HEADER_LEN + (i + 1) * sealed] for i in range(7)]
+    items = [(i, i == 6, c) for i, c in enumerate(chunks)]
+    assert b"".join(opener.open_in_order(items)) == data
+    items[4] = (4, False, chunks[5])  # a chunk in the wrong place
+    got = []
+    with pytest.raises(DecryptionError, match="chunk 4 failed"):
+        for piece in opener.open_in_order(items):
+            got.append(piece)
+    assert got == [data[i * PCS : (i + 1) * PCS] for i in range(len(got))] and len(got) <= 4
+
+
+def test_the_pool_holds_a_bounded_number_of_chunks_in_flight() -> None:
+    """However large one update, at most _INFLIGHT chunks wait on the pool at once."""
+    seen: list[int] = []
+    queue = stream._InOrder(parallel=True)
+    for i in range(5 * stream._INFLIGHT):
+        queue.submit(lambda i=i: bytes([i % 256]))
+        seen.append(queue._pending)
+    assert max(seen) <= stream._INFLIGHT
+    assert b"".join(queue.take(wait_all=True)) == bytes(range(5 * stream._INFLIGHT))

@@ -35,7 +35,7 @@ import os
 import struct
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from cryptography.exceptions import InvalidTag
@@ -99,14 +99,81 @@ def _nonce(index: int, final: bool) -> bytes:
     return _NONCE.pack(index, final)
 
 
+class _InOrder:
+    """Results of calls in the order they were submitted, the calls run on the shared pool.
+
+    AES-GCM releases the GIL, so chunks seal and open on other cores while the caller
+    reads and writes. At most ``_INFLIGHT`` calls are pending at once: ``submit`` waits for
+    the oldest before adding more, which bounds memory to a few chunks. Without
+    ``parallel`` every call runs at once in the caller's thread (small chunks are not worth
+    the hand-off, nor is a single core).
+    """
+
+    def __init__(self, parallel: bool) -> None:
+        self.parallel = parallel
+        self._queue: deque[bytes | Future[bytes]] = deque()
+        self._pending = 0  # futures in the queue
+
+    def submit(self, fn: Callable[..., bytes], *args: object) -> None:
+        if not self.parallel:
+            self._queue.append(fn(*args))
+            return
+        if self._pending >= _INFLIGHT:
+            self._settle_oldest()
+        self._queue.append(_pool().submit(fn, *args))
+        self._pending += 1
+
+    def _settle_oldest(self) -> None:
+        for i, item in enumerate(self._queue):
+            if isinstance(item, Future):
+                self._pending -= 1
+                self._queue[i] = item.result()  # raises what the call raised
+                return
+
+    def take(self, wait_all: bool) -> list[bytes]:
+        """The results at the head of the queue that are done (every one with ``wait_all``)."""
+        out: list[bytes] = []
+        queue = self._queue
+        while queue:
+            head = queue[0]
+            if isinstance(head, Future):
+                if not (wait_all or head.done()):
+                    break
+                queue.popleft()
+                self._pending -= 1
+                out.append(head.result())
+            else:
+                queue.popleft()
+                out.append(head)
+        return out
+
+    def discard(self) -> None:
+        """Forget every pending result (after a failure); running calls finish unseen."""
+        for item in self._queue:
+            if isinstance(item, Future):
+                item.cancel()
+        self._queue.clear()
+        self._pending = 0
+
+
+def _parallel(chunk_size: int) -> bool:
+    return chunk_size >= _PARALLEL_MIN_CHUNK and (os.cpu_count() or 1) > 1
+
+
+def _join(parts: list[bytes]) -> bytes:
+    if not parts:
+        return b""
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 class Encryptor:
     """Encrypts one object incrementally: feed plaintext of any size, collect ciphertext.
 
     Holds back at most one chunk of plaintext, because a full chunk may turn out to be
     the final one only when ``finalize`` is called. With large chunks, sealing runs on a
-    small shared thread pool (AES-GCM releases the GIL), so the caller's reads and writes
-    overlap with encryption; ``update`` then returns the chunks sealed so far, in order,
-    keeping at most ``_INFLIGHT`` in flight, and ``finalize`` returns the rest.
+    small shared thread pool (see ``_InOrder``), so the caller's reads and writes overlap
+    with encryption; ``update`` then returns the chunks sealed so far, in order, and
+    ``finalize`` returns the rest.
     """
 
     def __init__(
@@ -128,9 +195,8 @@ class Encryptor:
         # Plaintext not yet sealed (at most one chunk): a bytearray we own, or a view of
         # the caller's immutable bytes.
         self._pending: bytes | bytearray | memoryview = b""
-        # Sealed chunks (bytes) or chunks being sealed (futures), in order.
-        self._queue: deque[bytes | Future[bytes]] = deque()
-        self._parallel = chunk_size >= _PARALLEL_MIN_CHUNK and (os.cpu_count() or 1) > 1
+        self._parallel = _parallel(chunk_size)
+        self._sealed = _InOrder(self._parallel)
         self._header_sent = False
         self._done = False
 
@@ -139,34 +205,21 @@ class Encryptor:
         return self._aead.encrypt(_nonce(index, final), plaintext, ad)
 
     def _submit(self, plaintext: bytes | bytearray | memoryview, final: bool) -> None:
-        """Seal the next chunk, on the pool if parallel; ``plaintext`` must not change."""
+        """Seal the next chunk, on the pool if parallel; ``plaintext`` must not change.
+
+        AEAD objects keep no per-call state, so pool threads may share ``self._aead``.
+        """
         index = self._index
         self._index = index + 1
-        if self._parallel:
-            # AEAD objects keep no per-call state, so pool threads may share self._aead.
-            self._queue.append(_pool().submit(self._seal_at, index, plaintext, final))
-        else:
-            self._queue.append(self._seal_at(index, plaintext, final))
+        self._sealed.submit(self._seal_at, index, plaintext, final)
 
     def _collect(self, wait_all: bool) -> bytes:
         """Ciphertext of the sealed chunks at the head of the queue, with the header first."""
-        parts: list[bytes] = []
+        parts = self._sealed.take(wait_all)
         if not self._header_sent:
             self._header_sent = True
-            parts.append(self._header)
-        queue = self._queue
-        while queue:
-            head = queue[0]
-            if isinstance(head, Future):
-                # Wait when done, or to bound memory; else let the pool work on.
-                if not (wait_all or len(queue) > _INFLIGHT or head.done()):
-                    break
-                head = head.result()
-            queue.popleft()
-            parts.append(head)
-        if len(parts) == 1:
-            return parts[0]
-        return b"".join(parts)
+            parts.insert(0, self._header)
+        return _join(parts)
 
     def update(self, data: bytes | bytearray | memoryview) -> bytes:
         """Add plaintext; returns the ciphertext of the chunks sealed so far."""
@@ -282,12 +335,29 @@ class ChunkOpener:
         """The plaintext size of an object of ``ciphertext_size`` bytes with this header."""
         return ciphertext_size - HEADER_LEN - self.chunks_in(ciphertext_size) * TAG_LEN
 
+    def open_in_order(self, sealed: Iterable[tuple[int, bool, bytes]]) -> Iterator[bytes]:
+        """Open ``(index, final, sealed chunk)`` items, yielding their plaintexts in order.
+
+        Large chunks open on the thread pool, a few at a time, while the caller fetches the
+        next ones; the first chunk that fails raises DecryptionError, and nothing of it or
+        after it is yielded.
+        """
+        opened = _InOrder(_parallel(self.chunk_size))
+        try:
+            for index, final, chunk in sealed:
+                opened.submit(self.open, index, final, chunk)
+                yield from opened.take(wait_all=False)
+            yield from opened.take(wait_all=True)
+        finally:
+            opened.discard()
+
 
 class Decryptor:
     """Decrypts one object incrementally: feed ciphertext of any size, collect plaintext.
 
     Each chunk's plaintext is returned only after its tag verifies. ``finalize`` must be
-    called: only it proves the object was not cut short.
+    called: only it proves the object was not cut short. Large chunks open on the thread
+    pool, like ``Encryptor`` seals them: ``update`` returns the chunks opened so far.
     """
 
     def __init__(self, data_key: bytes, aad: bytes = b"", *, _first_index: int = 0) -> None:
@@ -298,6 +368,7 @@ class Decryptor:
         self._buf = bytearray()
         self._header: bytes | None = None
         self._opener: ChunkOpener | None = None
+        self._opened = _InOrder(parallel=False)
         self._sealed = 0
         self._failed = False
         self._done = False
@@ -305,6 +376,7 @@ class Decryptor:
     def _fail(self, message: str) -> DecryptionError:
         self._failed = True
         self._buf = bytearray()
+        self._opened.discard()
         return DecryptionError(message)
 
     def _read_header(self) -> None:
@@ -314,16 +386,24 @@ class Decryptor:
             raise self._fail(str(exc)) from None
         self._header = self._opener.header
         self._sealed = self._opener.chunk_size + TAG_LEN
+        self._opened = _InOrder(_parallel(self._opener.chunk_size))
         del self._buf[:HEADER_LEN]
 
-    def _open(self, sealed: bytes | memoryview, final: bool) -> bytes:
+    def _submit(self, sealed: bytes | memoryview, final: bool) -> None:
+        """Open the next chunk, on the pool if parallel; ``sealed`` must not change."""
         assert self._opener is not None
+        index = self._index
+        self._index = index + 1
         try:
-            plaintext = self._opener.open(self._index, final, sealed)
+            self._opened.submit(self._opener.open, index, final, sealed)
         except DecryptionError as exc:
             raise self._fail(str(exc)) from None
-        self._index += 1
-        return plaintext
+
+    def _collect(self, wait_all: bool) -> bytes:
+        try:
+            return _join(self._opened.take(wait_all))
+        except DecryptionError as exc:
+            raise self._fail(str(exc)) from None
 
     def _check_open(self) -> None:
         if self._failed:
@@ -341,16 +421,20 @@ class Decryptor:
                 return b""
             self._read_header()
         size = self._sealed
-        if len(buf) <= size:
-            return b""
-        # A full sealed chunk is known not to be final only once a byte after it arrived.
-        n = (len(buf) - 1) // size
-        parts: list[bytes] = []
-        with memoryview(buf) as view:
-            for i in range(n):
-                parts.append(self._open(view[i * size : (i + 1) * size], final=False))
-        del buf[: n * size]
-        return parts[0] if n == 1 else b"".join(parts)
+        if len(buf) > size:
+            # A full sealed chunk is known not to be final only once a byte after it arrived.
+            n = (len(buf) - 1) // size
+            with memoryview(buf) as view:
+                for i in range(n):
+                    # The pool gets a copy: ``buf`` is cut below, before the chunk is opened.
+                    self._submit(
+                        bytes(view[i * size : (i + 1) * size])
+                        if self._opened.parallel
+                        else view[i * size : (i + 1) * size],
+                        final=False,
+                    )
+            del buf[: n * size]
+        return self._collect(wait_all=False)
 
     def finalize(self) -> bytes:
         """Open the final chunk; raises DecryptionError if the object was truncated."""
@@ -360,9 +444,9 @@ class Decryptor:
             raise self._fail("truncated: incomplete header")
         if len(self._buf) < TAG_LEN:
             raise self._fail("truncated: final chunk missing")
-        last = self._open(bytes(self._buf), final=True)
+        self._submit(bytes(self._buf), final=True)
         self._buf = bytearray()
-        return last
+        return self._collect(wait_all=True)
 
 
 def encrypt_iter(

@@ -227,6 +227,19 @@ class Vault:
                 opener.open(0, True, tail)
             return
         first, last = start // chunk, (end - 1) // chunk
+        for index, plaintext in enumerate(
+            opener.open_in_order(
+                self._sealed_chunks(key, sealed, chunks, ciphertext_size, first, last)
+            ),
+            start=first,
+        ):
+            offset = index * chunk
+            yield plaintext[max(start - offset, 0) : end - offset]
+
+    def _sealed_chunks(
+        self, key: str, sealed: int, chunks: int, ciphertext_size: int, first: int, last: int
+    ) -> Iterator[tuple[int, bool, bytes]]:
+        """``(index, final, sealed chunk)`` of chunks ``first`` to ``last`` from the store."""
         index = first
         buffer = bytearray()
         begin = HEADER_LEN + first * sealed
@@ -237,12 +250,9 @@ class Vault:
                 need = sealed if index < chunks - 1 else ciphertext_size - begin
                 if len(buffer) < need:
                     break
-                with memoryview(buffer) as view:
-                    plaintext = opener.open(index, index == chunks - 1, view[:need])
+                yield index, index == chunks - 1, bytes(buffer[:need])
                 del buffer[:need]
                 begin += need
-                offset = index * chunk
-                yield plaintext[max(start - offset, 0) : end - offset]
                 index += 1
         if index <= last:
             raise DecryptionError("truncated: the store returned fewer bytes than it holds")
