@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from vidonate.config import Settings
+from vidonate.config import Settings, UnknownSetting, load_settings
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
 
@@ -58,10 +58,19 @@ def _fail(exc: VidonateError) -> None:
     raise typer.Exit(2)
 
 
+def _settings() -> Settings:
+    """The server's settings; a misspelled ``VIDONATE_`` variable stops the command."""
+    try:
+        return load_settings()
+    except UnknownSetting as exc:
+        err.print(f"[red]error[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def _runtime():  # type: ignore[no-untyped-def]
     from vidonate.server import prepare
 
-    return prepare(Settings(), seed=False).runtime
+    return prepare(_settings(), seed=False).runtime
 
 
 def _api(server: str | None, token: str | None):  # type: ignore[no-untyped-def]
@@ -84,7 +93,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from vidonate.server import prepare
     from vidonate.web.app import create_app
 
-    settings = Settings()
+    settings = _settings()
     prepared = prepare(settings)
     if prepared.new_admin_password:
         console.print(
@@ -103,7 +112,7 @@ def migrate() -> None:
     """Apply the database migrations."""
     from vidonate.db.migrate import upgrade
 
-    upgrade(Settings().database_url)
+    upgrade(_settings().database_url)
     console.print("database is up to date")
 
 

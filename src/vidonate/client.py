@@ -22,6 +22,7 @@ from tusclient.storage.filestorage import FileStorage
 from tusclient.uploader import Uploader
 
 from vidonate.errors import VidonateError
+from vidonate.secret_file import replace_private_file
 
 CHUNK_SIZE = 8 * 1024 * 1024
 
@@ -69,10 +70,9 @@ def credentials_path() -> Path:
 
 
 def save_credentials(server: str, token: str) -> Path:
+    """Save the login for later commands; the token is private to the user from the start."""
     path = credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"server": server, "token": token}))
-    path.chmod(0o600)
+    replace_private_file(path, json.dumps({"server": server, "token": token}).encode())
     return path
 
 

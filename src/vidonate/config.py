@@ -7,12 +7,35 @@ distributed deployment changes the three URLs and nothing else.
 
 from __future__ import annotations
 
+import difflib
+import os
+import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vidonate.secret_file import create_private_file
+
 GIB = 1024**3
+PREFIX = "VIDONATE_"
+
+# Variables with the prefix that are not settings, and who reads them. Anything else with
+# the prefix must be a setting: start-up refuses it (a misspelling would otherwise be
+# silently ignored and the default used).
+NON_SETTING_VARIABLES: Mapping[str, str] = {
+    "VIDONATE_SERVER": "the CLI client: API base URL",
+    "VIDONATE_TOKEN": "the CLI client: API token",
+    "VIDONATE_CREDENTIALS": "the CLI client: where the saved login lives",
+    "VIDONATE_PASSWORD": "vidonate login: the password",
+    "VIDONATE_NEW_PASSWORD": "vidonate user create: the new account's password",
+    "VIDONATE_TEST_MEDIA": "the test suite and benches: real footage",
+    "VIDONATE_TEST_PG": "the test suite: PostgreSQL admin URL",
+    "VIDONATE_REQUIRE_POSTGRES": "CI: PostgreSQL tests must run, not skip",
+    "VIDONATE_REQUIRE_EXIFTOOL": "CI: exiftool tests must run, not skip",
+    "VIDONATE_HUGE_TESTS": "the test suite: objects over 4 GiB",
+}
 
 
 class Settings(BaseSettings):
@@ -96,10 +119,45 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.var_dir / "secret_key"
         if not path.exists():
-            import secrets
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            create_private_file(path, secrets.token_urlsafe(48).encode())
         self.secret_key = path.read_text().strip()
         return self.secret_key
+
+
+class UnknownSetting(ValueError):
+    """The environment holds a ``VIDONATE_`` variable that is no setting (a misspelling)."""
+
+
+def setting_variables() -> list[str]:
+    """The environment variable of every setting."""
+    return sorted(PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse ``VIDONATE_`` variables that are neither a setting nor a known non-setting.
+
+    The message names the closest valid variable: ``VIDONATE_DATABASE_URL`` with a letter
+    missing answers "did you mean VIDONATE_DATABASE_URL?".
+    """
+    environ = os.environ if environ is None else environ
+    valid = setting_variables()
+    known = set(valid) | set(NON_SETTING_VARIABLES)
+    problems = []
+    for name in sorted(environ):
+        # pydantic-settings matches names case-insensitively; so does this check.
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known:
+            continue
+        # Compared without the prefix, which every candidate shares.
+        suffixes = [v.removeprefix(PREFIX) for v in [*valid, *NON_SETTING_VARIABLES]]
+        close = difflib.get_close_matches(upper.removeprefix(PREFIX), suffixes, n=1)
+        hint = f"did you mean {PREFIX}{close[0]}?" if close else "see Configuration in README.md"
+        problems.append(f"unknown setting {name}: {hint}")
+    if problems:
+        raise UnknownSetting("; ".join(problems))
+
+
+def load_settings() -> Settings:
+    """The settings of a starting server or CLI command: from the environment, checked."""
+    check_environment()
+    return Settings()

@@ -31,6 +31,8 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vidonate.secret_file import create_private_file
+
 log = logging.getLogger(__name__)
 
 DATA_KEY_LEN = 32
@@ -140,27 +142,9 @@ def open_key(kek: AESGCM, wrapped: bytes, aad: bytes) -> bytes:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a new key to a private temp file, then link it into place atomically.
-
-    Linking fails if another process created the file first; that one wins and both load
-    the same complete file (a plain O_EXCL create could let the loser read it half written).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # the umask may have removed bits, never add any
-        os.write(fd, secrets.token_bytes(MASTER_KEY_LEN))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)
+    """A new random key, private from its first byte; a concurrent creator may win."""
+    if create_private_file(path, secrets.token_bytes(MASTER_KEY_LEN)):
         log.info("created master key file %s", path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def wrap_key(provider: KeyProvider, data_key: bytes) -> WrappedKey:
