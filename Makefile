@@ -1,5 +1,8 @@
 # The two commands: `make run` and `make test`. Everything else is a helper.
 PYTHON ?= python3.11
+# Where `make run` listens: `make run PORT=8100` (HOST=0.0.0.0 to listen on every interface).
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/vidonate serve --host 127.0.0.1 --port 8000
+	$(BIN)/vidonate serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

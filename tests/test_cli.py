@@ -21,8 +21,6 @@ from world import World
 runner = CliRunner()
 
 
-
-
 def test_admin_creates_users_and_campaigns(cli_env: Path) -> None:
     r = runner.invoke(app, ["user", "create", "carol", "--role", "donor", "--role", "reviewer"])
     assert r.exit_code == 0, r.output
@@ -151,3 +149,10 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     (tmp_path / "something").write_text("x")
     r = runner.invoke(app, ["demo", "--workdir", str(tmp_path)])
     assert r.exit_code == 2 and "not empty" in r.output
+
+
+def test_serve_help_says_how_to_pick_the_port_and_host() -> None:
+    r = runner.invoke(app, ["serve", "--help"], terminal_width=200)
+    assert r.exit_code == 0
+    assert "--port" in r.output and "make run PORT=8100" in r.output
+    assert "--host" in r.output and "make run HOST=" in r.output

@@ -86,8 +86,16 @@ def _api(server: str | None, token: str | None):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, seed once (admin account and demo campaign) and serve the web app and API."""
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (make run HOST=...).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on (make run PORT=8100).")] = 8000,
+) -> None:
+    """Migrate, seed once (admin account and demo campaign) and serve the web app and API.
+
+    `make run` passes HOST and PORT through: `make run PORT=8100`.
+    """
     import uvicorn
 
     from vidonate.server import prepare
