@@ -5,32 +5,46 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Serving installs the base package only; tests install the training stack, the report's
+# charts and the dev tools as well (pyproject.toml's extras).
+SERVE_STAMP := $(VENV)/.installed
+ALL_STAMP   := $(VENV)/.installed-all
+# The edit-test loop: everything but training, fuzzing and long real-video runs.
+FAST_MARKERS := not slow and not training and not fuzz
 
-.PHONY: run test lint demo bench clean
+.PHONY: run test test-fast lint demo bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
 
-run: $(STAMP)
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(SERVE_STAMP)
+
+$(ALL_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,report]'
+	@touch $(ALL_STAMP) $(SERVE_STAMP)
+
+run: $(SERVE_STAMP)
 	$(BIN)/vidonate serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+test-fast: $(ALL_STAMP)
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)"
+
+lint: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-demo: $(STAMP)
+demo: $(SERVE_STAMP)
 	rm -rf demo-run && $(BIN)/vidonate demo --workdir demo-run
 
-bench: $(STAMP)
+bench: $(ALL_STAMP)
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/dedupe.py

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -54,7 +55,8 @@ TokenOpt = Annotated[
 
 
 def _fail(exc: VidonateError) -> None:
-    err.print(f"[red]error[/] {exc.message} [dim](reason: {exc.code})[/]")
+    # Messages are text, not markup: "pip install -e '.[train]'" must keep its brackets.
+    err.print(f"[red]error[/] {escape(exc.message)} [dim](reason: {exc.code})[/]")
     raise typer.Exit(2)
 
 

@@ -29,6 +29,7 @@ from vidonate.datasets.reader import ReleaseReader
 from vidonate.db.engine import transaction
 from vidonate.detect.evaluation import CLASSES, ClipResult, EvaluationResult, Event, evaluate
 from vidonate.detect.lineage import fetch_model, get_model, record_evaluation, register_model
+from vidonate.extras import require
 
 if TYPE_CHECKING:
     from vidonate.db.models import DetectorModel
@@ -110,6 +111,7 @@ def train_release(
     """Train on a release's train clips, pick the event threshold on its val clips (cameras
     training never saw, so the threshold is set for new cameras, not familiar ones), and
     register the model. A release without val clips holds out some train clips instead."""
+    require("train", "training the detector")
     from vidonate.detect.dataset import save_features
     from vidonate.detect.train import train
 
@@ -208,6 +210,7 @@ def evaluate_release(
     progress: Progress | None = None,
 ) -> Evaluation:
     """Evaluate a model on ``split`` of ``release`` and on the real normal footage."""
+    require("report", "the evaluation report")
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import write_report
 
