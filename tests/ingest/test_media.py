@@ -7,11 +7,12 @@ import random
 from pathlib import Path
 
 import av
+import hostile_corpus as hostile
 import pytest
 from PIL import Image
 
 from vidonate.errors import UnsupportedMedia
-from vidonate.ingest import hostile, inputs, media
+from vidonate.ingest import inputs, media
 from vidonate.ingest.media import MediaLimits, TranscodeResult, probe, thumbnail, transcode
 from vidonate.ingest.samples import (
     REAL_CLIPS,

@@ -8,6 +8,10 @@ processing read a file outside the upload. :func:`build_controls` writes odd but
 The playlist cases point at ``secret``, a file the caller may watch: if it is ever opened,
 the safeguards failed. Also here: misbehaving workloads (:func:`burn_cpu` and friends) that
 exercise the sandbox's limits.
+
+It lives with the tests, not in the installed package: a server has no use for it. The
+sandbox's child is a fresh interpreter, so tests that send it one of these functions put
+this folder on its ``PYTHONPATH`` (see ``tests/ingest/test_hostile.py``).
 """
 
 from __future__ import annotations
