@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
+from scipy.special import chdtri
 
 CLASSES = ("package_theft", "car_door_tampering")
 NORMAL = "normal_activity"
@@ -370,37 +371,15 @@ def poisson_upper_bound(events: int, confidence: float = DEFAULT_CONFIDENCE) -> 
     """The exact one-sided upper confidence bound on a Poisson mean, ``events`` observed.
 
     It is the mean μ at which seeing ``events`` or fewer has probability 1 − confidence
-    (Garwood's bound, equal to ½·χ²-quantile(confidence, 2·events + 2)). With 0 events
-    it is −ln(1 − confidence): 2.996 at 95 %, the "rule of three". Found by bisection on
-    the Poisson CDF, summed in log space.
+    (Garwood's bound): ½·χ²-quantile(confidence, 2·events + 2), from scipy's inverse
+    χ² survival function. With 0 events it is −ln(1 − confidence): 2.996 at 95 %, the
+    "rule of three".
     """
     if events < 0:
         raise ValueError(f"events must be ≥ 0, got {events}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    tail = 1.0 - confidence
-    if events == 0:
-        return -math.log(tail)
-    counts = np.arange(events + 1, dtype=np.float64)
-    log_factorials = np.r_[0.0, np.cumsum(np.log(counts[1:]))]
-
-    def cdf(mean: float) -> float:
-        log_terms = counts * math.log(mean) - mean - log_factorials
-        peak = log_terms.max()
-        return float(math.exp(peak) * np.exp(log_terms - peak).sum())
-
-    low, high = 0.0, float(events) + 1.0
-    while cdf(high) > tail:  # the CDF falls as the mean grows: widen until it brackets
-        low, high = high, 2.0 * high
-    for _ in range(200):
-        middle = 0.5 * (low + high)
-        if cdf(middle) > tail:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-12 * high:
-            break
-    return 0.5 * (low + high)
+    return float(chdtri(2 * events + 2, 1.0 - confidence)) / 2.0
 
 
 def false_alarms(

@@ -11,8 +11,7 @@ one person at one moment does one thing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,13 +35,6 @@ class DecoderConfig:
     def with_threshold(self, high: float) -> DecoderConfig:
         """The same decoder at another opening threshold, closing at half of it."""
         return replace(self, high=high, low=high / 2)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DecoderConfig:
-        return cls(**data)
 
 
 def smooth(curve: np.ndarray, window: int) -> np.ndarray:

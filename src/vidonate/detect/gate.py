@@ -9,8 +9,7 @@ are zero, and nothing there can raise a false alarm.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,13 +21,6 @@ class GateConfig:
     pixel_threshold: int = 10  # grey levels (0..255) a pixel must change by
     min_changed_fraction: float = 0.0015  # of the frame's pixels (8 of 96×54)
     margin_s: float = 3.0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> GateConfig:
-        return cls(**data)
 
 
 def changed_fraction(frames: np.ndarray, pixel_threshold: int) -> np.ndarray:

@@ -1,14 +1,16 @@
 """model.json: everything besides the weights that inference needs, and how training went.
 
-Inference reads only this file and model.onnx; it never imports PyTorch.
+Inference reads only this file and model.onnx; it never imports PyTorch. The file is the
+pydantic model below, dumped and validated as it stands (``threshold`` is written for
+people reading the file and ignored when read: the decoder holds it).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from vidonate.detect.events import DecoderConfig
 from vidonate.detect.gate import GateConfig
@@ -18,66 +20,60 @@ ONNX_NAME = "model.onnx"
 MANIFEST_NAME = "model.json"
 
 
-@dataclass(frozen=True)
-class ModelManifest:
-    """Contents of model.json."""
+class ModelFeatures(BaseModel):
+    """The frames the network reads: this clock, this size (grey)."""
 
-    classes: tuple[str, ...]  # the network's outputs; index 0 is normal_activity
-    event_classes: tuple[str, ...]  # the columns of per-frame scores, in evaluation order
+    model_config = ConfigDict(frozen=True)
+
     fps: float
     width: int
     height: int
+
+
+class ModelManifest(BaseModel):
+    """Contents of model.json."""
+
+    # Keys this version does not know (``threshold``, or ones a later version adds) are
+    # ignored; a file of another format is refused.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    format: Literal[1] = MANIFEST_FORMAT
+    classes: tuple[str, ...]  # the network's outputs; index 0 is normal_activity
+    event_classes: tuple[str, ...]  # the columns of per-frame scores, in evaluation order
+    features: ModelFeatures
     receptive_field: int  # frames one output depends on
     decoder: DecoderConfig
     gate: GateConfig
-    model: dict[str, Any] = field(default_factory=dict)  # the network's ModelConfig
-    training: dict[str, Any] = field(default_factory=dict)  # data, time, metrics
+    model: dict[str, Any] = Field(default_factory=dict)  # the network's ModelConfig
+    training: dict[str, Any] = Field(default_factory=dict)  # data, time, metrics
 
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented idiom
     @property
     def threshold(self) -> float:
         return self.decoder.high
+
+    @property
+    def fps(self) -> float:
+        return self.features.fps
+
+    @property
+    def width(self) -> int:
+        return self.features.width
+
+    @property
+    def height(self) -> int:
+        return self.features.height
 
     @property
     def frame_stride(self) -> int:
         """The network encodes every n-th frame (models saved before the stride: every one)."""
         return int(self.model.get("frame_stride", 1))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": MANIFEST_FORMAT,
-            "classes": list(self.classes),
-            "event_classes": list(self.event_classes),
-            "threshold": self.threshold,
-            "features": {"fps": self.fps, "width": self.width, "height": self.height},
-            "receptive_field": self.receptive_field,
-            "decoder": self.decoder.to_json(),
-            "gate": self.gate.to_json(),
-            "model": self.model,
-            "training": self.training,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelManifest:
-        if data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"unknown model.json format {data.get('format')!r}")
-        return cls(
-            classes=tuple(data["classes"]),
-            event_classes=tuple(data["event_classes"]),
-            fps=float(data["features"]["fps"]),
-            width=int(data["features"]["width"]),
-            height=int(data["features"]["height"]),
-            receptive_field=int(data["receptive_field"]),
-            decoder=DecoderConfig.from_json(data["decoder"]),
-            gate=GateConfig.from_json(data["gate"]),
-            model=dict(data.get("model", {})),
-            training=dict(data.get("training", {})),
-        )
-
     def write(self, model_dir: Path) -> Path:
         path = Path(model_dir) / MANIFEST_NAME
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        path.write_text(self.model_dump_json(indent=2) + "\n")
         return path
 
     @classmethod
     def read(cls, model_dir: Path) -> ModelManifest:
-        return cls.from_json(json.loads((Path(model_dir) / MANIFEST_NAME).read_text()))
+        return cls.model_validate_json((Path(model_dir) / MANIFEST_NAME).read_text())

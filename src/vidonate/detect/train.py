@@ -46,7 +46,7 @@ from vidonate.detect.events import DecoderConfig, frame_targets
 from vidonate.detect.export import export_onnx, verify_onnx
 from vidonate.detect.gate import GateConfig
 from vidonate.detect.infer import Detector
-from vidonate.detect.manifest import ONNX_NAME, ModelManifest
+from vidonate.detect.manifest import ONNX_NAME, ModelFeatures, ModelManifest
 from vidonate.detect.model import MODEL_CLASSES, ModelConfig, TheftNet
 
 __all__ = [
@@ -354,9 +354,9 @@ def finish(
     manifest = ModelManifest(
         classes=MODEL_CLASSES,
         event_classes=CLASSES,
-        fps=training[0].features.fps,
-        width=network.width,
-        height=network.height,
+        features=ModelFeatures(
+            fps=training[0].features.fps, width=network.width, height=network.height
+        ),
         receptive_field=network.receptive_field,
         decoder=DecoderConfig(),
         gate=GateConfig(),
@@ -364,22 +364,23 @@ def finish(
     )
     manifest.write(out_dir)  # provisional: calibration runs the deployed detector on it
     decoder, validation_metrics = calibrate(Detector.load(out_dir), validation, manifest.decoder)
-    manifest = replace(
-        manifest,
-        decoder=decoder,
-        training={
-            "seed": seed,
-            "world_size": world_size,
-            "config": asdict(config),
-            "clips": len(training),
-            "validation_clips": len(validation),
-            "labels": _label_counts(training),
-            "frames": int(sum(len(c.features.frames) for c in training)),
-            **asdict(result),
-            "validation": validation_metrics,
-            "onnx_max_abs_diff": difference,
-            "torch": torch.__version__,
-        },
+    manifest = manifest.model_copy(
+        update={
+            "decoder": decoder,
+            "training": {
+                "seed": seed,
+                "world_size": world_size,
+                "config": asdict(config),
+                "clips": len(training),
+                "validation_clips": len(validation),
+                "labels": _label_counts(training),
+                "frames": int(sum(len(c.features.frames) for c in training)),
+                **asdict(result),
+                "validation": validation_metrics,
+                "onnx_max_abs_diff": difference,
+                "torch": torch.__version__,
+            },
+        }
     )
     manifest.write(out_dir)
     return TrainedModel(model_dir=out_dir, manifest=manifest)
