@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import math
-import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BeforeValidator, ConfigDict, TypeAdapter
 from scipy.special import chdtri
 
 CLASSES = ("package_theft", "car_door_tampering")
@@ -118,6 +119,15 @@ class ClipResult:
 # -------------------------------------------------------------------------- results
 
 
+def _nan_for_null(value: object) -> object:
+    return math.nan if value is None else value
+
+
+# A number in a result: NaN where the statistic is undefined, written as null in JSON
+# (which has no NaN) and read back as NaN.
+Number = Annotated[float, BeforeValidator(_nan_for_null)]
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A number with its bootstrap percentile interval.
@@ -127,9 +137,9 @@ class Estimate:
     resamples did (a resample that happens to draw no clip of a class has no recall).
     """
 
-    value: float
-    low: float
-    high: float
+    value: Number
+    low: Number
+    high: Number
     resamples: int
 
 
@@ -178,7 +188,7 @@ class EventMetrics:
 class EventLevel:
     per_class: tuple[EventMetrics, ...]  # in CLASSES order
     overall: EventMetrics
-    strict_iou: float
+    strict_iou: Number
 
     def label(self, label: str) -> EventMetrics:
         return self.per_class[CLASSES.index(label)]
@@ -194,8 +204,8 @@ class FrameAuc:
     positive_clips: int  # clips with at least one positive frame: frames in a clip correlate
     auc: Estimate
     # ROC points from the highest threshold down, (0, 0) to (1, 1); empty when undefined.
-    false_positive_rate: tuple[float, ...]
-    true_positive_rate: tuple[float, ...]
+    false_positive_rate: tuple[Number, ...]
+    true_positive_rate: tuple[Number, ...]
 
 
 @dataclass(frozen=True)
@@ -203,11 +213,11 @@ class FalseAlarms:
     """Detected events on real normal footage, per hour of it."""
 
     clips: int  # normal_activity clips that are neither staged nor synthetic
-    hours: float  # their total duration
+    hours: Number  # their total duration
     events: int  # detected events on them, of any class
-    per_hour: float  # events / hours; NaN with no such footage
-    upper_per_hour: float  # one-sided upper confidence bound; NaN with no such footage
-    confidence: float
+    per_hour: Number  # events / hours; NaN with no such footage
+    upper_per_hour: Number  # one-sided upper confidence bound; NaN with no such footage
+    confidence: Number
 
 
 @dataclass(frozen=True)
@@ -215,7 +225,7 @@ class MetricSet:
     """Every metric on one set of clips."""
 
     clips: int
-    hours: float  # total duration of the clips
+    hours: Number  # total duration of the clips
     clip_level: ClipLevel
     events: EventLevel
     frames: tuple[FrameAuc, ...]  # in CLASSES order
@@ -237,16 +247,19 @@ class SubsetResult:
 class BootstrapSettings:
     resamples: int
     seed: int
-    confidence: float
+    confidence: Number
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
+    # pydantic reads and writes it (and the dataclasses inside): NaN is null in JSON.
+    __pydantic_config__ = ConfigDict(ser_json_inf_nan="null")
+
     classes: tuple[str, ...]  # CLIP_LABELS at evaluation time
     overall: MetricSet
     subsets: tuple[SubsetResult, ...]
     bootstrap: BootstrapSettings
-    strict_iou: float
+    strict_iou: Number
 
     def subset(self, name: str) -> SubsetResult:
         for subset in self.subsets:
@@ -258,7 +271,7 @@ class EvaluationResult:
         """The few numbers worth keeping next to a model (JSON-safe, NaN as None)."""
         overall = self.overall
         alarms = overall.false_alarms
-        return _to_jsonable(
+        return _jsonable(
             {
                 "clips": overall.clips,
                 "hours": overall.hours,
@@ -275,7 +288,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: tuples become lists, NaN becomes None."""
-        return _to_jsonable(self)
+        return json.loads(_result_adapter().dump_json(self))  # type: ignore[no-any-return]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -283,7 +296,7 @@ class EvaluationResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
         """The inverse of :meth:`to_dict` (None in a float field becomes NaN)."""
-        return _from_jsonable(cls, data)
+        return _result_adapter().validate_python(data)
 
 
 # ------------------------------------------------------------------- pure building blocks
@@ -815,40 +828,17 @@ def _metric_set(
 # ------------------------------------------------------------------ JSON form
 
 
-def _to_jsonable(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(key): _to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_to_jsonable(item) for item in value]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
+@cache
+def _result_adapter() -> TypeAdapter[EvaluationResult]:
+    """Built on first use: the schema costs a moment that importing the module should not."""
+    return TypeAdapter(EvaluationResult)
 
 
-def _from_jsonable(kind: Any, data: Any) -> Any:
-    origin = get_origin(kind)
-    if origin in (Union, types.UnionType):
-        options = [arg for arg in get_args(kind) if arg is not type(None)]
-        if data is None:
-            return None
-        (only,) = options
-        return _from_jsonable(only, data)
-    if origin is tuple:
-        args = get_args(kind)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_jsonable(args[0], item) for item in data)
-        return tuple(_from_jsonable(arg, item) for arg, item in zip(args, data, strict=True))
-    if is_dataclass(kind):
-        hints = get_type_hints(kind)
-        return kind(**{f.name: _from_jsonable(hints[f.name], data[f.name]) for f in fields(kind)})
-    if kind is float:
-        return math.nan if data is None else float(data)
-    if kind in (int, str, bool):
-        return kind(data)
-    raise TypeError(f"cannot read {kind!r} from JSON")
+@cache
+def _plain_adapter() -> TypeAdapter[dict[str, Any]]:
+    return TypeAdapter(dict[str, Any], config=ConfigDict(ser_json_inf_nan="null"))
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with numpy numbers made plain and NaN made None."""
+    return _plain_adapter().dump_python(value, mode="json")  # type: ignore[no-any-return]
