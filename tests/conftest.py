@@ -145,3 +145,43 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("VIDONATE_CREDENTIALS", str(tmp_path / "credentials.json"))
     monkeypatch.setattr(cli, "console", Console(width=200))  # no wrapping inside asserted text
     return tmp_path
+
+
+# --- Markers by path, for `make test-fast` ---------------------------------------------
+# `make test-fast` runs `pytest -m "not slow and not training and not fuzz"`: the
+# edit-test loop. `make test` (and .ci/run) runs everything. Whole modules are marked
+# here, by path, so a new test in them is sorted without remembering a decorator.
+
+# Train the detector with PyTorch (some with torchrun), or use a model trained in the
+# session (tests/detect/conftest.py renders and trains on a synthetic set once).
+_TRAINING_MODULES = frozenset(
+    {
+        "detect/test_train.py",
+        "detect/test_ddp.py",
+        "detect/test_pipeline.py",
+        "detect/test_model.py",
+        "detect/test_infer.py",
+    }
+)
+_TRAINING_FIXTURES = frozenset({"trained_model", "labelled_clips", "synth_clips"})
+# Property-based fuzzing of the whole OpenAPI spec.
+_FUZZ_MODULES = frozenset({"web/test_schemathesis.py"})
+# Long real-video runs: whole clips through decode, redaction and encoding.
+_SLOW_MODULES: frozenset[str] = frozenset()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        try:
+            module = item.path.relative_to(tests_dir).as_posix()
+        except ValueError:
+            continue
+        if module in _TRAINING_MODULES or _TRAINING_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.training)
+        if module in _FUZZ_MODULES:
+            item.add_marker(pytest.mark.fuzz)
+        if module in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
