@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,30 @@ def test_make_run_serves_on_the_port_and_host_given() -> None:
 
 def test_make_run_serves_on_loopback_port_8000_by_default() -> None:
     assert "vidonate serve --host 127.0.0.1 --port 8000" in dry_run("run")
+
+
+def test_make_test_fast_leaves_out_training_fuzzing_and_slow_runs() -> None:
+    commands = dry_run("test-fast")
+    assert 'pytest -m "not slow and not training and not fuzz"' in commands
+    assert "vidonate" not in commands.split("pytest", 1)[1]  # nothing but the tests
+
+
+def test_the_fast_selection_drops_whole_training_and_fuzzing_modules() -> None:
+    """Markers come from tests/conftest.py by path: the modules need no decorators."""
+    modules = [
+        "tests/detect/test_train.py",
+        "tests/web/test_schemathesis.py",
+        "tests/detect/test_manifest.py",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-m", "not slow and not training and not fuzz", *modules],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    kept = [line for line in done.stdout.splitlines() if "::" in line]
+    assert kept and all(line.startswith("tests/detect/test_manifest.py::") for line in kept)
+    assert "deselected" in done.stdout
