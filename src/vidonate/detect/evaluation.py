@@ -288,7 +288,8 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: tuples become lists, NaN becomes None."""
-        return json.loads(_result_adapter().dump_json(self))  # type: ignore[no-any-return]
+        data: dict[str, Any] = json.loads(_result_adapter().dump_json(self))
+        return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -841,4 +842,5 @@ def _plain_adapter() -> TypeAdapter[dict[str, Any]]:
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     """``value`` with numpy numbers made plain and NaN made None."""
-    return _plain_adapter().dump_python(value, mode="json")  # type: ignore[no-any-return]
+    plain: dict[str, Any] = _plain_adapter().dump_python(value, mode="json")
+    return plain

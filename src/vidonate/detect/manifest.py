@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from vidonate.detect.events import DecoderConfig
 from vidonate.detect.gate import GateConfig
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT: Literal[1] = 1
 ONNX_NAME = "model.onnx"
 MANIFEST_NAME = "model.json"
 
