@@ -15,7 +15,7 @@ App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -154,13 +154,20 @@ async def refuse_nul_characters(request: Request) -> None:
     texts = [request.scope["path"]]  # percent-decoded
     texts += [text for item in request.query_params.multi_items() for text in item]
     content_type = request.headers.get("content-type", "")
-    if not request.url.path.startswith("/api/") and content_type.startswith(csrf.FORM_TYPES):
+    path = request.url.path
+    # A streamed form's route checks its own fields (reading them here would spool the file).
+    streamed = path in csrf.STREAMED_FORMS
+    if not path.startswith("/api/") and not streamed and content_type.startswith(csrf.FORM_TYPES):
         for name, value in (await request.form()).multi_items():
             texts.append(name)
             if isinstance(value, UploadFile):
                 texts.append(value.filename or "")
             else:
                 texts.append(value)
+    refuse_nul(texts)
+
+
+def refuse_nul(texts: Iterable[str]) -> None:
     if any("\x00" in text for text in texts):
         raise InvalidRequest("invalid_request", "text must not contain NUL characters")
 
