@@ -275,3 +275,54 @@ def test_a_file_that_is_no_video_container_is_refused_at_the_first_patch(
     assert (r.status_code, _error(r)) == (415, "unsupported_file_type")
     assert_no_trace(world)
     assert client.head(location, headers=auth(token)).status_code == 404
+
+
+# Header bytes as a client may send them: "²" as the latin-1 byte B2, which servers
+# decode back to "²" (str.isdigit() says yes), "٣" (Arabic-Indic three) in UTF-8.
+MALFORMED_NUMBERS = [
+    "²".encode("latin-1"),
+    b"1\xb9",
+    "٣".encode(),
+    b"9" * 5000,
+    b"9" * 19,
+    b"-1",
+    b"1e3",
+    b" ",
+    b"0x10",
+]
+
+
+@pytest.mark.parametrize("value", MALFORMED_NUMBERS, ids=lambda v: repr(v[:8]))
+def test_an_upload_length_that_is_not_ascii_digits_is_400_not_500(
+    client: TestClient, world: World, value: bytes
+) -> None:
+    r = create(
+        client, world.tokens["alice"], 10, world.metadata(), headers={"Upload-Length": value}
+    )
+    assert (r.status_code, _error(r)) == (400, "bad_upload_length"), r.text
+    assert_no_trace(world)
+
+
+@pytest.mark.parametrize("value", MALFORMED_NUMBERS, ids=lambda v: repr(v[:8]))
+def test_an_upload_offset_that_is_not_ascii_digits_is_400_not_500(
+    client: TestClient, world: World, value: bytes
+) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    r = patch(client, token, location, 0, DATA[:10], headers={"Upload-Offset": value})
+    assert (r.status_code, _error(r)) == (400, "bad_upload_offset"), r.text
+    assert world.rt.store.keys("uploads/") == []
+
+
+@pytest.mark.parametrize("size", [100 * 1024, 8 * 1024 * 1024])
+def test_requests_with_oversized_headers_are_refused_with_431(
+    client: TestClient, world: World, size: int
+) -> None:
+    r = create(
+        client, world.tokens["alice"], 10, world.metadata(), headers={"X-Padding": "a" * size}
+    )
+    assert (r.status_code, _error(r)) == (431, "headers_too_large")
+    assert_no_trace(world)
+    headers = {f"X-Pad-{i}": "a" * 1000 for i in range(100)}  # many small ones add up
+    assert client.get("/", headers=headers).status_code == 431
+    assert client.get("/", headers={"X-Padding": "a" * 1000}).status_code == 200

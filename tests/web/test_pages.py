@@ -243,6 +243,9 @@ def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
     assert tail.content == whole.content[-10:]
     bad = client.get("/api/v1/donations/1/video", headers={**rita, "Range": f"bytes={size}-"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (416, "bad_range")
+    for malformed in (b"bytes=\xb2-", "bytes=0-٣".encode(), b"bytes=-" + b"9" * 5000, b"bytes=-"):
+        r = client.get("/api/v1/donations/1/video", headers={**rita, "Range": malformed})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_range"), malformed
 
 
 def test_a_donor_withdraws_a_clip_then_everything_and_downloads_their_data_from_the_page(

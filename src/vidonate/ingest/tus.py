@@ -98,14 +98,6 @@ def parse_checksum(header: str | None) -> Checksum | None:
         raise InvalidInput("bad_checksum", "Upload-Checksum is not base64") from None
 
 
-def parse_length(value: str | None, header: str) -> int:
-    if value is None or not value.strip().isdigit():
-        raise InvalidInput(
-            f"bad_{header.lower().replace('-', '_')}", f"{header} must be a non-negative integer"
-        )
-    return int(value)
-
-
 @dataclass(frozen=True)
 class UploadState:
     id: str

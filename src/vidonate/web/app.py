@@ -14,6 +14,7 @@ from vidonate.errors import InvalidRequest, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
 from vidonate.web.deps import APP_DEPENDENCIES
+from vidonate.web.headers import HeaderSizeLimit
 from vidonate.web.ratelimit import RateLimits
 
 
@@ -47,6 +48,8 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         same_site="lax",
         https_only=rt.settings.base_url.startswith("https://"),
     )
+    # Added last, so it runs first: oversized headers are refused before anything reads them.
+    app.add_middleware(HeaderSizeLimit, max_bytes=rt.settings.max_header_bytes)
 
     @app.exception_handler(VidonateError)
     async def _vidonate_error(request: Request, exc: VidonateError) -> Response:

@@ -17,6 +17,7 @@ from vidonate.errors import (
 )
 from vidonate.ingest import tus
 from vidonate.web.deps import CurrentUser, RateLimitsDep, RuntimeDep, check_upload_rate
+from vidonate.web.headers import decimal, header_count
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -70,8 +71,8 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 def _check_content_length(request: Request, room: int | None = None) -> None:
-    declared = request.headers.get("content-length")
-    if room is not None and declared and declared.isdigit() and int(declared) > room:
+    declared = decimal(request.headers.get("content-length"))
+    if room is not None and declared is not None and declared > room:
         raise PayloadTooLarge("body_too_large", f"the body is {declared} bytes; {room} are left")
 
 
@@ -95,7 +96,9 @@ def discover(rt: RuntimeDep) -> Response:
     openapi_extra={
         "parameters": [
             TUS_RESUMABLE,
-            _header("Upload-Length", "the file's size in bytes", required=True, pattern="^[0-9]+$"),
+            _header(
+                "Upload-Length", "the file's size in bytes", required=True, pattern="^[0-9]{1,18}$"
+            ),
             _header("Upload-Metadata", "comma-separated 'key base64(value)' pairs"),
             UPLOAD_CHECKSUM,
         ],
@@ -117,7 +120,7 @@ async def create(
         raise InvalidInput(
             "defer_length_unsupported", "send Upload-Length; deferring it is not supported"
         )
-    length = tus.parse_length(request.headers.get("upload-length"), "Upload-Length")
+    length = header_count(request.headers.get("upload-length"), "Upload-Length")
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
 
     state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata)
@@ -151,7 +154,9 @@ def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) ->
     openapi_extra={
         "parameters": [
             TUS_RESUMABLE,
-            _header("Upload-Offset", "where this chunk starts", required=True, pattern="^[0-9]+$"),
+            _header(
+                "Upload-Offset", "where this chunk starts", required=True, pattern="^[0-9]{1,18}$"
+            ),
             UPLOAD_CHECKSUM,
         ],
         "requestBody": {"required": True, **CHUNK_BODY},
@@ -161,7 +166,7 @@ async def patch(upload_id: str, request: Request, user: CurrentUser, rt: Runtime
     _require_tus(request)
     if request.headers.get("content-type") != OFFSET_STREAM:
         raise UnsupportedContentType("bad_content_type", f"PATCH bodies are {OFFSET_STREAM}")
-    offset = tus.parse_length(request.headers.get("upload-offset"), "Upload-Offset")
+    offset = header_count(request.headers.get("upload-offset"), "Upload-Offset")
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
     state = await tus.append(rt, user, upload_id, offset, _body(request), checksum)
     return Response(status_code=204, headers=_headers(state))
