@@ -50,6 +50,21 @@ class ClientGone(Exception):
     """The client cut the connection mid-body; what arrived before is kept if it can be."""
 
 
+# What stock clients send on their own (Uppy and tus-js-client: name, type, filetype,
+# relativePath); vidonate has no use for them but must not refuse them.
+CLIENT_FIELDS = frozenset({"name", "type", "filetype", "relativePath"})
+
+
+def donation_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The fields a donation takes: ``name`` is the file name when ``filename`` is absent,
+    and the other fields clients add by default are dropped. Unknown fields stay, so a
+    misspelled one is still refused."""
+    fields = {k: v for k, v in metadata.items() if k not in CLIENT_FIELDS}
+    if not fields.get("filename") and metadata.get("name"):
+        fields["filename"] = metadata["name"]
+    return fields
+
+
 def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
     metadata: dict[str, str] = {}
@@ -106,6 +121,7 @@ class UploadState:
     length: int
     expires_at: datetime
     completed: bool
+    metadata_header: str | None = None
 
 
 def _state(upload: Upload) -> UploadState:
@@ -116,6 +132,7 @@ def _state(upload: Upload) -> UploadState:
         upload.length,
         upload.expires_at,
         upload.completed_at is not None,
+        upload.upload_metadata,
     )
 
 
@@ -128,7 +145,14 @@ def _in_flight_bytes(session: Session, donor: User) -> int:
     return sum(sizes)
 
 
-def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str]) -> UploadState:
+def create_upload(
+    rt: Runtime,
+    donor: User,
+    length: int,
+    metadata: dict[str, str],
+    metadata_header: str | None = None,
+) -> UploadState:
+    """A new upload and its donation; ``metadata_header`` is kept for HEAD to return."""
     settings = rt.settings
     if length > settings.tus_max_size:
         raise PayloadTooLarge(
@@ -138,7 +162,7 @@ def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str
     if length == 0:
         raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
     with transaction(rt.sessions) as session:
-        request = validate_request(session, donor, metadata)
+        request = validate_request(session, donor, donation_metadata(metadata))
         held = _in_flight_bytes(session, donor)
         if held + length > settings.donor_quota_bytes:
             raise PayloadTooLarge(
@@ -154,6 +178,7 @@ def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str
             donor_id=donor.id,
             length=length,
             expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
+            upload_metadata=metadata_header or None,
         )
         session.add(upload)
         session.flush()

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from vidonate.errors import InvalidRequest, TooManyRequests, VidonateError
+from vidonate.errors import InvalidRequest, MethodNotAllowed, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
 from vidonate.web.deps import APP_DEPENDENCIES
@@ -56,6 +58,8 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         headers: dict[str, str] = {}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, MethodNotAllowed):
+            headers["Allow"] = exc.allow
         if request.url.path.startswith("/api/"):
             if "/uploads" in request.url.path:
                 headers["Tus-Resumable"] = TUS_VERSION
@@ -69,6 +73,17 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         response = render_error(request, exc)
         response.headers.update(headers)
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A 405 is answered like every error (and on tus endpoints with Tus-Resumable).
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed here; allowed: {allow}"
+            return await _vidonate_error(
+                request, MethodNotAllowed("method_not_allowed", message, allow)
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:

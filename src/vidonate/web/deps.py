@@ -28,6 +28,7 @@ from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
 from vidonate.runtime import Runtime
 from vidonate.web import csrf
+from vidonate.web.headers import method_overridden
 from vidonate.web.ratelimit import RateLimits
 
 # Roles that may change anything; a user with none of them (an auditor) only reads.
@@ -138,7 +139,8 @@ def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep
     large upload does not use up the budget of everything else.
     """
     key = f"user:{caller.user.id}" if caller.user is not None else f"ip:{client_ip(request)}"
-    if request.method in ("PATCH", "HEAD") and _TUS_UPLOAD.match(request.url.path):
+    method = method_overridden(request) or request.method
+    if method in ("PATCH", "HEAD") and _TUS_UPLOAD.match(request.url.path):
         limits.upload_chunks.check(key, "upload chunks")
     else:
         limits.requests.check(key, "requests")

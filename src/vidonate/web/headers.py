@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vidonate.errors import InvalidInput
@@ -35,6 +36,18 @@ def header_count(value: str | None, header: str) -> int:
             f"{header} must be a non-negative integer of at most {MAX_DIGITS} ASCII digits",
         )
     return number
+
+
+OVERRIDABLE = frozenset({"PATCH", "DELETE", "HEAD"})
+
+
+def method_overridden(request: Request) -> str | None:
+    """The method a POST stands for through ``X-HTTP-Method-Override`` (tus allows it for
+    proxies that block PATCH), if it names one that may be overridden."""
+    if request.method != "POST":
+        return None
+    method = (request.headers.get("x-http-method-override") or "").strip().upper()
+    return method if method in OVERRIDABLE else None
 
 
 class HeaderSizeLimit:

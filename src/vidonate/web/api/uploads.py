@@ -11,13 +11,14 @@ from starlette.requests import ClientDisconnect
 
 from vidonate.errors import (
     InvalidInput,
+    MethodNotAllowed,
     PayloadTooLarge,
     PreconditionFailed,
     UnsupportedContentType,
 )
 from vidonate.ingest import tus
 from vidonate.web.deps import CurrentUser, RateLimitsDep, RuntimeDep, check_upload_rate
-from vidonate.web.headers import decimal, header_count
+from vidonate.web.headers import decimal, header_count, method_overridden
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -115,15 +116,23 @@ async def create(
     limited (429 ``rate_limited``).
     """
     _require_tus(request)
+    if request.headers.get("upload-concat") is not None:
+        # Parallel uploads (Uppy's parallelUploads) would make each piece its own donation.
+        raise InvalidInput(
+            "concatenation_unsupported",
+            "Upload-Concat is not supported: upload the file as one upload "
+            "(turn off parallel uploads in the client)",
+        )
     check_upload_rate(limits, user)
     if request.headers.get("upload-defer-length"):
         raise InvalidInput(
             "defer_length_unsupported", "send Upload-Length; deferring it is not supported"
         )
     length = header_count(request.headers.get("upload-length"), "Upload-Length")
-    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
+    header = request.headers.get("upload-metadata")
+    metadata = tus.parse_metadata(header)
 
-    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata)
+    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata, header)
     location = str(request.url_for("upload_head", upload_id=state.id))
     headers = {**_headers(state, offset=False), "Location": location}
     if request.headers.get("content-type") == OFFSET_STREAM:
@@ -138,14 +147,10 @@ async def create(
 def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
     state = tus.upload_state(rt, user, upload_id)
-    return Response(
-        status_code=200,
-        headers={
-            **_headers(state),
-            "Upload-Length": str(state.length),
-            "Cache-Control": "no-store",
-        },
-    )
+    headers = {**_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
+    if state.metadata_header:  # tus: returned as the client sent it at creation
+        headers["Upload-Metadata"] = state.metadata_header
+    return Response(status_code=200, headers=headers)
 
 
 @router.patch(
@@ -177,3 +182,23 @@ def terminate(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDe
     _require_tus(request)
     tus.terminate(rt, user, upload_id)
     return Response(status_code=204, headers={"Tus-Resumable": tus.TUS_VERSION})
+
+
+@router.post("/{upload_id}", include_in_schema=False)
+async def method_override(
+    upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep
+) -> Response:
+    """``X-HTTP-Method-Override``: PATCH, DELETE or HEAD sent as POST, for proxies that
+    pass only GET and POST (tus-js-client's ``overridePatchMethod``)."""
+    method = method_overridden(request)
+    if method == "PATCH":
+        return await patch(upload_id, request, user, rt)
+    if method == "DELETE":
+        return await run_in_threadpool(terminate, upload_id, request, user, rt)
+    if method == "HEAD":
+        return await run_in_threadpool(head, upload_id, request, user, rt)
+    raise MethodNotAllowed(
+        "method_not_allowed",
+        "POST to an upload needs X-HTTP-Method-Override: PATCH, DELETE or HEAD",
+        allow="HEAD, PATCH, DELETE, POST",
+    )
