@@ -4,8 +4,10 @@ the API with tus, and the demo that runs the whole loop."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,6 @@ from vidonate.server import BackgroundServer
 from world import World
 
 runner = CliRunner()
-
-
 
 
 def test_admin_creates_users_and_campaigns(cli_env: Path) -> None:
@@ -151,3 +151,70 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     (tmp_path / "something").write_text("x")
     r = runner.invoke(app, ["demo", "--workdir", str(tmp_path)])
     assert r.exit_code == 2 and "not empty" in r.output
+
+
+def _closed_port() -> int:
+    """A port on which nothing listens (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+CLIENT_COMMANDS = {
+    "login": ["login", "--username", "bob", "--password", "bob-password"],
+    "camera add": ["camera", "add", "garage", "--placement", "driveway", "--token", "t"],
+    "donate": [
+        "donate",
+        "{clip}",
+        "--campaign",
+        "c",
+        "--category",
+        "x",
+        "--camera",
+        "1",
+        "--accept-consent",
+        "--token",
+        "t",
+    ],
+    "withdraw": ["withdraw", "1", "--token", "t"],
+    "export": ["export", "--out", "{out}", "--token", "t"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(CLIENT_COMMANDS))
+def test_every_client_command_says_in_one_line_that_the_server_is_not_running(
+    cli_env: Path, command: str
+) -> None:
+    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5) if command == "donate" else None
+    server = f"http://127.0.0.1:{_closed_port()}"
+    args = [a.format(clip=clip, out=cli_env / "export.zip") for a in CLIENT_COMMANDS[command]]
+    r = runner.invoke(app, [*args, "--server", server])
+    assert r.exit_code != 0
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error could not reach {server} (connection refused): is the server running? "
+        "start it with `make run`, or pass --server (reason: server_unreachable)"
+    ]
+    assert not (cli_env / "export.zip").exists() and not (cli_env / "export.zip.part").exists()
+
+
+def test_an_unknown_host_and_a_failed_tls_handshake_are_one_line_each(cli_env: Path) -> None:
+    r = runner.invoke(app, [*CLIENT_COMMANDS["login"], "--server", "http://no-such-host.invalid"])
+    assert r.exit_code != 0
+    assert r.output.strip().splitlines() == [
+        "error could not reach http://no-such-host.invalid (its host name is unknown): "
+        "check the address, or pass --server (reason: server_unreachable)"
+    ]
+    with socket.socket() as listener:  # speaks no TLS: it hangs up on the handshake
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        hang_up = threading.Thread(target=lambda: listener.accept()[0].close())
+        hang_up.start()
+        r = runner.invoke(app, [*CLIENT_COMMANDS["login"], "--server", f"https://127.0.0.1:{port}"])
+        hang_up.join()
+    assert r.exit_code != 0
+    [line] = r.output.strip().splitlines()
+    assert line.startswith(f"error could not reach https://127.0.0.1:{port} (TLS failed: ")
+    assert "check http:// or https://" in line

@@ -8,10 +8,11 @@ import secrets
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -53,8 +54,9 @@ TokenOpt = Annotated[
 ]
 
 
-def _fail(exc: VidonateError) -> None:
-    err.print(f"[red]error[/] {exc.message} [dim](reason: {exc.code})[/]")
+def _fail(exc: VidonateError) -> NoReturn:
+    # One line whatever the terminal's width; the message is text, never markup.
+    err.print(f"[red]error[/] {escape(exc.message)} [dim](reason: {exc.code})[/]", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -435,8 +437,9 @@ def export(
 ) -> None:
     """Download one zip of everything vidonate keeps about you, clips decrypted."""
     api = _api(server, token)
+    # Transient: a failure leaves its one line, not a half-drawn bar.
     with Progress(*Progress.get_default_columns()[:1], DownloadColumn(), TransferSpeedColumn(),
-                  console=err) as progress:  # fmt: skip
+                  console=err, transient=True) as progress:  # fmt: skip
         task = progress.add_task("export", total=None)
         try:
             size = api.export(out, lambda n: progress.update(task, completed=n))
