@@ -81,7 +81,8 @@ def test_donor_logs_in_adds_a_camera_and_donates_with_progress(world: World, cli
             ],
         )
         assert r.exit_code == 0, r.output
-        assert "donated 2 of 2 clips" in r.output
+        assert "sent 2 of 2 clips; they are being processed" in r.output
+        assert "vidonate status" in r.output
     with transaction(world.rt.sessions) as s:
         donations = s.query(Donation).all()
         assert [(d.status, d.staged, d.incident_key) for d in donations] == [
@@ -178,6 +179,7 @@ CLIENT_COMMANDS = {
     ],
     "withdraw": ["withdraw", "1", "--token", "t"],
     "export": ["export", "--out", "{out}", "--token", "t"],
+    "status": ["status", "--token", "t"],
 }
 
 
@@ -218,3 +220,46 @@ def test_an_unknown_host_and_a_failed_tls_handshake_are_one_line_each(cli_env: P
     [line] = r.output.strip().splitlines()
     assert line.startswith(f"error could not reach https://127.0.0.1:{port} (TLS failed: ")
     assert "check http:// or https://" in line
+
+
+def _donate(world: World, server: BackgroundServer, *paths: Path, extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    args = ["donate", *map(str, paths), "--campaign", world.campaign.slug, "--category",
+            "package_theft", "--camera", "front porch", "--accept-consent", "--server",
+            server.url, "--token", world.tokens["alice"], *extra]  # fmt: skip
+    return runner.invoke(app, args)
+
+
+def test_an_empty_file_is_reported_as_not_donated_and_the_exit_code_says_so(
+    world: World, cli_env: Path
+) -> None:
+    clip = generate_clip(cli_env / "porch.mp4", seconds=1.5)
+    empty = cli_env / "empty.mp4"
+    empty.write_bytes(b"")
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        r = _donate(world, server, clip, empty)
+    assert r.exit_code == 1, r.output
+    assert "empty.mp4: not donated: The file is empty: there is nothing to donate." in r.output
+    assert "sent 1 of 2 clips; not donated: empty.mp4" in r.output
+    with transaction(world.rt.sessions) as s:
+        assert [d.source_filename for d in s.query(Donation)] == ["porch.mp4"]
+
+
+def test_donate_wait_prints_each_clips_outcome_in_words_and_status_lists_them(
+    world: World, cli_env: Path
+) -> None:
+    clip = generate_clip(cli_env / "porch.mp4", seconds=1.5)
+    broken = cli_env / "broken.mp4"  # passes the upload's sniff, fails processing
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(20_000))
+    world.rt.settings.worker_threads = 1  # the server processes clips as a deployment does
+    with BackgroundServer(world.rt, run_worker=True) as server:
+        r = _donate(world, server, clip, broken, extra=("--wait", "--wait-timeout", "120"))
+        listed = runner.invoke(
+            app, ["status", "--server", server.url, "--token", world.tokens["alice"]]
+        )
+    assert r.exit_code == 1, r.output
+    assert "porch.mp4: in review" in r.output
+    assert "broken.mp4: failed: The file is damaged or not a video" in r.output
+    assert "being processed" not in r.output.splitlines()[-1]
+    assert listed.exit_code == 0, listed.output
+    assert "in review" in listed.output and "failed: The file is damaged" in listed.output
+    assert "unreadable" not in listed.output, "the donor reads words, not codes"

@@ -24,6 +24,8 @@ from tusclient.storage.filestorage import FileStorage
 from tusclient.uploader import Uploader
 
 from vidonate.errors import VidonateError
+from vidonate.reasons import PENDING
+from vidonate.web.headers import DONATION_HEADER, decimal
 
 CHUNK_SIZE = 8 * 1024 * 1024
 
@@ -40,6 +42,14 @@ class Sha256Uploader(Uploader):
         if status is not None and 400 <= status < 500 and status not in (409, 423):
             raise error
         super()._retry_or_cry(error)
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """A finished upload, and the donation it filled (None if the server did not say)."""
+
+    url: str
+    donation_id: int | None
 
 
 class ApiError(VidonateError):
@@ -209,8 +219,8 @@ class Api:
         resume_store: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
         retries: int = 5,
-    ) -> str:
-        """Upload one file over tus; returns the upload URL. Resumes where the server stopped."""
+    ) -> Uploaded:
+        """Upload one file over tus. Resumes where the server stopped."""
         tus = tus_client.TusClient(f"{self.server}/api/v1/uploads", headers=self._auth())
         options: dict[str, Any] = {}
         if resume_store is not None:
@@ -239,6 +249,8 @@ class Api:
                 storage = options["url_storage"]
                 storage.remove_item(Fingerprint().get_fingerprint(path.open("rb")))
                 uploader = make_uploader()
+            if uploader.url is None:  # created first, so an empty file meets the server's "no"
+                uploader.set_url(uploader.create_url())
             total = uploader.get_file_size()
             while uploader.offset < total:
                 uploader.upload_chunk()
@@ -248,7 +260,15 @@ class Api:
             raise unreachable(self.server, exc) or _tus_error(exc) from exc
         if resume_store is not None and uploader.url_storage is not None:
             uploader.url_storage.remove_item(uploader._get_fingerprint())
-        return uploader.url or ""
+        answered = uploader.request.response_headers if uploader.request is not None else {}
+        donation = decimal(answered.get(DONATION_HEADER.lower()))
+        return Uploaded(uploader.url or "", donation)
+
+    def donation(self, donation_id: int) -> dict[str, Any]:
+        return self.call("GET", f"/donations/{donation_id}")
+
+    def donations(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/donations")
 
 
 def _tus_error(exc: Exception) -> Exception:
@@ -261,6 +281,33 @@ def _tus_error(exc: Exception) -> Exception:
         except (ValueError, KeyError, TypeError):
             pass
     return ApiError(status, "upload_failed", str(exc))
+
+
+def wait_for_outcomes(
+    api: Api,
+    donation_ids: list[int],
+    timeout: float,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    poll_s: float = 1.0,
+) -> dict[int, dict[str, Any]]:
+    """Poll each donation until it leaves processing (or ``timeout`` seconds pass);
+    ``on_update`` sees each state as it is read. Returns the last state of each."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    latest: dict[int, dict[str, Any]] = {}
+    while True:
+        for donation_id in donation_ids:
+            if donation_id in latest and latest[donation_id]["status"] not in PENDING:
+                continue
+            latest[donation_id] = api.donation(donation_id)
+            if on_update is not None:
+                on_update(latest[donation_id])
+        if all(d["status"] not in PENDING for d in latest.values()):
+            return latest
+        if time.monotonic() > deadline:
+            return latest
+        time.sleep(poll_s)
 
 
 def wait_for(

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vidonate.errors import InvalidInput
 
+# On tus answers: the donation an upload fills, so a client can follow its processing.
+DONATION_HEADER = "Vidonate-Donation-Id"
 MAX_DIGITS = 18  # every 18-digit number fits a signed 64-bit integer (a BIGINT column)
 
 

@@ -18,7 +18,7 @@ from vidonate.errors import (
 )
 from vidonate.ingest import tus
 from vidonate.web.deps import CurrentUser, RateLimitsDep, RuntimeDep, check_upload_rate
-from vidonate.web.headers import decimal, header_count, method_overridden
+from vidonate.web.headers import DONATION_HEADER, decimal, header_count, method_overridden
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -56,6 +56,8 @@ def _headers(state: tus.UploadState, *, offset: bool = True) -> dict[str, str]:
     headers = {
         "Tus-Resumable": tus.TUS_VERSION,
         "Upload-Expires": format_datetime(state.expires_at, usegmt=True),
+        # Which donation this upload fills, so a client can follow its processing.
+        DONATION_HEADER: str(state.donation_id),
     }
     if offset:
         headers["Upload-Offset"] = str(state.offset)
