@@ -4,8 +4,10 @@ the API with tus, and the demo that runs the whole loop."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,7 +81,8 @@ def test_donor_logs_in_adds_a_camera_and_donates_with_progress(world: World, cli
             ],
         )
         assert r.exit_code == 0, r.output
-        assert "donated 2 of 2 clips" in r.output
+        assert "sent 2 of 2 clips; they are being processed" in r.output
+        assert "vidonate status" in r.output
     with transaction(world.rt.sessions) as s:
         donations = s.query(Donation).all()
         assert [(d.status, d.staged, d.incident_key) for d in donations] == [
@@ -156,3 +159,114 @@ def test_serve_help_says_how_to_pick_the_port_and_host() -> None:
     assert r.exit_code == 0
     assert "--port" in r.output and "make run PORT=8100" in r.output
     assert "--host" in r.output and "make run HOST=" in r.output
+
+
+def _closed_port() -> int:
+    """A port on which nothing listens (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+CLIENT_COMMANDS = {
+    "login": ["login", "--username", "bob", "--password", "bob-password"],
+    "camera add": ["camera", "add", "garage", "--placement", "driveway", "--token", "t"],
+    "donate": [
+        "donate",
+        "{clip}",
+        "--campaign",
+        "c",
+        "--category",
+        "x",
+        "--camera",
+        "1",
+        "--accept-consent",
+        "--token",
+        "t",
+    ],
+    "withdraw": ["withdraw", "1", "--token", "t"],
+    "export": ["export", "--out", "{out}", "--token", "t"],
+    "status": ["status", "--token", "t"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(CLIENT_COMMANDS))
+def test_every_client_command_says_in_one_line_that_the_server_is_not_running(
+    cli_env: Path, command: str
+) -> None:
+    clip = generate_clip(cli_env / "clip.mp4", seconds=1.5) if command == "donate" else None
+    server = f"http://127.0.0.1:{_closed_port()}"
+    args = [a.format(clip=clip, out=cli_env / "export.zip") for a in CLIENT_COMMANDS[command]]
+    r = runner.invoke(app, [*args, "--server", server])
+    assert r.exit_code != 0
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error could not reach {server} (connection refused): is the server running? "
+        "start it with `make run`, or pass --server (reason: server_unreachable)"
+    ]
+    assert not (cli_env / "export.zip").exists() and not (cli_env / "export.zip.part").exists()
+
+
+def test_an_unknown_host_and_a_failed_tls_handshake_are_one_line_each(cli_env: Path) -> None:
+    r = runner.invoke(app, [*CLIENT_COMMANDS["login"], "--server", "http://no-such-host.invalid"])
+    assert r.exit_code != 0
+    assert r.output.strip().splitlines() == [
+        "error could not reach http://no-such-host.invalid (its host name is unknown): "
+        "check the address, or pass --server (reason: server_unreachable)"
+    ]
+    with socket.socket() as listener:  # speaks no TLS: it hangs up on the handshake
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        hang_up = threading.Thread(target=lambda: listener.accept()[0].close())
+        hang_up.start()
+        r = runner.invoke(app, [*CLIENT_COMMANDS["login"], "--server", f"https://127.0.0.1:{port}"])
+        hang_up.join()
+    assert r.exit_code != 0
+    [line] = r.output.strip().splitlines()
+    assert line.startswith(f"error could not reach https://127.0.0.1:{port} (TLS failed: ")
+    assert "check http:// or https://" in line
+
+
+def _donate(world: World, server: BackgroundServer, *paths: Path, extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    args = ["donate", *map(str, paths), "--campaign", world.campaign.slug, "--category",
+            "package_theft", "--camera", "front porch", "--accept-consent", "--server",
+            server.url, "--token", world.tokens["alice"], *extra]  # fmt: skip
+    return runner.invoke(app, args)
+
+
+def test_an_empty_file_is_reported_as_not_donated_and_the_exit_code_says_so(
+    world: World, cli_env: Path
+) -> None:
+    clip = generate_clip(cli_env / "porch.mp4", seconds=1.5)
+    empty = cli_env / "empty.mp4"
+    empty.write_bytes(b"")
+    with BackgroundServer(world.rt, run_worker=False) as server:
+        r = _donate(world, server, clip, empty)
+    assert r.exit_code == 1, r.output
+    assert "empty.mp4: not donated: The file is empty: there is nothing to donate." in r.output
+    assert "sent 1 of 2 clips; not donated: empty.mp4" in r.output
+    with transaction(world.rt.sessions) as s:
+        assert [d.source_filename for d in s.query(Donation)] == ["porch.mp4"]
+
+
+def test_donate_wait_prints_each_clips_outcome_in_words_and_status_lists_them(
+    world: World, cli_env: Path
+) -> None:
+    clip = generate_clip(cli_env / "porch.mp4", seconds=1.5)
+    broken = cli_env / "broken.mp4"  # passes the upload's sniff, fails processing
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + os.urandom(20_000))
+    world.rt.settings.worker_threads = 1  # the server processes clips as a deployment does
+    with BackgroundServer(world.rt, run_worker=True) as server:
+        r = _donate(world, server, clip, broken, extra=("--wait", "--wait-timeout", "120"))
+        listed = runner.invoke(
+            app, ["status", "--server", server.url, "--token", world.tokens["alice"]]
+        )
+    assert r.exit_code == 1, r.output
+    assert "porch.mp4: in review" in r.output
+    assert "broken.mp4: failed: The file is damaged or not a video" in r.output
+    assert "being processed" not in r.output.splitlines()[-1]
+    assert listed.exit_code == 0, listed.output
+    assert "in review" in listed.output and "failed: The file is damaged" in listed.output
+    assert "unreadable" not in listed.output, "the donor reads words, not codes"

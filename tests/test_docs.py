@@ -20,6 +20,7 @@ ERROR_CLASSES = {
     "Gone",
     "PayloadTooLarge",
     "UnsupportedMedia",
+    "MethodNotAllowed",
     "ChecksumMismatch",
     "PreconditionFailed",
     "UnsupportedContentType",

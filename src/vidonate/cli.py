@@ -8,7 +8,7 @@ import secrets
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,7 +21,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Column, Table
@@ -54,9 +53,9 @@ TokenOpt = Annotated[
 ]
 
 
-def _fail(exc: VidonateError) -> None:
-    # Messages are text, not markup: "pip install -e '.[train]'" must keep its brackets.
-    err.print(f"[red]error[/] {escape(exc.message)} [dim](reason: {exc.code})[/]")
+def _fail(exc: VidonateError) -> NoReturn:
+    # One line whatever the terminal's width; the message is text, never markup.
+    err.print(f"[red]error[/] {escape(exc.message)} [dim](reason: {exc.code})[/]", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -358,10 +357,18 @@ def donate(
     incident: str | None = None,
     recorded_at: Annotated[str | None, typer.Option(help="ISO 8601; default: now")] = None,
     accept_consent: Annotated[bool, typer.Option(help="accept the consent text in force")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="wait for each clip's outcome (in review, or failed and why)")
+    ] = False,
+    wait_timeout: Annotated[float, typer.Option(help="seconds --wait waits at most")] = 900,
     server: ServerOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Donate clips over tus, with a progress bar; an interrupted run resumes where it stopped."""
+    """Donate clips over tus, with a progress bar; an interrupted run resumes where it stopped.
+
+    Every file not donated is named with the reason, and the exit code is 1. The clips
+    are then processed on the server: --wait shows how each fares, `vidonate status` later.
+    """
     from vidonate.client import credentials_path
 
     api = _api(server, token)
@@ -389,30 +396,37 @@ def donate(
     if recorded_at:
         metadata["recorded_at"] = recorded_at
     resume_store = credentials_path().parent / "uploads.json"
-    failed = 0
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        for path in files:
-            task = progress.add_task(path.name, total=path.stat().st_size)
-            try:
-                api.upload(
-                    path,
-                    {**metadata, "filename": path.name},
-                    resume_store=resume_store,
-                    on_progress=lambda done, _t, t=task: progress.update(t, completed=done),
-                )
-            except VidonateError as exc:
-                failed += 1
-                progress.console.print(f"[red]{path.name}[/]: {exc.message} [dim]({exc.code})[/]")
-    console.print(f"donated {len(files) - failed} of {len(files)} clips")
-    if failed:
+    from vidonate.cli_donor import report_outcomes, send_files
+
+    sent, refused = send_files(api, files, metadata, resume_store, console)
+    try:
+        failed = report_outcomes(api, sent, wait_timeout, console, err) if wait else 0
+    except VidonateError as exc:
+        _fail(exc)
+    summary = f"sent {len(files) - len(refused)} of {len(files)} clips"
+    if refused:
+        summary += f"; not donated: {', '.join(refused)}"
+    if not wait and sent:
+        summary += "; they are being processed: `vidonate status` shows how they fare"
+    console.print(summary, markup=False, soft_wrap=True)
+    if refused or failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def status(server: ServerOpt = None, token: TokenOpt = None) -> None:
+    """Your clips and where each stands, in words (newest first)."""
+    from vidonate.cli_donor import status_table
+
+    api = _api(server, token)
+    try:
+        donations = api.donations()
+    except VidonateError as exc:
+        _fail(exc)
+    if not donations:
+        console.print("no clips yet: donate one with `vidonate donate`", markup=False)
+        return
+    console.print(status_table(donations))
 
 
 @app.command()
@@ -454,8 +468,9 @@ def export(
 ) -> None:
     """Download one zip of everything vidonate keeps about you, clips decrypted."""
     api = _api(server, token)
+    # Transient: a failure leaves its one line, not a half-drawn bar.
     with Progress(*Progress.get_default_columns()[:1], DownloadColumn(), TransferSpeedColumn(),
-                  console=err) as progress:  # fmt: skip
+                  console=err, transient=True) as progress:  # fmt: skip
         task = progress.add_task("export", total=None)
         try:
             size = api.export(out, lambda n: progress.update(task, completed=n))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,9 @@ from tusclient.storage.filestorage import FileStorage
 from tusclient.uploader import Uploader
 
 from vidonate.errors import VidonateError
+from vidonate.reasons import PENDING
 from vidonate.secret_file import replace_private_file
+from vidonate.web.headers import DONATION_HEADER, decimal
 
 CHUNK_SIZE = 8 * 1024 * 1024
 
@@ -41,10 +45,69 @@ class Sha256Uploader(Uploader):
         super()._retry_or_cry(error)
 
 
+@dataclass(frozen=True)
+class Uploaded:
+    """A finished upload, and the donation it filled (None if the server did not say)."""
+
+    url: str
+    donation_id: int | None
+
+
 class ApiError(VidonateError):
     def __init__(self, status_code: int, code: str, message: str) -> None:
         super().__init__(code, message)
         self.status_code = status_code
+
+
+class ServerUnreachable(ApiError):
+    """No answer from the server at all: refused, unknown host, timed out, TLS failed."""
+
+    def __init__(self, server: str, why: str, hint: str) -> None:
+        super().__init__(0, "server_unreachable", f"could not reach {server} ({why}): {hint}")
+
+
+_START_HINT = "is the server running? start it with `make run`, or pass --server"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps (httpx, requests and urllib3 each wrap the socket's
+    error in their own, through causes, contexts, ``reason`` or ``args``)."""
+    seen: list[BaseException] = []
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        stack += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return seen
+
+
+def unreachable(server: str, exc: BaseException) -> ServerUnreachable | None:
+    """The one-line reason why ``server`` did not answer, if that is what ``exc`` means."""
+    causes = _causes(exc)
+    for cause in causes:
+        if isinstance(cause, ConnectionRefusedError):
+            return ServerUnreachable(server, "connection refused", _START_HINT)
+        if isinstance(cause, socket.gaierror):
+            return ServerUnreachable(
+                server, "its host name is unknown", "check the address, or pass --server"
+            )
+        if isinstance(cause, ssl.SSLError):
+            return ServerUnreachable(
+                server,
+                f"TLS failed: {cause.reason or type(cause).__name__}",
+                "check http:// or https:// in the address, and the server's certificate",
+            )
+    for cause in causes:
+        if isinstance(cause, (TimeoutError, httpx.TimeoutException)):
+            return ServerUnreachable(
+                server, "timed out", "is the address right and the network up? or pass --server"
+            )
+    for cause in causes:
+        if isinstance(cause, (ConnectionError, httpx.TransportError)):
+            return ServerUnreachable(server, f"connection failed: {cause}", _START_HINT)
+    return None
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -98,7 +161,10 @@ class Api:
         self.http.close()
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise unreachable(self.server, exc) or exc from exc
         _raise_for(response)
         return response.json() if response.content else None
 
@@ -123,6 +189,13 @@ class Api:
     def export(self, dest: Path, on_progress: Callable[[int], None] | None = None) -> int:
         """Download the data export zip to ``dest`` (via a temp file); returns its size."""
         partial = dest.with_name(dest.name + ".part")
+        try:
+            return self._export(dest, partial, on_progress)
+        except httpx.TransportError as exc:
+            partial.unlink(missing_ok=True)
+            raise unreachable(self.server, exc) or exc from exc
+
+    def _export(self, dest: Path, partial: Path, on_progress: Callable[[int], None] | None) -> int:
         size = 0
         with self.http.stream("GET", "/me/export", timeout=None) as response:
             if response.status_code >= 400:
@@ -146,8 +219,8 @@ class Api:
         resume_store: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
         retries: int = 5,
-    ) -> str:
-        """Upload one file over tus; returns the upload URL. Resumes where the server stopped."""
+    ) -> Uploaded:
+        """Upload one file over tus. Resumes where the server stopped."""
         tus = tus_client.TusClient(f"{self.server}/api/v1/uploads", headers=self._auth())
         options: dict[str, Any] = {}
         if resume_store is not None:
@@ -176,16 +249,26 @@ class Api:
                 storage = options["url_storage"]
                 storage.remove_item(Fingerprint().get_fingerprint(path.open("rb")))
                 uploader = make_uploader()
+            if uploader.url is None:  # created first, so an empty file meets the server's "no"
+                uploader.set_url(uploader.create_url())
             total = uploader.get_file_size()
             while uploader.offset < total:
                 uploader.upload_chunk()
                 if on_progress:
                     on_progress(uploader.offset, total)
         except Exception as exc:  # tuspy raises its own errors; give ours with the server's code
-            raise _tus_error(exc) from exc
+            raise unreachable(self.server, exc) or _tus_error(exc) from exc
         if resume_store is not None and uploader.url_storage is not None:
             uploader.url_storage.remove_item(uploader._get_fingerprint())
-        return uploader.url or ""
+        answered = uploader.request.response_headers if uploader.request is not None else {}
+        donation = decimal(answered.get(DONATION_HEADER.lower()))
+        return Uploaded(uploader.url or "", donation)
+
+    def donation(self, donation_id: int) -> dict[str, Any]:
+        return self.call("GET", f"/donations/{donation_id}")
+
+    def donations(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/donations")
 
 
 def _tus_error(exc: Exception) -> Exception:
@@ -198,6 +281,33 @@ def _tus_error(exc: Exception) -> Exception:
         except (ValueError, KeyError, TypeError):
             pass
     return ApiError(status, "upload_failed", str(exc))
+
+
+def wait_for_outcomes(
+    api: Api,
+    donation_ids: list[int],
+    timeout: float,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    poll_s: float = 1.0,
+) -> dict[int, dict[str, Any]]:
+    """Poll each donation until it leaves processing (or ``timeout`` seconds pass);
+    ``on_update`` sees each state as it is read. Returns the last state of each."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    latest: dict[int, dict[str, Any]] = {}
+    while True:
+        for donation_id in donation_ids:
+            if donation_id in latest and latest[donation_id]["status"] not in PENDING:
+                continue
+            latest[donation_id] = api.donation(donation_id)
+            if on_update is not None:
+                on_update(latest[donation_id])
+        if all(d["status"] not in PENDING for d in latest.values()):
+            return latest
+        if time.monotonic() > deadline:
+            return latest
+        time.sleep(poll_s)
 
 
 def wait_for(

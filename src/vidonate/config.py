@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     rate_limit_sign_ins_per_username_per_hour: int = Field(
         60, ge=0, description="Sign-in attempts per hour for one username, from anywhere."
     )
+    max_header_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest total size of a request's headers (else 431)."
+    )
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

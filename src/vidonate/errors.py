@@ -9,6 +9,7 @@ Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
     ├── NotAuthenticated           401
     ├── Forbidden                  403  authenticated, but not allowed
     ├── NotFound                   404  unknown, or someone else's
+    ├── MethodNotAllowed           405  carries the ``allow``-ed methods
     ├── Conflict                   409  state does not allow it (e.g. offset mismatch)
     ├── Gone                       410  expired upload
     ├── PreconditionFailed         412  tus version header missing
@@ -51,6 +52,14 @@ class Forbidden(VidonateError):
 
 class NotFound(VidonateError):
     status_code = 404
+
+
+class MethodNotAllowed(VidonateError):
+    status_code = 405
+
+    def __init__(self, code: str, message: str, allow: str) -> None:
+        super().__init__(code, message)
+        self.allow = allow
 
 
 class Conflict(VidonateError):

@@ -347,7 +347,7 @@ def _h264_8k(path: Path, ctx: _Context) -> None:
 @_case(
     "absurd_duration",
     "duration.mkv",
-    "too_long",
+    "bad_timing",
     "Matroska whose Duration element claims 31,700 years",
 )
 def _absurd_duration(path: Path, ctx: _Context) -> None:

@@ -275,3 +275,132 @@ def test_a_file_that_is_no_video_container_is_refused_at_the_first_patch(
     assert (r.status_code, _error(r)) == (415, "unsupported_file_type")
     assert_no_trace(world)
     assert client.head(location, headers=auth(token)).status_code == 404
+
+
+# Header bytes as a client may send them: "²" as the latin-1 byte B2, which servers
+# decode back to "²" (str.isdigit() says yes), "٣" (Arabic-Indic three) in UTF-8.
+MALFORMED_NUMBERS = [
+    "²".encode("latin-1"),
+    b"1\xb9",
+    "٣".encode(),
+    b"9" * 5000,
+    b"9" * 19,
+    b"-1",
+    b"1e3",
+    b" ",
+    b"0x10",
+]
+
+
+@pytest.mark.parametrize("value", MALFORMED_NUMBERS, ids=lambda v: repr(v[:8]))
+def test_an_upload_length_that_is_not_ascii_digits_is_400_not_500(
+    client: TestClient, world: World, value: bytes
+) -> None:
+    r = create(
+        client, world.tokens["alice"], 10, world.metadata(), headers={"Upload-Length": value}
+    )
+    assert (r.status_code, _error(r)) == (400, "bad_upload_length"), r.text
+    assert_no_trace(world)
+
+
+@pytest.mark.parametrize("value", MALFORMED_NUMBERS, ids=lambda v: repr(v[:8]))
+def test_an_upload_offset_that_is_not_ascii_digits_is_400_not_500(
+    client: TestClient, world: World, value: bytes
+) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    r = patch(client, token, location, 0, DATA[:10], headers={"Upload-Offset": value})
+    assert (r.status_code, _error(r)) == (400, "bad_upload_offset"), r.text
+    assert world.rt.store.keys("uploads/") == []
+
+
+@pytest.mark.parametrize("size", [100 * 1024, 8 * 1024 * 1024])
+def test_requests_with_oversized_headers_are_refused_with_431(
+    client: TestClient, world: World, size: int
+) -> None:
+    r = create(
+        client, world.tokens["alice"], 10, world.metadata(), headers={"X-Padding": "a" * size}
+    )
+    assert (r.status_code, _error(r)) == (431, "headers_too_large")
+    assert_no_trace(world)
+    headers = {f"X-Pad-{i}": "a" * 1000 for i in range(100)}  # many small ones add up
+    assert client.get("/", headers=headers).status_code == 431
+    assert client.get("/", headers={"X-Padding": "a" * 1000}).status_code == 200
+
+
+@pytest.mark.parametrize("concat", ["partial", "final;/api/v1/uploads/a /api/v1/uploads/b"])
+def test_upload_concat_is_refused_while_concatenation_is_not_offered(
+    client: TestClient, world: World, concat: str
+) -> None:
+    r = create(
+        client,
+        world.tokens["alice"],
+        len(DATA),
+        world.metadata(),
+        headers={"Upload-Concat": concat},
+    )
+    assert (r.status_code, _error(r)) == (400, "concatenation_unsupported")
+    assert "parallel uploads" in r.json()["error"]["message"]
+    assert r.headers["Tus-Resumable"] == "1.0.0"
+    assert_no_trace(world)
+    offered = client.options("/api/v1/uploads").headers["Tus-Extension"].split(",")
+    assert "concatenation" not in offered
+
+
+def test_the_metadata_stock_clients_send_is_accepted_and_name_is_the_file_name(
+    client: TestClient, world: World
+) -> None:
+    # What Uppy with its tus plugin sends besides the app's own fields.
+    meta = world.metadata(name="porch ☂.mp4", type="video/mp4", filetype="video/mp4")
+    meta["relativePath"] = "null"
+    del meta["filename"]  # Uppy sends only name
+    r = create(client, world.tokens["alice"], len(DATA), meta)
+    assert r.status_code == 201, r.text
+    with transaction(world.rt.sessions) as s:
+        assert s.query(Donation).one().source_filename == "porch ☂.mp4"
+    meta = world.metadata(name="ignored.mp4", filename="chosen.mp4")
+    assert create(client, world.tokens["alice"], len(DATA), meta).status_code == 201
+    with transaction(world.rt.sessions) as s:
+        assert {d.source_filename for d in s.query(Donation)} == {"porch ☂.mp4", "chosen.mp4"}
+
+
+def test_head_returns_the_upload_metadata_as_it_was_sent(client: TestClient, world: World) -> None:
+    token = world.tokens["alice"]
+    header = encode_metadata(world.metadata(filename="a.mp4", type="video/mp4")) + ",relativePath"
+    location = create(client, token, len(DATA), {}, headers={"Upload-Metadata": header}).headers[
+        "Location"
+    ]
+    assert client.head(location, headers=auth(token)).headers["Upload-Metadata"] == header
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", ""), ("PUT", ""), ("PATCH", ""), ("GET", "/x"), ("PUT", "/x")]
+)
+def test_methods_the_endpoint_does_not_take_answer_405_with_tus_resumable(
+    client: TestClient, world: World, method: str, path: str
+) -> None:
+    r = client.request(method, f"/api/v1/uploads{path}", headers=auth(world.tokens["alice"]))
+    assert r.status_code == 405 and _error(r) == "method_not_allowed"
+    assert r.headers["Tus-Resumable"] == "1.0.0" and r.headers["Allow"]
+
+
+def test_x_http_method_override_on_post_stands_for_patch_head_and_delete(
+    client: TestClient, world: World
+) -> None:
+    token = world.tokens["alice"]
+    location = create(client, token, len(DATA), world.metadata()).headers["Location"]
+    chunk = {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    r = client.post(
+        location,
+        headers={**auth(token), **chunk, "X-HTTP-Method-Override": "PATCH"},
+        content=DATA[:1000],
+    )
+    assert (r.status_code, r.headers["Upload-Offset"]) == (204, "1000"), r.text
+    r = client.post(location, headers={**auth(token), "X-HTTP-Method-Override": "HEAD"})
+    assert (r.status_code, r.headers["Upload-Offset"]) == (200, "1000")
+    assert r.headers["Upload-Length"] == str(len(DATA))
+    r = client.post(location, headers={**auth(token), "X-HTTP-Method-Override": "GET"})
+    assert r.status_code == 405 and r.headers["Tus-Resumable"] == "1.0.0"
+    r = client.post(location, headers={**auth(token), "X-HTTP-Method-Override": "DELETE"})
+    assert r.status_code == 204
+    assert_no_trace(world)

@@ -80,6 +80,7 @@ ACCESS: dict[str, Access] = {
     "HEAD /api/v1/uploads/{upload_id}":               A(AUTH , HIDE , HIDE , HIDE , HIDE),
     "PATCH /api/v1/uploads/{upload_id}":              A(AUTH , HIDE , HIDE , HIDE , DENY),
     "DELETE /api/v1/uploads/{upload_id}":             A(AUTH , HIDE , HIDE , HIDE , DENY),
+    "POST /api/v1/uploads/{upload_id}":               A(AUTH , HIDE , HIDE , HIDE , DENY),
     # -- API: donations (alice's donation in the path); reviewers and admins may watch
     "GET /api/v1/donations":                          A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/donations/{donation_id}":            A(AUTH , HIDE , HIDE , HIDE , HIDE),
@@ -210,6 +211,9 @@ PROBES: dict[str, Probe] = {
         "content": MP4_HEAD,
     },
     "DELETE /api/v1/uploads/{upload_id}": lambda pop, role: {"headers": TUS},
+    "POST /api/v1/uploads/{upload_id}": lambda pop, role: {
+        "headers": {**TUS, "X-HTTP-Method-Override": "HEAD"}
+    },
     "POST /api/v1/review/{donation_id}/votes": _json({"decision": "accept"}),
     "POST /api/v1/admin/disclosures": _json(
         {"recipient": "City police", "legal_basis": "court order 12/2026", "donations": 1}

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from vidonate.db.engine import transaction
-from vidonate.db.models import Donation
+from vidonate.db.models import Donation, Upload
 from vidonate.ingest.samples import generate_clip
 from world import World
 
@@ -98,6 +102,93 @@ def test_the_form_refuses_a_donation_without_consent_and_keeps_nothing(
         assert s.query(Donation).count() == 0
 
 
+def _donate_form(client: TestClient, world: World) -> dict[str, str]:
+    return {
+        "campaign": world.campaign.slug,
+        "category": "package_theft",
+        "camera": str(world.cameras["alice"]),
+        "consent": world.consent_sha256,
+        "csrf_token": form_token(client, "/donate"),
+    }
+
+
+def test_a_text_file_donated_through_the_form_is_refused_for_its_real_reason(
+    client: TestClient, world: World
+) -> None:
+    _sign_in(client, "alice")
+    r = client.post(
+        "/donate",
+        data=_donate_form(client, world),
+        files={"file": ("notes.txt", b"just some notes, not a video\n")},
+    )
+    assert r.status_code == 415, r.text
+    assert "unsupported_file_type" in r.text and "upload_not_found" not in r.text
+    assert "is not a video container vidonate reads" in r.text
+    with transaction(world.rt.sessions) as s:
+        assert s.query(Donation).count() == 0
+    assert world.rt.store.keys("uploads/") == []
+
+
+_WRITES: list[str] | None = None  # the files opened for writing while a test watches
+
+
+def _note_writes(event: str, args: tuple) -> None:  # type: ignore[type-arg]
+    if _WRITES is None:
+        return
+    if event == "open":
+        path, mode, flags = args
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR)
+        )
+        if writing and isinstance(path, (str, os.PathLike)):
+            _WRITES.append(os.fspath(path))
+    elif event == "tempfile.mkstemp":
+        _WRITES.append(os.fspath(args[0]))
+    elif event == "os.rename":  # os.replace too: a file written, then moved into place
+        source, target = os.fspath(args[0]), os.fspath(args[1])
+        _WRITES[:] = [target if path == source else path for path in _WRITES]
+
+
+sys.addaudithook(_note_writes)  # audit hooks cannot be removed; inactive unless watching
+
+
+@contextmanager
+def files_written() -> Iterator[list[str]]:
+    """Every file the process opens for writing (or renames into place) meanwhile."""
+    global _WRITES
+    _WRITES = []
+    try:
+        yield _WRITES
+    finally:
+        _WRITES = None
+
+
+def test_the_form_streams_the_clip_to_the_encrypted_store_with_no_plaintext_temp_file(
+    client: TestClient, world: World
+) -> None:
+    _sign_in(client, "alice")
+    marker = b"PLAINTEXT-MARKER-" * 8
+    # An MP4 head passes the container sniff; 3 MB is past the 1 MiB at which a spooled
+    # upload (Starlette's UploadFile) moves to a temp file on disk.
+    data = b"\x00\x00\x00\x18ftypisom" + marker * (3 * 1024 * 1024 // len(marker))
+    form = _donate_form(client, world)
+    with files_written() as written:
+        r = client.post(
+            "/donate", data=form, files={"file": ("porch.mp4", data)}, follow_redirects=False
+        )
+    assert r.status_code == 303, r.text
+    assert written, "the upload was written somewhere"
+    for path in written:
+        assert Path(path).is_file(), f"{path} was an anonymous or deleted temporary file"
+        assert marker not in Path(path).read_bytes(), f"{path} holds the clip in plaintext"
+    with transaction(world.rt.sessions) as s:
+        donation = s.query(Donation).one()
+        assert (donation.status, donation.source_size) == ("received", len(data))
+        assert donation.source_filename == "porch.mp4"
+        keys = [p.key for p in s.query(Upload).one().parts]
+    assert b"".join(world.plaintext(donation.id, k) for k in keys) == data
+
+
 def test_reviewer_page_shows_the_processed_video_and_takes_a_vote(
     client: TestClient, world: World
 ) -> None:
@@ -133,7 +224,8 @@ def test_leaderboard_opt_in_and_own_rank(client: TestClient, world: World) -> No
 
 
 def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
-        client: TestClient, world: World, tmp_path: Path) -> None:
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
     from tus_helpers import upload
 
     clip = generate_clip(tmp_path / "porch.mp4", seconds=1.5)
@@ -151,6 +243,9 @@ def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
     assert tail.content == whole.content[-10:]
     bad = client.get("/api/v1/donations/1/video", headers={**rita, "Range": f"bytes={size}-"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (416, "bad_range")
+    for malformed in (b"bytes=\xb2-", "bytes=0-٣".encode(), b"bytes=-" + b"9" * 5000, b"bytes=-"):
+        r = client.get("/api/v1/donations/1/video", headers={**rita, "Range": malformed})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_range"), malformed
 
 
 def test_a_donor_withdraws_a_clip_then_everything_and_downloads_their_data_from_the_page(

@@ -290,6 +290,8 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The Upload-Metadata header as the client sent it: tus has HEAD return it verbatim.
+    upload_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
     parts: Mapped[list[UploadPart]] = relationship(
         cascade="all, delete-orphan", order_by="UploadPart.offset", lazy="selectin"
     )

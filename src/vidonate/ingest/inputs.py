@@ -108,7 +108,8 @@ def open_upload(
     try:
         file = Path(path).open("rb")  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
-        raise UnsupportedMedia("unreadable", f"the file cannot be read ({exc})") from exc
+        # The OS error names a server path; the donor is told what it means.
+        raise UnsupportedMedia("unreadable", "the file cannot be opened") from exc
     with file:
         try:
             # "replace": metadata in a foreign encoding must not make a clip unreadable.
@@ -191,13 +192,23 @@ def _open_failure(file: BinaryIO, exc: Exception) -> UnsupportedMedia:
         return UnsupportedMedia("not_video", f"this is a still image ({kind[1]}), not a video")
     if kind is not None:
         return UnsupportedMedia("not_video", f"the file holds only audio ({kind[1]}), no video")
-    damage = _bmff_damage(file)
+    damage = bmff_damage(file)
     if damage is not None:
         return UnsupportedMedia("truncated", damage)
-    return UnsupportedMedia("unreadable", f"the file cannot be read as media ({exc})")
+    # FFmpeg's own text names the server's temp file and its functions: words instead.
+    return UnsupportedMedia(
+        "unreadable", "the file cannot be read as media: it is damaged or of an unknown kind"
+    )
 
 
-def _bmff_damage(file: BinaryIO) -> str | None:
+def truncation(path: Path) -> UnsupportedMedia | None:
+    """``truncated`` if ``path`` is an MP4/MOV that is cut off, else None."""
+    with Path(path).open("rb") as file:
+        damage = bmff_damage(file)
+    return None if damage is None else UnsupportedMedia("truncated", damage)
+
+
+def bmff_damage(file: BinaryIO) -> str | None:
     """Why an MP4/MOV that FFmpeg refused looks cut off, or None if it is not one.
 
     Only a clean run of known top-level boxes counts: an MP4 header followed by noise is
@@ -263,4 +274,3 @@ def refuse_references(path: Path) -> None:
                     )
             tail = window[-overlap:]
             offset += len(chunk)
-

@@ -40,7 +40,7 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from vidonate.errors import UnsupportedMedia
-from vidonate.ingest.inputs import MEDIA_ERRORS, open_upload, refuse_references
+from vidonate.ingest.inputs import MEDIA_ERRORS, open_upload, refuse_references, truncation
 
 _DEFAULT_FPS = Fraction(25)
 # Time-lapse cameras go down to a frame every few seconds; nothing real exceeds 240 fps.
@@ -50,8 +50,13 @@ _FPS_SLACK = 1.05
 # How many packets the duration fallback may read before giving up on counting.
 _MAX_COUNTED_PACKETS = 200_000
 _AV_TIME_BASE = 1_000_000
-
-
+# No camera clip lasts a week; a file that claims to has broken timestamps, not a length.
+_ABSURD_DURATION_S = 7 * 24 * 3600.0
+_STREAM_WORDS = {
+    "data": "data",
+    "subtitle": "subtitles",
+    "attachment": "attachments",
+}
 
 
 @dataclass(frozen=True)
@@ -85,20 +90,6 @@ class TranscodeResult:
     height: int
     frames: int
     duration_s: float
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _video_stream(container: InputContainer) -> VideoStream | None:
@@ -176,9 +167,14 @@ def probe(path: Path, limits: MediaLimits = MediaLimits()) -> ProbeResult:
         fmt = container.format.name
         stream = _video_stream(container)
         if stream is None:
-            kinds = ", ".join(s.type for s in container.streams) or "no streams"
-            raise UnsupportedMedia("not_video", f"the file has no video stream ({kinds})")
-        width, height = stream.width, stream.height
+            # An MP4 cut inside its index shows as a file of data streams, or none.
+            raise truncation(path) or _no_video(container)
+        try:
+            width, height = stream.width, stream.height
+        except AttributeError:  # a video stream whose description is cut off or broken
+            raise truncation(path) or UnsupportedMedia(
+                "unreadable", "the video stream's description is damaged"
+            ) from None
         # Checked before decoding when the header knows the size, so a huge frame is never
         # allocated; re-checked on the decoded frame below.
         _check_resolution(width, height, limits)
@@ -197,16 +193,24 @@ def probe(path: Path, limits: MediaLimits = MediaLimits()) -> ProbeResult:
             raise
         except MEDIA_ERRORS as exc:
             if frames_seen == 0:
-                raise UnsupportedMedia(
-                    "unreadable", f"the video stream cannot be decoded ({exc})"
+                raise truncation(path) or UnsupportedMedia(
+                    "unreadable", "the video stream cannot be decoded: its data is damaged"
                 ) from exc
         if frames_seen == 0:
-            raise UnsupportedMedia("unreadable", "the video stream holds no decodable frame")
+            raise truncation(path) or UnsupportedMedia(
+                "unreadable", "the video stream holds no decodable frame"
+            )
         if frames_seen == 1:
             raise UnsupportedMedia("not_video", "the file holds a single picture, not a video")
         _check_resolution(width, height, limits)
 
         duration = _duration(path, container, stream, limits)
+        if duration > _ABSURD_DURATION_S:
+            raise UnsupportedMedia(
+                "bad_timing",
+                "the file's timestamps are implausible: they claim it lasts "
+                f"{duration / 86400:,.0f} days",
+            )
         _check_frame_count(stream, duration)
         if duration < limits.min_duration_s:
             raise UnsupportedMedia(
@@ -231,6 +235,12 @@ def probe(path: Path, limits: MediaLimits = MediaLimits()) -> ProbeResult:
             fps=float(rate) if rate else 0.0,
             stream_kinds=tuple(s.type for s in container.streams),
         )
+
+
+def _no_video(container: InputContainer) -> UnsupportedMedia:
+    kinds = sorted({_STREAM_WORDS.get(s.type, s.type) for s in container.streams})
+    holds = f"only {' and '.join(kinds)}" if kinds else "nothing"
+    return UnsupportedMedia("not_video", f"the file holds no video stream, {holds}")
 
 
 def _check_timing(stream: VideoStream) -> None:
@@ -291,7 +301,9 @@ def _duration(
     except MemoryError:
         raise
     except MEDIA_ERRORS as exc:
-        raise UnsupportedMedia("unreadable", f"the file is damaged ({exc})") from exc
+        raise UnsupportedMedia(
+            "unreadable", "the file is damaged: its packets cannot be read"
+        ) from exc
 
 
 def _even(frame: VideoFrame) -> VideoFrame:

@@ -26,6 +26,7 @@ from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
 from vidonate.privacy import audit
+from vidonate.reasons import sanitise
 
 if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
@@ -209,7 +210,7 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
             rt.store.delete(video_key)
             rt.store.delete(thumb_key)
             code, detail = failure or ("processing_error", "no outcome")
-            donation.failure_detail = detail
+            donation.failure_detail = sanitise(detail)  # donors read it: no paths, no internals
             transition(session, donation, DonationStatus.failed, reason=code)
             return
         _record(rt, session, donation, outcome)

@@ -50,6 +50,21 @@ class ClientGone(Exception):
     """The client cut the connection mid-body; what arrived before is kept if it can be."""
 
 
+# What stock clients send on their own (Uppy and tus-js-client: name, type, filetype,
+# relativePath); vidonate has no use for them but must not refuse them.
+CLIENT_FIELDS = frozenset({"name", "type", "filetype", "relativePath"})
+
+
+def donation_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The fields a donation takes: ``name`` is the file name when ``filename`` is absent,
+    and the other fields clients add by default are dropped. Unknown fields stay, so a
+    misspelled one is still refused."""
+    fields = {k: v for k, v in metadata.items() if k not in CLIENT_FIELDS}
+    if not fields.get("filename") and metadata.get("name"):
+        fields["filename"] = metadata["name"]
+    return fields
+
+
 def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
     metadata: dict[str, str] = {}
@@ -98,14 +113,6 @@ def parse_checksum(header: str | None) -> Checksum | None:
         raise InvalidInput("bad_checksum", "Upload-Checksum is not base64") from None
 
 
-def parse_length(value: str | None, header: str) -> int:
-    if value is None or not value.strip().isdigit():
-        raise InvalidInput(
-            f"bad_{header.lower().replace('-', '_')}", f"{header} must be a non-negative integer"
-        )
-    return int(value)
-
-
 @dataclass(frozen=True)
 class UploadState:
     id: str
@@ -114,6 +121,7 @@ class UploadState:
     length: int
     expires_at: datetime
     completed: bool
+    metadata_header: str | None = None
 
 
 def _state(upload: Upload) -> UploadState:
@@ -124,6 +132,7 @@ def _state(upload: Upload) -> UploadState:
         upload.length,
         upload.expires_at,
         upload.completed_at is not None,
+        upload.upload_metadata,
     )
 
 
@@ -136,7 +145,14 @@ def _in_flight_bytes(session: Session, donor: User) -> int:
     return sum(sizes)
 
 
-def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str]) -> UploadState:
+def create_upload(
+    rt: Runtime,
+    donor: User,
+    length: int,
+    metadata: dict[str, str],
+    metadata_header: str | None = None,
+) -> UploadState:
+    """A new upload and its donation; ``metadata_header`` is kept for HEAD to return."""
     settings = rt.settings
     if length > settings.tus_max_size:
         raise PayloadTooLarge(
@@ -146,7 +162,7 @@ def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str
     if length == 0:
         raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
     with transaction(rt.sessions) as session:
-        request = validate_request(session, donor, metadata)
+        request = validate_request(session, donor, donation_metadata(metadata))
         held = _in_flight_bytes(session, donor)
         if held + length > settings.donor_quota_bytes:
             raise PayloadTooLarge(
@@ -162,6 +178,7 @@ def create_upload(rt: Runtime, donor: User, length: int, metadata: dict[str, str
             donor_id=donor.id,
             length=length,
             expires_at=utcnow() + timedelta(hours=settings.upload_expiry_hours),
+            upload_metadata=metadata_header or None,
         )
         session.add(upload)
         session.flush()
@@ -190,12 +207,15 @@ async def append(
     offset: int,
     body: AsyncIterator[bytes],
     checksum: Checksum | None = None,
+    *,
+    ends_upload: bool = False,
 ) -> UploadState:
     """Store one PATCH body at ``offset``; returns the new state.
 
     The body streams into the store outside any transaction. A body that breaks
     off is kept up to where it broke (the client resumes from there) unless a
-    checksum was promised, which a partial body cannot meet.
+    checksum was promised, which a partial body cannot meet. With ``ends_upload``
+    the upload's length was only an upper bound: it becomes what this body held.
     """
     room, clip_key = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
     key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
@@ -223,25 +243,28 @@ async def append(
                     digest.update(chunk)
         except ClientGone:
             cut_off = True
-        if head and not cut_off and size == room:
+        if cut_off and (checksum is not None or ends_upload):
+            raise ClientGone()  # a partial body can meet neither a checksum nor an end
+        if head is not None and not cut_off and (size == room or ends_upload):
             _check_container(head)  # a file smaller than the sniff window
-        if checksum is not None and (cut_off or digest.digest() != checksum.digest):
-            if cut_off:
-                raise ClientGone()
+        if checksum is not None and digest is not None and digest.digest() != checksum.digest:
             raise ChecksumMismatch("checksum_mismatch", "the body does not match Upload-Checksum")
     except UnsupportedContentType:
         writer.abort()
-        await to_thread.run_sync(terminate, rt, donor, upload_id)  # nothing of it is kept
+        # Nothing of it is kept (the caller may already have removed it).
+        await to_thread.run_sync(lambda: terminate(rt, donor, upload_id, missing_ok=True))
         raise
     except BaseException:
         writer.abort()
         raise
     if size == 0:
         writer.abort()
+        if ends_upload:
+            raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
         return await to_thread.run_sync(upload_state, rt, donor, upload_id)
     writer.commit()
     try:
-        return await to_thread.run_sync(_record_part, rt, upload_id, offset, size, key)
+        return await to_thread.run_sync(_record_part, rt, upload_id, offset, size, key, ends_upload)
     except BaseException:
         rt.store.delete(key)
         raise
@@ -273,12 +296,14 @@ def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> tuple[int
         return upload.length - upload.offset, clip_key
 
 
-def _record_part(rt: Runtime, upload_id: str, offset: int, size: int, key: str) -> UploadState:
+def _record_part(
+    rt: Runtime, upload_id: str, offset: int, size: int, key: str, ends_upload: bool = False
+) -> UploadState:
+    end = offset + size
     with transaction(rt.sessions) as session:
+        values = {"offset": end, "length": end} if ends_upload else {"offset": end}
         moved = session.execute(
-            update(Upload)
-            .where(Upload.id == upload_id, Upload.offset == offset)
-            .values(offset=offset + size)
+            update(Upload).where(Upload.id == upload_id, Upload.offset == offset).values(**values)
         ).rowcount
         if not moved:
             raise Conflict("offset_mismatch", "another request moved this upload meanwhile")
@@ -290,6 +315,7 @@ def _record_part(rt: Runtime, upload_id: str, offset: int, size: int, key: str) 
             upload.completed_at = utcnow()
             donation = session.get(Donation, upload.donation_id)
             assert donation is not None
+            donation.source_size = upload.length
             transition(session, donation, DonationStatus.received, actor_id=upload.donor_id)
             queue.enqueue(session, PROCESS_JOB, {"donation_id": donation.id})
         state = _state(upload)
@@ -308,9 +334,15 @@ def discard_upload_bytes(rt: Runtime, session: Session, upload: Upload) -> None:
     session.flush()
 
 
-def terminate(rt: Runtime, donor: User, upload_id: str) -> None:
-    """tus termination: the donor cancels; the donation and its bytes are gone."""
+def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = False) -> None:
+    """tus termination: the donor cancels; the donation and its bytes are gone.
+
+    ``missing_ok``: an upload already removed (a refusal removes its own) is no error,
+    so cleaning up after a failure never hides the failure's reason.
+    """
     with transaction(rt.sessions) as session:
+        if missing_ok and session.get(Upload, upload_id) is None:
+            return
         upload = _own_upload(session, donor, upload_id)
         if upload.completed_at is not None:
             raise Conflict(
@@ -339,15 +371,15 @@ def expire_uploads(rt: Runtime) -> int:
 
 
 async def upload_whole(
-    rt: Runtime, donor: User, metadata: dict[str, str], length: int, body: AsyncIterator[bytes]
+    rt: Runtime, donor: User, metadata: dict[str, str], at_most: int, body: AsyncIterator[bytes]
 ) -> UploadState:
-    """Create and fill an upload in one go (the web form); on any failure nothing remains."""
-    state = await to_thread.run_sync(create_upload, rt, donor, length, metadata)
+    """Create and fill an upload from one stream whose exact length shows only at its end
+    (the web form): ``at_most`` bounds it for the size and quota checks. On any failure
+    nothing remains, and the failure's own reason is what the caller sees."""
+    state = await to_thread.run_sync(create_upload, rt, donor, at_most, metadata)
     try:
-        state = await append(rt, donor, state.id, 0, body)
-        if not state.completed:
-            raise InvalidInput("incomplete_upload", "the file ended before its stated length")
+        state = await append(rt, donor, state.id, 0, body, ends_upload=True)
     except BaseException:
-        await to_thread.run_sync(terminate, rt, donor, state.id)
+        await to_thread.run_sync(lambda: terminate(rt, donor, state.id, missing_ok=True))
         raise
     return state

@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from vidonate.errors import InvalidRequest, TooManyRequests, VidonateError
+from vidonate.errors import InvalidRequest, MethodNotAllowed, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
 from vidonate.web.deps import APP_DEPENDENCIES
+from vidonate.web.headers import HeaderSizeLimit
 from vidonate.web.ratelimit import RateLimits
 
 
@@ -47,12 +50,16 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         same_site="lax",
         https_only=rt.settings.base_url.startswith("https://"),
     )
+    # Added last, so it runs first: oversized headers are refused before anything reads them.
+    app.add_middleware(HeaderSizeLimit, max_bytes=rt.settings.max_header_bytes)
 
     @app.exception_handler(VidonateError)
     async def _vidonate_error(request: Request, exc: VidonateError) -> Response:
         headers: dict[str, str] = {}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, MethodNotAllowed):
+            headers["Allow"] = exc.allow
         if request.url.path.startswith("/api/"):
             if "/uploads" in request.url.path:
                 headers["Tus-Resumable"] = TUS_VERSION
@@ -66,6 +73,17 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         response = render_error(request, exc)
         response.headers.update(headers)
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A 405 is answered like every error (and on tus endpoints with Tus-Resumable).
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed here; allowed: {allow}"
+            return await _vidonate_error(
+                request, MethodNotAllowed("method_not_allowed", message, allow)
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:

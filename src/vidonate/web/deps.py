@@ -15,7 +15,7 @@ App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,6 +28,7 @@ from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
 from vidonate.runtime import Runtime
 from vidonate.web import csrf
+from vidonate.web.headers import method_overridden
 from vidonate.web.ratelimit import RateLimits
 
 # Roles that may change anything; a user with none of them (an auditor) only reads.
@@ -138,7 +139,8 @@ def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep
     large upload does not use up the budget of everything else.
     """
     key = f"user:{caller.user.id}" if caller.user is not None else f"ip:{client_ip(request)}"
-    if request.method in ("PATCH", "HEAD") and _TUS_UPLOAD.match(request.url.path):
+    method = method_overridden(request) or request.method
+    if method in ("PATCH", "HEAD") and _TUS_UPLOAD.match(request.url.path):
         limits.upload_chunks.check(key, "upload chunks")
     else:
         limits.requests.check(key, "requests")
@@ -154,13 +156,20 @@ async def refuse_nul_characters(request: Request) -> None:
     texts = [request.scope["path"]]  # percent-decoded
     texts += [text for item in request.query_params.multi_items() for text in item]
     content_type = request.headers.get("content-type", "")
-    if not request.url.path.startswith("/api/") and content_type.startswith(csrf.FORM_TYPES):
+    path = request.url.path
+    # A streamed form's route checks its own fields (reading them here would spool the file).
+    streamed = path in csrf.STREAMED_FORMS
+    if not path.startswith("/api/") and not streamed and content_type.startswith(csrf.FORM_TYPES):
         for name, value in (await request.form()).multi_items():
             texts.append(name)
             if isinstance(value, UploadFile):
                 texts.append(value.filename or "")
             else:
                 texts.append(value)
+    refuse_nul(texts)
+
+
+def refuse_nul(texts: Iterable[str]) -> None:
     if any("\x00" in text for text in texts):
         raise InvalidRequest("invalid_request", "text must not contain NUL characters")
 

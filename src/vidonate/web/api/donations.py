@@ -8,11 +8,12 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, User
 from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
-from vidonate.errors import NotFound, RangeNotSatisfiable
+from vidonate.errors import InvalidInput, NotFound, RangeNotSatisfiable
 from vidonate.rewards import ledger
 from vidonate.web.api.me import WithdrawalPublic, run_withdrawal
 from vidonate.web.api.schemas import DonationId, DonationPublic, EventPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
+from vidonate.web.headers import decimal
 
 router = APIRouter(prefix="/donations", tags=["donations"])
 
@@ -49,20 +50,26 @@ def viewable(session: Session, user: User, donation_id: int) -> Donation:
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range as (start, end exclusive)."""
+    """One ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range as (start, end exclusive).
+
+    Other units and multiple ranges are ignored (the whole clip is sent, as HTTP allows);
+    a bytes range whose numbers are not ASCII digits is refused.
+    """
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first, _, last = header[6:].strip().partition("-")
-    if (
-        not (first.isdigit() or last.isdigit())
-        or (first and not first.isdigit())
-        or (last and not last.isdigit())
-    ):
-        return None
-    if not first:  # the last n bytes
-        start, end = max(0, size - int(last)), size
+    first_text, _, last_text = header[6:].strip().partition("-")
+    first, last = decimal(first_text), decimal(last_text)
+    malformed = (first_text and first is None) or (last_text and last is None)
+    if malformed or (first is None and last is None):
+        raise InvalidInput(
+            "malformed_range",
+            f"the Range header {header[:80]!r} is not bytes=first-last in ASCII digits",
+        )
+    if first is None:  # the last n bytes
+        assert last is not None
+        start, end = max(0, size - last), size
     else:
-        start, end = int(first), min(size, int(last) + 1) if last else size
+        start, end = first, min(size, last + 1) if last is not None else size
     if start >= size or start >= end:
         raise RangeNotSatisfiable("bad_range", f"the range {header!r} lies outside {size} bytes")
     return start, end

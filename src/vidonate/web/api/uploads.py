@@ -11,12 +11,14 @@ from starlette.requests import ClientDisconnect
 
 from vidonate.errors import (
     InvalidInput,
+    MethodNotAllowed,
     PayloadTooLarge,
     PreconditionFailed,
     UnsupportedContentType,
 )
 from vidonate.ingest import tus
 from vidonate.web.deps import CurrentUser, RateLimitsDep, RuntimeDep, check_upload_rate
+from vidonate.web.headers import DONATION_HEADER, decimal, header_count, method_overridden
 
 router = APIRouter(prefix="/uploads", tags=["uploads (tus)"])
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -54,6 +56,8 @@ def _headers(state: tus.UploadState, *, offset: bool = True) -> dict[str, str]:
     headers = {
         "Tus-Resumable": tus.TUS_VERSION,
         "Upload-Expires": format_datetime(state.expires_at, usegmt=True),
+        # Which donation this upload fills, so a client can follow its processing.
+        DONATION_HEADER: str(state.donation_id),
     }
     if offset:
         headers["Upload-Offset"] = str(state.offset)
@@ -70,8 +74,8 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 def _check_content_length(request: Request, room: int | None = None) -> None:
-    declared = request.headers.get("content-length")
-    if room is not None and declared and declared.isdigit() and int(declared) > room:
+    declared = decimal(request.headers.get("content-length"))
+    if room is not None and declared is not None and declared > room:
         raise PayloadTooLarge("body_too_large", f"the body is {declared} bytes; {room} are left")
 
 
@@ -95,7 +99,9 @@ def discover(rt: RuntimeDep) -> Response:
     openapi_extra={
         "parameters": [
             TUS_RESUMABLE,
-            _header("Upload-Length", "the file's size in bytes", required=True, pattern="^[0-9]+$"),
+            _header(
+                "Upload-Length", "the file's size in bytes", required=True, pattern="^[0-9]{1,18}$"
+            ),
             _header("Upload-Metadata", "comma-separated 'key base64(value)' pairs"),
             UPLOAD_CHECKSUM,
         ],
@@ -112,15 +118,23 @@ async def create(
     limited (429 ``rate_limited``).
     """
     _require_tus(request)
+    if request.headers.get("upload-concat") is not None:
+        # Parallel uploads (Uppy's parallelUploads) would make each piece its own donation.
+        raise InvalidInput(
+            "concatenation_unsupported",
+            "Upload-Concat is not supported: upload the file as one upload "
+            "(turn off parallel uploads in the client)",
+        )
     check_upload_rate(limits, user)
     if request.headers.get("upload-defer-length"):
         raise InvalidInput(
             "defer_length_unsupported", "send Upload-Length; deferring it is not supported"
         )
-    length = tus.parse_length(request.headers.get("upload-length"), "Upload-Length")
-    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
+    length = header_count(request.headers.get("upload-length"), "Upload-Length")
+    header = request.headers.get("upload-metadata")
+    metadata = tus.parse_metadata(header)
 
-    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata)
+    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata, header)
     location = str(request.url_for("upload_head", upload_id=state.id))
     headers = {**_headers(state, offset=False), "Location": location}
     if request.headers.get("content-type") == OFFSET_STREAM:
@@ -135,14 +149,10 @@ async def create(
 def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
     state = tus.upload_state(rt, user, upload_id)
-    return Response(
-        status_code=200,
-        headers={
-            **_headers(state),
-            "Upload-Length": str(state.length),
-            "Cache-Control": "no-store",
-        },
-    )
+    headers = {**_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
+    if state.metadata_header:  # tus: returned as the client sent it at creation
+        headers["Upload-Metadata"] = state.metadata_header
+    return Response(status_code=200, headers=headers)
 
 
 @router.patch(
@@ -151,7 +161,9 @@ def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) ->
     openapi_extra={
         "parameters": [
             TUS_RESUMABLE,
-            _header("Upload-Offset", "where this chunk starts", required=True, pattern="^[0-9]+$"),
+            _header(
+                "Upload-Offset", "where this chunk starts", required=True, pattern="^[0-9]{1,18}$"
+            ),
             UPLOAD_CHECKSUM,
         ],
         "requestBody": {"required": True, **CHUNK_BODY},
@@ -161,7 +173,7 @@ async def patch(upload_id: str, request: Request, user: CurrentUser, rt: Runtime
     _require_tus(request)
     if request.headers.get("content-type") != OFFSET_STREAM:
         raise UnsupportedContentType("bad_content_type", f"PATCH bodies are {OFFSET_STREAM}")
-    offset = tus.parse_length(request.headers.get("upload-offset"), "Upload-Offset")
+    offset = header_count(request.headers.get("upload-offset"), "Upload-Offset")
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
     state = await tus.append(rt, user, upload_id, offset, _body(request), checksum)
     return Response(status_code=204, headers=_headers(state))
@@ -172,3 +184,23 @@ def terminate(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDe
     _require_tus(request)
     tus.terminate(rt, user, upload_id)
     return Response(status_code=204, headers={"Tus-Resumable": tus.TUS_VERSION})
+
+
+@router.post("/{upload_id}", include_in_schema=False)
+async def method_override(
+    upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep
+) -> Response:
+    """``X-HTTP-Method-Override``: PATCH, DELETE or HEAD sent as POST, for proxies that
+    pass only GET and POST (tus-js-client's ``overridePatchMethod``)."""
+    method = method_overridden(request)
+    if method == "PATCH":
+        return await patch(upload_id, request, user, rt)
+    if method == "DELETE":
+        return await run_in_threadpool(terminate, upload_id, request, user, rt)
+    if method == "HEAD":
+        return await run_in_threadpool(head, upload_id, request, user, rt)
+    raise MethodNotAllowed(
+        "method_not_allowed",
+        "POST to an upload needs X-HTTP-Method-Override: PATCH, DELETE or HEAD",
+        allow="HEAD, PATCH, DELETE, POST",
+    )

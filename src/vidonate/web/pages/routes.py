@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -18,12 +17,13 @@ from vidonate.db.models import Campaign, Placement, User
 from vidonate.donations.service import donations_of
 from vidonate.errors import InvalidInput, VidonateError
 from vidonate.ingest.tus import upload_whole
+from vidonate.reasons import status_words
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard, own_standing
 from vidonate.web.api.me import export, run_withdrawal
 from vidonate.web.api.review import review_item, thresholds
 from vidonate.web.api.schemas import DonationId
-from vidonate.web.csrf import csrf_field
+from vidonate.web.csrf import FORM_FIELD, check_token, csrf_field
 from vidonate.web.deps import (
     CurrentUser,
     OptionalUser,
@@ -33,11 +33,14 @@ from vidonate.web.deps import (
     check_upload_rate,
     client_ip,
 )
+from vidonate.web.formstream import StreamedForm
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Every <form method="post"> renders {{ csrf_field() }}; web/csrf.py checks it.
 templates.env.globals["csrf_field"] = csrf_field
+# Donors read reasons as sentences (vidonate/reasons.py), never as bare codes.
+templates.env.globals["status_words"] = status_words
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -125,39 +128,28 @@ def camera_form(
     return RedirectResponse("/donate", status_code=303)
 
 
-async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await file.read(1 << 20):
-        yield chunk
+# The form's fields that become upload metadata; the clip's name comes from its part.
+_DONATE_FIELDS = ("campaign", "category", "camera", "consent", "staged", "attestation",
+                  "recorded_at", "incident")  # fmt: skip
 
 
 @router.post("/donate")
 async def donate(
-    user: CurrentUser,
-    rt: RuntimeDep,
-    limits: RateLimitsDep,
-    file: UploadFile,
-    campaign: Annotated[str, Form()],
-    category: Annotated[str, Form()],
-    camera: Annotated[str, Form()],
-    consent: Annotated[str, Form()] = "",
-    staged: Annotated[str, Form()] = "false",
-    attestation: Annotated[str, Form()] = "false",
-    recorded_at: Annotated[str, Form()] = "",
-    incident: Annotated[str, Form()] = "",
+    request: Request, user: CurrentUser, rt: RuntimeDep, limits: RateLimitsDep
 ) -> Response:
+    """The clip streams from the request into the encrypted store: no plaintext temp file.
+
+    The CSRF token is the form's first field (web/csrf.py leaves streamed forms to their
+    route), checked before the upload exists.
+    """
+    form = StreamedForm(request)
+    fields = await form.fields()
+    check_token(request, fields.get(FORM_FIELD))
     check_upload_rate(limits, user)
-    metadata = {
-        "campaign": campaign,
-        "category": category,
-        "camera": camera,
-        "consent": consent,
-        "staged": staged,
-        "attestation": attestation,
-        "recorded_at": recorded_at,
-        "incident": incident,
-        "filename": file.filename or "",
-    }
-    await upload_whole(rt, user, metadata, file.size or 0, _file_chunks(file))
+    metadata = {"staged": "false", "attestation": "false"}
+    metadata.update({k: fields[k] for k in _DONATE_FIELDS if k in fields})
+    metadata["filename"] = form.filename
+    await upload_whole(rt, user, metadata, form.file_bound(), form.file_chunks())
     return RedirectResponse("/donations", status_code=303)
 
 

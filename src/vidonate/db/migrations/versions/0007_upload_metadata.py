@@ -1,0 +1,25 @@
+"""uploads keep the client's Upload-Metadata header, which HEAD must return
+
+Revision ID: 0007_upload_metadata
+Revises: 0006
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_upload_metadata"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("uploads") as batch_op:
+        batch_op.add_column(sa.Column("upload_metadata", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("uploads") as batch_op:
+        batch_op.drop_column("upload_metadata")
