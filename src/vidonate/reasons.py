@@ -26,6 +26,8 @@ SENTENCES: dict[str, str] = {
     "unknown_role": "There is no such role (donor, reviewer, admin, auditor).",
     "not_a_donor": "This account cannot donate.",
     "not_a_reviewer": "This account cannot review.",
+    # Installation
+    "missing_extra": "This command needs an optional part of vidonate that is not installed.",
     "not_an_admin": "Only an administrator may do this.",
     "read_only_role": "An auditor account can read, not change anything.",
     "not_an_auditor": "Only an auditor or an administrator may read this.",
