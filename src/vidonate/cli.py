@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from vidonate.cli_tokens import token_app
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
@@ -40,6 +41,7 @@ camera_app = typer.Typer(help="Your cameras (through the API).")
 app.add_typer(user_app, name="user")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(camera_app, name="camera")
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 
@@ -83,6 +85,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from vidonate.server import prepare
     from vidonate.web.app import create_app
+    from vidonate.web.clientip import uvicorn_proxy_options
 
     settings = Settings()
     prepared = prepare(settings)
@@ -95,7 +98,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     console.print(
         f"Serving on http://{host}:{port} (API docs at /docs); data in {settings.var_dir.resolve()}"
     )
-    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="info")
+    proxies = uvicorn_proxy_options(settings.trusted_proxies)
+    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="info", **proxies)
 
 
 @app.command()
