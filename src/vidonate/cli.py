@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from vidonate.cli_tokens import token_app
 from vidonate.config import Settings, UnknownSetting, load_settings
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
@@ -40,6 +41,7 @@ camera_app = typer.Typer(help="Your cameras (through the API).")
 app.add_typer(user_app, name="user")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(camera_app, name="camera")
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 
@@ -101,6 +103,7 @@ def serve(
 
     from vidonate.server import prepare
     from vidonate.web.app import create_app
+    from vidonate.web.clientip import uvicorn_proxy_options
 
     settings = _settings()
     prepared = prepare(settings)
@@ -113,7 +116,18 @@ def serve(
     console.print(
         f"Serving on http://{host}:{port} (API docs at /docs); data in {settings.var_dir.resolve()}"
     )
-    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="info")
+    proxies = uvicorn_proxy_options(settings.trusted_proxies)
+    uvicorn.run(
+        create_app(prepared.runtime),
+        host=host,
+        port=port,
+        log_level="info",
+        # h11 bounds the header bytes it buffers before the app sees them (httptools has no
+        # such limit), so an 8 MiB header never reaches memory; the app answers 431 above it.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        **proxies,
+    )
 
 
 @app.command()

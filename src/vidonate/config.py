@@ -95,8 +95,25 @@ class Settings(BaseSettings):
     rate_limit_sign_ins_per_ip_per_minute: int = Field(
         30, ge=0, description="Sign-in attempts per minute from one client IP."
     )
-    rate_limit_sign_ins_per_username_per_hour: int = Field(
-        60, ge=0, description="Sign-in attempts per hour for one username, from anywhere."
+    rate_limit_sign_ins_per_address_and_username_per_hour: int = Field(
+        30,
+        ge=0,
+        description="Sign-in attempts per hour for one username from one client IP. Counted "
+        "per address, so guessing from elsewhere never locks the real user out.",
+    )
+
+    # Sessions, tokens and the client's address (accounts/, web/deps.py).
+    api_token_lifetime_days: float = Field(
+        90.0, gt=0, description="An API token issued at sign-in works this many days."
+    )
+    session_lifetime_days: float = Field(
+        14.0, gt=0, description="A browser session lasts this many days, unless signed out."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated IPs or networks of reverse proxies whose "
+        "X-Forwarded-For names the client; empty (the default): trust none, the peer is "
+        "the client.",
     )
     max_header_bytes: int = Field(
         64 * 1024, gt=0, description="Largest total size of a request's headers (else 431)."

@@ -56,8 +56,9 @@ def test_redacted_faces_pass_the_audit_and_reviewers_get_only_the_redacted_clip(
     stored = tmp_path / "stored.mp4"
     stored.write_bytes(world.plaintext(donation.id, donation.video_key))  # type: ignore[arg-type]
     assert audit_residual_faces(stored, every_n=5).frames_with_faces == 0
-    served = client.get(f"/api/v1/donations/{donation.id}/video",
-                        headers={"Authorization": f"Bearer {world.tokens['rita']}"})
+    rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
+    assert client.get("/api/v1/review/next", headers=rita).json()["id"] == donation.id
+    served = client.get(f"/api/v1/donations/{donation.id}/video", headers=rita)
     assert served.content == stored.read_bytes(), "reviewers get the stored, redacted clip"
     assert world.rt.store.keys("uploads/") == [], "the unredacted original is gone"
 

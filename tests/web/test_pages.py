@@ -232,6 +232,7 @@ def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
     upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
     world.rt.worker.run_pending()
     rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
+    assert client.get("/api/v1/review/next", headers=rita).json()["id"] == 1, "given to rita"
     whole = client.get("/api/v1/donations/1/video", headers=rita)
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
     size = len(whole.content)

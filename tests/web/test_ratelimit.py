@@ -65,7 +65,7 @@ def test_no_limit_lets_everything_through(clock: FakeClock) -> None:
 def test_a_limit_of_zero_in_the_settings_turns_it_off() -> None:
     limits = RateLimits.from_settings(Settings(rate_limit_sign_ins_per_ip_per_minute=0))
     assert limits.sign_ins_per_ip.limit is None
-    assert limits.sign_ins_per_username.limit == Limit(60, 3600.0)
+    assert limits.sign_ins_per_ip_and_username.limit == Limit(30, 3600.0)
 
 
 def test_buckets_shared_by_threads_never_hand_out_more_than_their_capacity(
@@ -145,17 +145,61 @@ def test_sign_in_attempts_from_one_address_are_limited(world: World, clock: Fake
         assert _token(other, "bob").status_code == 200, "another address has its own budget"
 
 
-def test_sign_in_attempts_for_one_username_are_limited_from_every_address(
+def test_sign_in_attempts_for_one_username_are_limited_per_address(
     world: World, clock: FakeClock
 ) -> None:
-    limits = {"rate_limit_sign_ins_per_username_per_hour": 2}
+    limits = {"rate_limit_sign_ins_per_address_and_username_per_hour": 2}
     with _client(world, clock, "198.51.100.1", **limits) as first:
         assert _token(first, "alice", "guess-one").status_code == 401
         assert _token(first, "ALICE ", "guess-two").status_code == 401
+        _assert_refused(_token(first, "alice"), retry_after=1800)
+        assert _token(first, "bob").status_code == 200, "other accounts from there still sign in"
         app = first.app
     with TestClient(app, client=("198.51.100.2", 40000)) as second:
-        _assert_refused(_token(second, "alice"), retry_after=1800)
-        assert _token(second, "bob").status_code == 200
+        assert _token(second, "alice").status_code == 200, "alice, elsewhere, is not locked out"
+
+
+def test_an_attackers_40_failures_do_not_lock_out_the_user_signing_in_from_elsewhere(
+    world: World, clock: FakeClock
+) -> None:
+    with _client(world, clock, "203.0.113.66") as attacker:  # the default limits
+        tries = [_token(attacker, "alice", f"guess-{n}").status_code for n in range(40)]
+        assert set(tries) == {401, 429} and tries[-1] == 429, "the attacker is slowed down"
+        app = attacker.app
+    with TestClient(app, client=("198.51.100.20", 40000)) as alice:
+        assert _token(alice, "alice").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_from_an_untrusted_peer_does_not_reset_the_limit(
+    world: World, clock: FakeClock
+) -> None:
+    # uvicorn believes X-Forwarded-For from loopback by default; vidonate believes nobody's.
+    with _client(world, clock, "127.0.0.1", rate_limit_sign_ins_per_ip_per_minute=3) as client:
+        for n in range(3):
+            forged = {"X-Forwarded-For": f"192.0.2.{n}"}
+            body = {"username": "alice", "password": "wrong-guess"}
+            assert client.post("/api/v1/auth/token", json=body, headers=forged).status_code == 401
+        fresh = {"X-Forwarded-For": "192.0.2.99"}
+        body = {"username": "alice", "password": "alice-password"}
+        _assert_refused(client.post("/api/v1/auth/token", json=body, headers=fresh))
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(
+    world: World, clock: FakeClock
+) -> None:
+    settings = {"rate_limit_sign_ins_per_ip_per_minute": 2}
+    world.rt.settings.trusted_proxies = "127.0.0.1"
+    with _client(world, clock, "127.0.0.1", **settings) as proxy:
+        body = {"username": "alice", "password": "wrong-guess"}
+        # a client may write its own X-Forwarded-For; the proxy appends the real address
+        forged = {"X-Forwarded-For": "192.0.2.1, 203.0.113.5"}
+        assert [proxy.post("/api/v1/auth/token", json=body, headers=forged).status_code
+                for _ in range(2)] == [401, 401]  # fmt: skip
+        other_forgery = {"X-Forwarded-For": "192.0.2.2, 203.0.113.5"}
+        _assert_refused(proxy.post("/api/v1/auth/token", json=body, headers=other_forgery))
+        someone_else = {"X-Forwarded-For": "203.0.113.6"}
+        right = {"username": "bob", "password": "bob-password"}
+        assert proxy.post("/api/v1/auth/token", json=right, headers=someone_else).status_code == 200
 
 
 def test_the_sign_in_page_counts_too_and_shows_the_reason(world: World, clock: FakeClock) -> None:

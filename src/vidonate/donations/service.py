@@ -21,6 +21,7 @@ from vidonate.db.models import (
     User,
     utcnow,
 )
+from vidonate.db.upsert import insert_unless_present
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -181,9 +182,17 @@ def has_accepted(session: Session, user_id: int, consent_text_id: int) -> bool:
 
 
 def record_acceptance(session: Session, user_id: int, consent_text_id: int) -> None:
-    """Record that ``user_id`` accepted the consent text (once; later calls do nothing)."""
-    if not has_accepted(session, user_id, consent_text_id):
-        session.add(ConsentAcceptance(user_id=user_id, consent_text_id=consent_text_id))
+    """Record that ``user_id`` accepted the consent text (once; later calls do nothing).
+
+    A donor's first uploads may arrive at once: each would find no acceptance and insert
+    one, and all but the first would fail on the unique constraint. The insert therefore
+    yields to a row that is already there (ON CONFLICT DO NOTHING)."""
+    insert_unless_present(
+        session,
+        ConsentAcceptance,
+        {"user_id": user_id, "consent_text_id": consent_text_id, "accepted_at": utcnow()},
+        ("user_id", "consent_text_id"),
+    )
 
 
 def consent_recorded(session: Session, donation: Donation) -> bool:

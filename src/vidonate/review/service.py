@@ -1,4 +1,9 @@
-"""Taking the next clip to review and casting a vote on it.
+"""Taking the next clip to review, watching it, and casting a vote on it.
+
+The queue hands each reviewer one clip at a time and records that it did
+(``ReviewAssignment``). A reviewer may watch only what the queue handed them, and
+the other camera angles of its incident, and only while that clip is in review
+(``may_watch``): a reviewer cannot browse other clips, nor look at decided ones.
 
 A clip is decided by its votes alone: accepted at ``accepts_needed`` accepts
 with more accepts than rejects, rejected symmetrically. The donation row is
@@ -10,10 +15,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from vidonate.db.models import Campaign, Donation, DonationStatus, ReviewVote, User
+from vidonate.db.models import (
+    Campaign,
+    Donation,
+    DonationStatus,
+    ReviewAssignment,
+    ReviewVote,
+    User,
+    utcnow,
+)
+from vidonate.db.upsert import insert_unless_present
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vidonate.rewards import ledger
@@ -42,18 +56,57 @@ def require_reviewer(user: User) -> None:
 
 
 def next_for_review(session: Session, reviewer: User) -> Donation | None:
-    """The oldest clip in review that is not the reviewer's own and not yet voted on by them."""
+    """Hand the reviewer the oldest clip in review that is not their own and not yet voted
+    on by them, and record that they were given it (so they may watch it)."""
     require_reviewer(reviewer)
     voted = exists().where(
         ReviewVote.donation_id == Donation.id, ReviewVote.reviewer_id == reviewer.id
     )
-    return session.scalar(
+    donation = session.scalar(
         select(Donation)
         .where(
             Donation.status == DonationStatus.in_review, Donation.donor_id != reviewer.id, ~voted
         )
         .order_by(Donation.id)
         .limit(1)
+    )
+    if donation is not None:
+        # The same clip is handed out again until it is voted on; two page loads at once
+        # must not fail on the second insert.
+        insert_unless_present(
+            session,
+            ReviewAssignment,
+            {"donation_id": donation.id, "reviewer_id": reviewer.id, "assigned_at": utcnow()},
+            ("donation_id", "reviewer_id"),
+        )
+    return donation
+
+
+# The angles a review shows beside the clip (see donations/incidents.py ``angles``).
+_ANGLE_STATUSES = (DonationStatus.in_review, DonationStatus.accepted)
+
+
+def may_watch(session: Session, reviewer: User, donation: Donation) -> bool:
+    """Whether ``reviewer`` may watch ``donation`` as a reviewer: the queue gave it to them,
+    or gave them another angle of its incident, and that given clip is still in review."""
+    if not reviewer.has_role("reviewer") or donation.status not in _ANGLE_STATUSES:
+        return False
+    given = aliased(Donation)
+    same_clip_or_incident = or_(
+        given.id == donation.id,
+        and_(given.incident_id.is_not(None), given.incident_id == donation.incident_id),
+    )
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ReviewAssignment.reviewer_id == reviewer.id,
+                    ReviewAssignment.donation_id == given.id,
+                    given.status == DonationStatus.in_review,
+                    same_clip_or_incident,
+                )
+            )
+        )
     )
 
 

@@ -15,6 +15,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from vidonate.errors import InvalidRequest, MethodNotAllowed, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
 from vidonate.runtime import Runtime
+from vidonate.web import docs
+from vidonate.web.clientip import TrustedProxies
 from vidonate.web.deps import APP_DEPENDENCIES
 from vidonate.web.headers import HeaderSizeLimit
 from vidonate.web.ratelimit import RateLimits
@@ -36,17 +38,24 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         summary="Open, privacy-first donation of security camera clips",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is served from the package (web/docs.py); FastAPI's own pages load from CDNs.
+        docs_url=None,
+        redoc_url=None,
         # Rate limits and the CSRF check, before every route (web/deps.py, web/csrf.py).
         dependencies=[Depends(dependency) for dependency in APP_DEPENDENCIES],
     )
     app.state.runtime = rt
     app.state.rate_limits = RateLimits.from_settings(rt.settings)
+    app.state.trusted_proxies = TrustedProxies.parse(rt.settings.trusted_proxies)
     # The session cookie: signed, out of reach of scripts (HttpOnly), not sent with
-    # cross-site subrequests or form posts (SameSite=Lax), and Secure behind https.
+    # cross-site subrequests or form posts (SameSite=Lax), and Secure behind https. It
+    # holds the secret of a session kept on the server (accounts/sessions.py), which
+    # signing out ends.
     app.add_middleware(
         SessionMiddleware,
         secret_key=rt.settings.ensure_secret_key(),
         session_cookie="vidonate_session",
+        max_age=round(rt.settings.session_lifetime_days * 86400),
         same_site="lax",
         https_only=rt.settings.base_url.startswith("https://"),
     )
@@ -97,6 +106,7 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
     from vidonate.web.pages.transparency import router as transparency_page_router
 
     app.include_router(api_router)
+    app.include_router(docs.router)
     app.include_router(pages_router)
     app.include_router(transparency_page_router)
     return app

@@ -5,6 +5,8 @@ the default way in, and raises 401 without a valid token or session. Roles:
 
 - a user whose roles are only ``auditor`` (or none) can only read: ``CurrentUser``
   refuses them every request but GET, HEAD and OPTIONS, on every route;
+- ``SignedInUser`` lets any role in, writes included: only for a caller's own sign-in
+  (revoking their own API tokens);
 - ``AdminUser``, ``ReviewerUser`` and ``AuditReader`` require a role (403 without).
 
 App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
@@ -22,12 +24,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
-from vidonate.accounts.users import user_for_token
+from vidonate.accounts.sessions import user_for_session
+from vidonate.accounts.tokens import token_for_secret
 from vidonate.db.engine import transaction
 from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
 from vidonate.runtime import Runtime
 from vidonate.web import csrf
+from vidonate.web.clientip import TrustedProxies
 from vidonate.web.headers import method_overridden
 from vidonate.web.ratelimit import RateLimits
 
@@ -51,8 +55,10 @@ RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
 def client_ip(request: Request) -> str:
-    """The peer's address (behind a proxy, run uvicorn with ``--forwarded-allow-ips``)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or behind one of the ``trusted_proxies`` the one
+    it forwarded for (``web/clientip.py``)."""
+    proxies: TrustedProxies = request.app.state.trusted_proxies
+    return proxies.of(request)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ class Caller:
     user: User | None
     via_session: bool = False
     refusal: NotAuthenticated | None = None  # a bearer token that matches nobody
+    token_id: int | None = None  # the API token the request came with
+
+
+# The session cookie's key for the server-side session's secret (accounts/sessions.py).
+SESSION_SECRET = "sid"
 
 
 def identify(request: Request, rt: RuntimeDep) -> Caller:
@@ -69,12 +80,17 @@ def identify(request: Request, rt: RuntimeDep) -> Caller:
     with transaction(rt.sessions) as session:
         if header.lower().startswith("bearer "):
             try:
-                return Caller(user_for_token(session, header[7:].strip()))
+                token = token_for_secret(session, header[7:].strip())
             except NotAuthenticated as refusal:
                 return Caller(None, refusal=refusal)
-        uid = request.session.get("uid") if "session" in request.scope else None
-        if uid is not None:
-            return Caller(session.get(User, int(uid)), via_session=True)
+            return Caller(session.get(User, token.user_id), token_id=token.id)
+        secret = request.session.get(SESSION_SECRET) if "session" in request.scope else None
+        if isinstance(secret, str):
+            user = user_for_session(session, secret)
+            if user is not None:
+                return Caller(user, via_session=True)
+            # Signed out or expired on the server: the cookie is dropped too.
+            request.session.pop(SESSION_SECRET, None)
     return Caller(None)
 
 
@@ -96,9 +112,13 @@ def optional_user(request: Request, caller: CallerDep) -> User | None:
     return caller.user
 
 
-def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+def signed_in_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise NotAuthenticated("not_signed_in", "sign in, or send 'Authorization: Bearer <token>'")
+    return user
+
+
+def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)]) -> User:
     if request.method not in csrf.SAFE_METHODS and not (user.roles & WRITER_ROLES):
         raise Forbidden(
             "read_only_role", "this account reads only (an auditor); it cannot change anything"
@@ -107,6 +127,9 @@ def current_user(request: Request, user: Annotated[User | None, Depends(optional
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+# Any signed-in user, an auditor's writes included: only for routes that change nothing
+# but the caller's own sign-in (revoking their own tokens), as signing out does.
+SignedInUser = Annotated[User, Depends(signed_in_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 

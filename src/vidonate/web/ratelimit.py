@@ -103,7 +103,7 @@ class RateLimits:
     upload_chunks: TokenBuckets
     uploads: TokenBuckets
     sign_ins_per_ip: TokenBuckets
-    sign_ins_per_username: TokenBuckets
+    sign_ins_per_ip_and_username: TokenBuckets
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> RateLimits:
@@ -115,13 +115,21 @@ class RateLimits:
             upload_chunks=buckets(settings.rate_limit_upload_chunks_per_minute, MINUTE),
             uploads=buckets(settings.rate_limit_uploads_per_hour, HOUR),
             sign_ins_per_ip=buckets(settings.rate_limit_sign_ins_per_ip_per_minute, MINUTE),
-            sign_ins_per_username=buckets(settings.rate_limit_sign_ins_per_username_per_hour, HOUR),
+            sign_ins_per_ip_and_username=buckets(
+                settings.rate_limit_sign_ins_per_address_and_username_per_hour, HOUR
+            ),
         )
 
     def check_sign_in(self, client_ip: str, username: str) -> None:
         """Count one sign-in attempt, before the password is checked: guessing is what
-        costs, so failed and successful attempts count alike."""
+        costs, so failed and successful attempts count alike.
+
+        Both limits are per client address. A limit per username alone would let anyone
+        lock a user out by failing in their name; this way an attacker spends only the
+        budget of the addresses they hold, and the user signs in from their own.
+        """
         self.sign_ins_per_ip.check(client_ip, "sign-in attempts from your address")
-        self.sign_ins_per_username.check(
-            username.strip().lower(), "sign-in attempts for this account"
+        self.sign_ins_per_ip_and_username.check(
+            f"{client_ip} {username.strip().lower()}",
+            "sign-in attempts for this account from your address",
         )

@@ -13,6 +13,7 @@ from vidonate.web.api import (
     review,
     rewards,
     stats,
+    tokens,
     transparency,
     uploads,
     users,
@@ -20,7 +21,7 @@ from vidonate.web.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (
-    auth, users, me, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
+    auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
     transparency, detect,
 ):  # fmt: skip
     api_router.include_router(module.router)

@@ -9,6 +9,7 @@ from vidonate.db.models import Donation, User
 from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
 from vidonate.errors import InvalidInput, NotFound, RangeNotSatisfiable
+from vidonate.review.service import may_watch
 from vidonate.rewards import ledger
 from vidonate.web.api.me import WithdrawalPublic, run_withdrawal
 from vidonate.web.api.schemas import DonationId, DonationPublic, EventPublic
@@ -38,15 +39,19 @@ def my_donation(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> D
         return public(session, own_donation(session, user, donation_id), with_history=True)
 
 
-def viewable(session: Session, user: User, donation_id: int) -> Donation:
-    """The donor, reviewers and admins may watch a processed clip; others learn nothing."""
+def viewing_purpose(session: Session, user: User, donation_id: int) -> tuple[Donation, str]:
+    """The clip and why ``user`` may watch it: its donor ("owner"), a reviewer the queue
+    gave it to ("review", see ``review.service.may_watch``) or an admin ("admin").
+    Anyone else learns nothing: the answer is that of a missing clip."""
     donation = session.get(Donation, donation_id)
-    allowed = donation is not None and (
-        donation.donor_id == user.id or user.has_role("reviewer") or user.has_role("admin")
-    )
-    if not allowed or donation is None:
-        raise NotFound("unknown_donation", f"there is no donation {donation_id}")
-    return donation
+    if donation is not None:
+        if donation.donor_id == user.id:
+            return donation, "owner"
+        if may_watch(session, user, donation):
+            return donation, "review"
+        if user.has_role("admin"):
+            return donation, "admin"
+    raise NotFound("unknown_donation", f"there is no donation {donation_id}")
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -79,14 +84,7 @@ def _stream(
     rt: RuntimeDep, request: Request, user: User, donation_id: int, which: ContentKind
 ) -> StreamingResponse:
     with transaction(rt.sessions) as session:
-        donation = viewable(session, user, donation_id)
-        purpose = (
-            "owner"
-            if donation.donor_id == user.id
-            else "review"
-            if user.has_role("reviewer")
-            else "admin"
-        )
+        donation, purpose = viewing_purpose(session, user, donation_id)
         content = open_content(
             rt.vault, session, donation, which, actor_id=user.id, purpose=purpose
         )

@@ -45,9 +45,21 @@ class TokenRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    token: str
+    token: str = Field(description="the bearer token; shown this once, never again")
+    token_id: int
+    expires_at: datetime = Field(description="when the token stops working (UTC)")
     username: str
     roles: list[str]
+
+
+class TokenPublic(Public):
+    """One of your API tokens, without its secret."""
+
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    current: bool = Field(False, description="the token this request came with")
 
 
 class UserCreate(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vidonate.accounts.cameras import add_camera, cameras_of
+from vidonate.accounts.sessions import end_session, start_session
 from vidonate.accounts.users import authenticate, update_profile
 from vidonate.campaigns.service import consent_in_force, is_open, list_campaigns
 from vidonate.db.engine import transaction
@@ -25,6 +27,7 @@ from vidonate.web.api.review import review_item, thresholds
 from vidonate.web.api.schemas import DonationId
 from vidonate.web.csrf import FORM_FIELD, check_token, csrf_field
 from vidonate.web.deps import (
+    SESSION_SECRET,
     CurrentUser,
     OptionalUser,
     RateLimitsDep,
@@ -89,15 +92,22 @@ def login(
     password: Annotated[str, Form()],
 ) -> Response:
     limits.check_sign_in(client_ip(request), username)
+    lifetime = timedelta(days=rt.settings.session_lifetime_days)
     with transaction(rt.sessions) as session:
         user = authenticate(session, username, password)
+        secret = start_session(session, user, lifetime)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    request.session["uid"] = user.id
+    request.session[SESSION_SECRET] = secret
     return RedirectResponse("/donations", status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, rt: RuntimeDep) -> Response:
+    """Sign out: the session ends on the server, so no copy of its cookie works again."""
+    secret = request.session.get(SESSION_SECRET)
+    if isinstance(secret, str):
+        with transaction(rt.sessions) as session:
+            end_session(session, secret)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
