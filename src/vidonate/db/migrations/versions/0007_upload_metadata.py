@@ -1,6 +1,6 @@
 """uploads keep the client's Upload-Metadata header, which HEAD must return
 
-Revision ID: 0007_upload_metadata
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_upload_metadata"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """server-side web sessions, API token expiry, review assignments
 
-Revision ID: 0007_sessions_tokens
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 03:40:00
 """
 
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_sessions_tokens'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
