@@ -18,6 +18,8 @@ SENTENCES: dict[str, str] = {
     "not_signed_in": "You are not signed in.",
     "bad_token": "Your sign-in token is unknown or no longer valid; sign in again.",
     "bad_credentials": "The username or password is wrong.",
+    "token_expired": "Your sign-in token has expired; sign in again.",
+    "unknown_token": "There is no such sign-in token of yours.",
     "bad_username": "A username is 2 to 64 of a–z, 0–9, '.', '_' and '-'.",
     "weak_password": "A password needs at least 8 characters.",
     "bad_handle": "A leaderboard name is 3 to 32 letters, digits, '_' or '-'.",
@@ -28,6 +30,7 @@ SENTENCES: dict[str, str] = {
     "not_a_reviewer": "This account cannot review.",
     # Installation
     "missing_extra": "This command needs an optional part of vidonate that is not installed.",
+    "unknown_asset": "There is no such file of the API documentation page.",
     "not_an_admin": "Only an administrator may do this.",
     "read_only_role": "An auditor account can read, not change anything.",
     "not_an_auditor": "Only an auditor or an administrator may read this.",
