@@ -8,11 +8,10 @@ import secrets
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
 from vidonate.cli_tokens import token_app
 from vidonate.config import Settings, UnknownSetting, load_settings
 from vidonate.db.engine import transaction
@@ -43,22 +43,6 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(camera_app, name="camera")
 app.add_typer(token_app, name="token")
 console = Console()
-err = Console(stderr=True)
-
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="VIDONATE_SERVER", help="API base URL [default: saved login]"),
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option("--token", envvar="VIDONATE_TOKEN", help="API token [default: saved login]"),
-]
-
-
-def _fail(exc: VidonateError) -> NoReturn:
-    # One line whatever the terminal's width; the message is text, never markup.
-    err.print(f"[red]error[/] {escape(exc.message)} [dim](reason: {exc.code})[/]", soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _settings() -> Settings:
@@ -74,18 +58,6 @@ def _runtime():  # type: ignore[no-untyped-def]
     from vidonate.server import prepare
 
     return prepare(_settings(), seed=False).runtime
-
-
-def _api(server: str | None, token: str | None):  # type: ignore[no-untyped-def]
-    from vidonate.client import Api, load_credentials
-
-    saved = load_credentials()
-    server = server or saved.get("server") or "http://127.0.0.1:8000"
-    token = token or saved.get("token")
-    if not token:
-        err.print("not signed in: run [bold]vidonate login[/] or pass --token")
-        raise typer.Exit(2)
-    return Api(server, token)
 
 
 @app.command()
@@ -167,7 +139,7 @@ def user_create(
                 f"handle {user.handle}, password [bold]{password}[/]"
             )
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @campaign_app.command("create")
@@ -217,7 +189,7 @@ def campaign_create(
             )
             console.print(f"created campaign {campaign.slug} (#{campaign.id})")
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @campaign_app.command("list")
@@ -282,7 +254,7 @@ def transparency(
         with transaction(rt.sessions) as session:
             report = build_report(session, campaign)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     # Plain echo, not rich: recipients' names must not be read as markup, JSON not wrapped.
     typer.echo(report.model_dump_json(indent=2) if as_json else render_text(report), nl=False)
 
@@ -315,7 +287,7 @@ def disclosure_record(
                 disclosed_at=disclosed_at,
             )
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(
         f"recorded disclosure #{d.id}: {d.donations} clips to {d.recipient} "
         f"({d.legal_basis}) on {d.disclosed_at:%Y-%m-%d}",
@@ -337,7 +309,7 @@ def login(
     try:
         token = api.login(username, password)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     path = save_credentials(server, token)
     console.print(f"signed in as {username}; token saved to {path}")
 
@@ -350,11 +322,11 @@ def camera_add(
     token: TokenOpt = None,
 ) -> None:
     """Register a camera you own."""
-    api = _api(server, token)
+    api = signed_in_api(server, token)
     try:
         camera = api.add_camera(label, placement)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"camera #{camera['id']} {camera['label']} ({camera['placement']})")
 
 
@@ -385,11 +357,11 @@ def donate(
     """
     from vidonate.client import credentials_path
 
-    api = _api(server, token)
+    api = signed_in_api(server, token)
     try:
         info = api.campaign(campaign)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     consent = info["consent"]
     if not accept_consent:
         console.print(f"[bold]Consent text of {info['name']}[/] (version {consent['version']}):")
@@ -416,7 +388,7 @@ def donate(
     try:
         failed = report_outcomes(api, sent, wait_timeout, console, err) if wait else 0
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     summary = f"sent {len(files) - len(refused)} of {len(files)} clips"
     if refused:
         summary += f"; not donated: {', '.join(refused)}"
@@ -432,11 +404,11 @@ def status(server: ServerOpt = None, token: TokenOpt = None) -> None:
     """Your clips and where each stands, in words (newest first)."""
     from vidonate.cli_donor import status_table
 
-    api = _api(server, token)
+    api = signed_in_api(server, token)
     try:
         donations = api.donations()
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     if not donations:
         console.print("no clips yet: donate one with `vidonate donate`", markup=False)
         return
@@ -462,11 +434,11 @@ def withdraw(
         typer.confirm(
             "Withdraw every clip and destroy your data key? This cannot be undone", abort=True
         )
-    api = _api(server, token)
+    api = signed_in_api(server, token)
     try:
         done = api.withdraw(None if everything else donation_id)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     what = f"{done['clips']} clip(s)" if everything else f"clip {donation_id}"
     console.print(
         f"withdrew {what}; unreadable since {done['unreadable_at']}; "
@@ -481,7 +453,7 @@ def export(
     token: TokenOpt = None,
 ) -> None:
     """Download one zip of everything vidonate keeps about you, clips decrypted."""
-    api = _api(server, token)
+    api = signed_in_api(server, token)
     # Transient: a failure leaves its one line, not a half-drawn bar.
     with Progress(*Progress.get_default_columns()[:1], DownloadColumn(), TransferSpeedColumn(),
                   console=err, transient=True) as progress:  # fmt: skip
@@ -489,7 +461,7 @@ def export(
         try:
             size = api.export(out, lambda n: progress.update(task, completed=n))
         except VidonateError as exc:
-            _fail(exc)
+            fail(exc)
     console.print(f"wrote {out} ({size} bytes)")
 
 
@@ -540,7 +512,7 @@ def release_create(
                 f"{len(release.withdrawn_since_previous)} withdrawn since the previous release"
             )
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @release_app.command("list")
@@ -573,7 +545,7 @@ def release_show(
             release = get_release(session, ref)
             rows = manifest(session, release)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     if out is None:
         typer.echo(release.datasheet)
         return
@@ -652,7 +624,7 @@ def train(
                 _runtime(), release, epochs=epochs, seed=seed, nproc=nproc, progress=update
             )
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(
         f"model {model.id} trained on release {model.metrics['training_data']['release']} "
         f"(code {model.code_version}); validation: "
@@ -683,7 +655,7 @@ def evaluate(
                 media_dir=media or test_media_dir(), resamples=resamples, progress=update,
             )  # fmt: skip
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(json.dumps(done.result.headline(), indent=2))
     console.print(f"report: {done.files.markdown}")
 
@@ -703,7 +675,7 @@ def detect(
     try:
         model_id, events = detect_video(_runtime(), model, video, annotated=out)
     except VidonateError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(events_json(model_id, video.name, events))
     if out is not None:
         err.print(f"annotated video: {out}")

@@ -9,36 +9,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vidonate.client import Api, load_credentials
+from vidonate.cli_common import ServerOpt, TokenOpt, fail, signed_in_api
 from vidonate.errors import VidonateError
 
 token_app = typer.Typer(help="Your API tokens: list them, revoke one (through the API).")
 console = Console()
-err = Console(stderr=True)
-
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="VIDONATE_SERVER", help="API base URL [default: saved login]"),
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option("--token", envvar="VIDONATE_TOKEN", help="API token [default: saved login]"),
-]
 
 
 def _call(server: str | None, token: str | None, method: str, path: str) -> Any:
     """One API call with the saved login (or the options); a refusal ends the command."""
-    saved = load_credentials()
-    token = token or saved.get("token")
-    if not token:
-        err.print("not signed in: run [bold]vidonate login[/] or pass --token")
-        raise typer.Exit(2)
-    api = Api(server or saved.get("server") or "http://127.0.0.1:8000", token)
+    api = signed_in_api(server, token)
     try:
         return api.call(method, path)
     except VidonateError as exc:
-        err.print(f"[red]error[/] {exc.message} [dim](reason: {exc.code})[/]")
-        raise typer.Exit(2) from None
+        fail(exc)
     finally:
         api.close()
 
