@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from av.video.frame import VideoFrame
+from av.video.plane import VideoPlane
 
 ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 200
@@ -66,11 +67,15 @@ class GlobalMotion:
         return np.linalg.inv(scale) @ transform @ scale
 
 
-def _luma(frame: VideoFrame) -> np.ndarray:
-    """The Y plane of a yuv420p frame, without its row padding (no conversion)."""
-    plane = frame.planes[0]
-    flat = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
+def plane_view(plane: VideoPlane) -> np.ndarray:
+    """A view of one plane of a frame without its row padding (writable if the frame is)."""
+    flat = np.frombuffer(memoryview(plane), np.uint8, count=plane.line_size * plane.height)
     return flat.reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
+def _luma(frame: VideoFrame) -> np.ndarray:
+    """The Y plane of a yuv420p frame (no conversion)."""
+    return plane_view(frame.planes[0])
 
 
 def _estimate(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -78,7 +83,7 @@ def _estimate(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     corners = cv2.goodFeaturesToTrack(before, _MAX_CORNERS, qualityLevel=0.01, minDistance=6)
     if corners is not None and len(corners) >= _MIN_POINTS:
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
-            before, after, corners, None, winSize=(21, 21), maxLevel=3
+            before, after, corners, np.empty_like(corners), winSize=(21, 21), maxLevel=3
         )
         found = status.ravel() == 1
         if found.sum() >= _MIN_POINTS:

@@ -41,7 +41,7 @@ from av.video.frame import VideoFrame
 
 from vidonate.ingest.faces import detect_faces
 from vidonate.ingest.media import stage_summary_path
-from vidonate.ingest.motion import GlobalMotion, warp_boxes
+from vidonate.ingest.motion import GlobalMotion, plane_view, warp_boxes
 from vidonate.ingest.ocr_audit import InputTextSampler
 from vidonate.ingest.text import detect_text
 
@@ -578,7 +578,7 @@ def pixelate(
     # Decoded frames can share their buffers with the decoder's reference frames; writing
     # into those would smear the mosaic into later frames. This copies only if shared.
     frame.make_writable()
-    planes = [_plane(plane) for plane in frame.planes]
+    planes = [plane_view(plane) for plane in frame.planes]
     width, height = frame.width, frame.height
     covered = []
     for x0, y0, x1, y1, block in boxes[:, :_BOX_COLUMNS].tolist():
@@ -612,12 +612,6 @@ def _area_share(rects: list[tuple[int, int, int, int]], width: int, height: int)
     for left, top, right, bottom in rects:
         grid[top // cell : -(-bottom // cell), left // cell : -(-right // cell)] = True
     return float(grid.mean())
-
-
-def _plane(plane: av.video.plane.VideoPlane) -> np.ndarray:
-    """A writable view of one plane without its row padding."""
-    flat = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
-    return flat.reshape(plane.height, plane.line_size)[:, : plane.width]
 
 
 @dataclass(frozen=True)
