@@ -33,14 +33,19 @@ def camera(
 def in_view(
     box: tuple[float, float, float, float], window: Rect, size: tuple[int, int]
 ) -> tuple[slice, slice]:
-    """Where the still's box (x0, y0, x1, y1) appears in a frame showing `window`."""
+    """Where the still's box (x0, y0, x1, y1) appears in a frame showing `window`, cut
+    to the frame."""
     x, y, w, h = window
     sx, sy = size[0] / w, size[1] / h
     x0, y0, x1, y1 = box
-    return (
-        slice(max(0, round((y0 - y) * sy)), max(0, round((y1 - y) * sy))),
-        slice(max(0, round((x0 - x) * sx)), max(0, round((x1 - x) * sx))),
-    )
+
+    def span(low: float, high: float, origin: float, scale: float, side: int) -> slice:
+        return slice(
+            min(side, max(0, round((low - origin) * scale))),
+            min(side, max(0, round((high - origin) * scale))),
+        )
+
+    return span(y0, y1, y, sy, size[1]), span(x0, x1, x, sx, size[0])
 
 
 def write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15) -> Path:

@@ -311,7 +311,8 @@ class _Channel:
         end's, padded by `margin` times how far they moved beyond the camera. Tracks not
         found again (gone, or missed once) go on at their own last velocity; new ones are
         carried back from where they were found over the whole interval, as they may have
-        arrived at any moment or been missed before. Both grow by `margin` of their size.
+        arrived at any moment or been missed before (the start's own frame included). Both
+        grow by `margin` of their size.
         """
         a, b = self.tracks[pairs[:, 0]], found[pairs[:, 1]]
         moved = np.abs(b[:, :4] - self._carry(a[:, :4], start, end))
@@ -337,6 +338,12 @@ class _Channel:
                     ),
                     np.concatenate([appeared, arrived[:, 4:_BOX_COLUMNS]], axis=1),
                 ]
+            ).astype(np.float32)
+        # The start's own frame gets the new boxes too (it is still held back, see run).
+        if len(arrived) and start in self.boxes:
+            appeared = _grow_by_size(self._carry(arrived[:, :4], end, start), self.margin)
+            self.boxes[start] = np.concatenate(
+                [self.boxes[start], np.concatenate([appeared, arrived[:, 4:_BOX_COLUMNS]], axis=1)]
             ).astype(np.float32)
 
 
@@ -439,8 +446,10 @@ class _Redactor:
                 for channel in self.channels:
                     if index % channel.interval == 0:
                         channel.submit(index, frame, worker)
+                # The last detection's own frame waits for the next detection too: what
+                # that one finds new may already have been there, at the frame's edge.
                 ready = min(channel.key for channel in self.channels)
-                while pending and pending[0][0] <= ready:
+                while pending and pending[0][0] < ready:
                     yield self._emit(*pending.popleft())
                 if self.motion is not None:
                     self.motion.forget(ready)  # boxes are only ever carried from here on
