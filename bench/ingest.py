@@ -16,12 +16,17 @@ Both run in this one process's machine on the same real clips, ``vtest.avi`` (pe
 Frames per second are the clips' decoded frames over the summed seconds, per tool. Residual
 faces: ``audit_residual_faces`` (CenterFace at full resolution, score >= 0.5) on every 10th
 frame of each tool's output; A and B are frames with a residual face over frames checked,
-summed over both clips (vidonate's A, deface's B).
+summed over both clips (vidonate's A, deface's B). Text: the text audit
+(``vidonate.ingest.ocr_audit``, PP-OCR) reads the sampled frames of the input (every 15th,
+at most 8 a clip, as the processing job samples them) and the same frames of vidonate's
+output; T is the distinct strings of 3+ characters read in the input frames, L how many of
+them are still read in the output, summed over both clips. Like the face audit, the text
+audit runs after the timed part (the processing job runs it after encoding too).
 
 Clips are processed one after the other, each by vidonate then by deface, so load from
 other processes hits both alike. Progress goes to stderr; stdout gets exactly one line::
 
-    ingest: vidonate X fps, deface Y fps, ratio R, residual faces A vs B
+    ingest: vidonate X fps, deface Y fps, ratio R, residual faces A vs B, text read T, left L
 
 Run it as ``.venv/bin/python bench/ingest.py`` (``--keep`` keeps the outputs).
 """
@@ -41,9 +46,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vidonate.ingest import media
+from vidonate.ingest.ocr_audit import TextAuditResult, audit_residual_text, read_input_text
 from vidonate.ingest.redact import (
     AuditResult,
     RedactionReport,
+    RedactionSettings,
     audit_residual_faces,
     redaction_stage,
 )
@@ -51,6 +58,13 @@ from vidonate.ingest.samples import test_media_dir
 
 CLIPS = ("vtest.avi", "Megamind.avi")
 AUDIT_EVERY = 10
+# The processing job's redaction, less the text audit's reading of the original (timed
+# apart, below, like the face audit).
+SETTINGS = RedactionSettings(text_audit_frames=0)
+TEXT_EVERY, TEXT_FRAMES = (
+    RedactionSettings().text_audit_every,
+    RedactionSettings().text_audit_frames,
+)
 
 
 def _log(message: str) -> None:
@@ -83,7 +97,7 @@ def _vidonate(
     report = RedactionReport()
     started = time.perf_counter()
     media.probe(src)
-    result = media.transcode(src, out, stage=redaction_stage(report=report))
+    result = media.transcode(src, out, stage=redaction_stage(SETTINGS, report))
     hasher(out)
     media.thumbnail(out, thumb)
     seconds = time.perf_counter() - started
@@ -118,6 +132,18 @@ def _audit(label: str, path: Path) -> AuditResult:
     return result
 
 
+def _text_audit(src: Path, out: Path) -> TextAuditResult:
+    started = time.perf_counter()
+    result = audit_residual_text(out, read_input_text(src, TEXT_EVERY, TEXT_FRAMES))
+    _log(
+        f"  text audit vidonate: {result.strings_read} strings read in"
+        f" {result.frames_with_text}/{result.frames_checked} input frames,"
+        f" {result.strings_left} still read in the output"
+        f" ({time.perf_counter() - started:.1f} s)"
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the outputs and say where")
@@ -142,6 +168,7 @@ def main() -> None:
     ours_s = theirs_s = 0.0
     ours = [0, 0]  # frames with faces, frames checked
     theirs = [0, 0]
+    text = [0, 0]  # strings read in the input, still read in vidonate's output
     try:
         for src in sources:
             _log(f"{src.name}:")
@@ -157,6 +184,9 @@ def main() -> None:
                 result = _audit(label, path)
                 tally[0] += result.frames_with_faces
                 tally[1] += result.frames_checked
+            text_result = _text_audit(src, ours_out)
+            text[0] += text_result.strings_read
+            text[1] += text_result.strings_left
     finally:
         if args.keep:
             _log(f"outputs kept in {workdir}")
@@ -167,7 +197,8 @@ def main() -> None:
     print(
         f"ingest: vidonate {ours_fps:.1f} fps, deface {theirs_fps:.1f} fps, "
         f"ratio {ours_fps / theirs_fps:.1f}, "
-        f"residual faces {ours[0]}/{ours[1]} vs {theirs[0]}/{theirs[1]}"
+        f"residual faces {ours[0]}/{ours[1]} vs {theirs[0]}/{theirs[1]}, "
+        f"text read {text[0]}, left {text[1]}"
     )
 
 

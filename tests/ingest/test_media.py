@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -473,3 +474,42 @@ def test_running_out_of_memory_is_not_blamed_on_the_file(
     # Not UnsupportedMedia("unreadable"): the sandbox reports it as its memory limit.
     with pytest.raises(MemoryError):
         probe(tagged_clip)
+
+
+def _vfr_source(path: Path, times: list[float]) -> Path:
+    """An H.264 MP4 whose frames are at `times` (seconds): explicit pts with gaps."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=15, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        for index, at in enumerate(times):
+            frame = av.VideoFrame(96, 64, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([index * 7 % 256]) * plane.buffer_size)
+            frame.pts = round(at * 1000)
+            frame.time_base = Fraction(1, 1000)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    return path
+
+
+def test_transcode_keeps_the_timing_of_a_variable_frame_rate_clip(clips: Path) -> None:
+    # 20 frames over about 9 s: bursts at 15 fps, gaps of up to 2.5 s (a camera that
+    # records on motion); re-stamped at a constant rate it would last 1.3 s.
+    times = [i / 15 for i in range(6)] + [3.0 + i / 15 for i in range(6)]
+    times += [5.5 + i * 0.4 for i in range(7)] + [9.0]
+    src = _vfr_source(clips / "vfr.mp4", times)
+    with av.open(str(src)) as inp:
+        source_times = [frame.time for frame in inp.decode(video=0)]
+    assert source_times == pytest.approx(times, abs=1e-3)
+    dst = clips / "vfr_out.mp4"
+    result = transcode(src, dst, preset="ultrafast")
+    with av.open(str(dst)) as out:
+        stored = [frame.time for frame in out.decode(video=0)]
+        stored_duration = out.duration / 1e6
+    frame = 1 / 15
+    assert result.frames == len(stored) == len(times)
+    assert [t - stored[0] for t in stored] == pytest.approx(times, abs=frame / 2)
+    assert stored_duration == pytest.approx(times[-1] + frame, abs=frame)
+    assert result.duration_s == pytest.approx(times[-1] + frame, abs=frame)
+    assert probe(dst).duration_s == pytest.approx(probe(src).duration_s, abs=frame)

@@ -1,6 +1,7 @@
 """The redaction audit in the processing job: a clip in which the independent
-full-resolution check still finds faces is flagged for the reviewer and counted in the
-published miss rate; reviewers only ever get the redacted video."""
+full-resolution check still finds faces, or in which PP-OCR still reads text it read in
+the original, is flagged for the reviewer and counted in the published miss rate;
+reviewers only ever get the redacted video, and see how much of it is redacted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from camera_clips import camera, text_still, write_clip
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
@@ -74,3 +76,36 @@ def test_a_clip_the_audit_still_finds_faces_in_is_flagged_and_counted(
     assert "found faces that may not be blurred" in client.get("/review", headers=rita).text
     stats = client.get("/api/v1/stats/redaction").json()
     assert (stats["clips_redacted"], stats["clips_flagged"], stats["miss_rate"]) == (1, 1, 1.0)
+
+
+@pytest.fixture
+def text_clip(tmp_path: Path) -> Path:
+    """1.2 s of a pan and zoom over two printed lines on clutter (no face)."""
+    shots = camera(text_still(), (320, 240), (40, 60, 640, 480), (200, 160, 520, 390), 18)
+    return write_clip(tmp_path / "text.mp4", (view for view, _ in shots))
+
+
+def test_text_still_legible_after_redaction_flags_the_clip_and_counts_as_a_miss(
+    client: TestClient, world: World, text_clip: Path
+) -> None:
+    world.rt.settings.redact_text = False  # what a text redaction miss looks like
+    donation = _process(client, world, text_clip)
+    assert donation.residual_face_rate == 0.0
+    assert (donation.text_strings_read or 0) >= 2, donation.text_strings_read
+    assert (donation.text_strings_left or 0) >= 1, donation.text_strings_left
+    assert donation.redaction_flagged is True
+    stats = client.get("/api/v1/stats/redaction").json()
+    assert (stats["clips_redacted"], stats["clips_flagged"], stats["miss_rate"]) == (1, 1, 1.0)
+
+
+def test_a_redacted_clip_records_its_text_audit_and_the_share_of_area_redacted(
+    client: TestClient, world: World, text_clip: Path
+) -> None:
+    donation = _process(client, world, text_clip)
+    assert (donation.text_strings_read or 0) >= 2 and donation.text_strings_left == 0
+    assert donation.redaction_flagged is False
+    assert 0.0 < (donation.redacted_share or 0.0) < 0.5, donation.redacted_share
+    rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
+    item = client.get("/api/v1/review/next", headers=rita).json()
+    assert item["redacted_share"] == pytest.approx(donation.redacted_share)
+    assert "of the picture is pixelated" in client.get("/review", headers=rita).text

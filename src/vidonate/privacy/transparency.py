@@ -32,6 +32,7 @@ from vidonate.db.models import (
 )
 from vidonate.privacy import audit
 from vidonate.privacy.disclosures import list_disclosures
+from vidonate.privacy.stats import redaction_stats
 from vidonate.review.service import REJECT_REASONS
 from vidonate.rewards import ledger
 
@@ -166,6 +167,19 @@ class Disclosures(BaseModel):
     entries: list[DisclosureEntry] = Field(description="every disclosure, newest first")
 
 
+class Redaction(BaseModel):
+    clips_redacted: int = Field(description="clips stored redacted (faces and text pixelated)")
+    clips_flagged: int = Field(
+        description="redacted clips the independent audit flagged: a face still found, or "
+        "text that PP-OCR read in the original still read in the redacted clip"
+    )
+    clips_with_legible_text: int = Field(description="flagged clips with text still legible")
+    miss_rate: float = Field(description="clips_flagged / clips_redacted (0 when none)")
+    mean_redacted_share: float | None = Field(
+        description="mean share of the picture under a mosaic, over redacted clips"
+    )
+
+
 class TransparencyReport(BaseModel):
     computed_at: datetime = Field(description="when these numbers were computed (UTC)")
     campaign: CampaignRef | None = Field(description="the campaign reported on; null: all")
@@ -175,6 +189,7 @@ class TransparencyReport(BaseModel):
     withdrawals: Withdrawals = Field(description="always for the whole program")
     reads: Reads = Field(description="always for the whole program")
     disclosures: Disclosures = Field(description="always for the whole program")
+    redaction: Redaction = Field(description="always for the whole program")
 
 
 def build_report(session: Session, campaign: str | None = None) -> TransparencyReport:
@@ -194,6 +209,18 @@ def build_report(session: Session, campaign: str | None = None) -> TransparencyR
         withdrawals=_withdrawals(session),
         reads=_reads(session),
         disclosures=_disclosures(session),
+        redaction=_redaction(session),
+    )
+
+
+def _redaction(session: Session) -> Redaction:
+    stats = redaction_stats(session)
+    return Redaction(
+        clips_redacted=stats.clips_redacted,
+        clips_flagged=stats.clips_flagged,
+        clips_with_legible_text=stats.clips_with_legible_text,
+        miss_rate=stats.miss_rate,
+        mean_redacted_share=stats.mean_redacted_share,
     )
 
 
@@ -591,5 +618,15 @@ def render_text(report: TransparencyReport) -> str:
             + (f"; {e.description}" if e.description else "")
             for e in report.disclosures.entries
         ),
+        "",
+        "Redaction (whole program)",
+        _row("clips redacted", report.redaction.clips_redacted),
+        _row(
+            "flagged by the audit",
+            report.redaction.clips_flagged,
+            f"miss rate {percent(report.redaction.miss_rate)}, "
+            f"{report.redaction.clips_with_legible_text} with text still legible",
+        ),
+        _row("picture pixelated, mean", percent(report.redaction.mean_redacted_share)),
     ]
     return "\n".join(lines) + "\n"

@@ -48,6 +48,7 @@ def review_item(
         ],
         duplicate_of=donation.duplicate_of,
         redaction_flagged=donation.redaction_flagged,
+        redacted_share=donation.redacted_share,
     )
 
 

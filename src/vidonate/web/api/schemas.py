@@ -197,6 +197,7 @@ class ReviewItem(Public):
     angles: list[AnglePublic] = []
     duplicate_of: int | None = None
     redaction_flagged: bool = False
+    redacted_share: float | None = None  # mean share of the picture under a mosaic
 
 
 class VoteCreate(BaseModel):
