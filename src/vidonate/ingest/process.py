@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,18 @@ class Outcome:
     inspection: Inspection
 
 
+def inspection_type() -> Any:
+    """Inspection as the sandbox's answer carries it (its numpy arrays checked on arrival).
+
+    The checks' modules import OpenCV and the face model: only a process that runs them
+    pays for that, not every importer of this module."""
+    from vidonate.dedupe import phash
+    from vidonate.ingest import redact
+    from vidonate.ingest.sandbox import wire_type
+
+    return wire_type(Inspection, {**vars(phash), **vars(redact)})
+
+
 def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
     from vidonate.ingest.sandbox import process_media, run_sandboxed
 
@@ -141,7 +153,9 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
         stage_kwargs={"settings": redaction_settings(rt)} if redact else None,
     )
     source.unlink()  # the original leaves this machine's disk as soon as it is encoded
-    inspection = run_sandboxed(inspect_output, out.video, s.audit_every_n, limits=limits)
+    inspection = run_sandboxed(
+        inspect_output, out.video, s.audit_every_n, limits=limits, returns=inspection_type()
+    )
     with out.video.open("rb") as video:
         video_sha256 = hashlib.file_digest(video, "sha256").hexdigest()
     rt.vault.put_file(clip_key, f"clips/{donation_id}/video.mp4", out.video)
