@@ -18,6 +18,7 @@ from vidonate.db.engine import make_engine, make_sessionmaker
 from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.jobs.worker import Worker
 from vidonate.storage import BlobStore, open_store
+from vidonate.storage.scratch import ScratchSpace
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Runtime:
     vault: Vault = field(init=False)
     worker: Worker = field(init=False)
     duplicates: DuplicateFinder = field(init=False)
+    scratch: ScratchSpace = field(init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -44,6 +46,7 @@ class Runtime:
             runtime.store, open_key_ring(settings.master_key_file), settings.master_key_file
         )
         runtime.duplicates = DuplicateFinder(runtime.vault)
+        runtime.scratch = ScratchSpace(settings.var_dir / "scratch")
         runtime.worker = Worker(
             sessions=runtime.sessions,
             handlers=runtime._handlers(),
@@ -71,11 +74,14 @@ class Runtime:
         expire_uploads(self)
         expire_retained_clips(self)
         self.store.sweep_partial()
+        self.scratch.sweep()
 
     def start(self) -> None:
+        self.scratch.sweep()  # plaintext a crashed process left behind goes first
         if self.settings.worker_threads > 0:
             self.worker.start()
 
     def close(self) -> None:
         self.worker.stop()
+        self.scratch.close()
         self.engine.dispose()

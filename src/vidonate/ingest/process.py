@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,18 +194,18 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
 
     video_key = f"clips/{donation_id}/video.mp4"
     thumb_key = f"clips/{donation_id}/thumbnail.jpg"
-    workdir = Path(tempfile.mkdtemp(prefix=f"vidonate-{donation_id}-"))
     failure: tuple[str, str] | None = None
     outcome: Outcome | None = None
-    try:
-        outcome = _run_stages(rt, donation_id, workdir)
-    except UnsupportedMedia as exc:
-        failure = (exc.code, exc.message)
-    except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
-        log.exception("processing donation %s failed", donation_id)
-        failure = ("processing_error", f"{type(exc).__name__}: {exc}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    # The decrypted original and the encoded clip live only in registered scratch space:
+    # removed when the job ends, and swept at the next start-up should the process die.
+    with rt.scratch.job_dir(f"donation-{donation_id}") as workdir:
+        try:
+            outcome = _run_stages(rt, donation_id, workdir)
+        except UnsupportedMedia as exc:
+            failure = (exc.code, exc.message)
+        except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
+            log.exception("processing donation %s failed", donation_id)
+            failure = ("processing_error", f"{type(exc).__name__}: {exc}")
 
     with transaction(rt.sessions) as session:
         donation = session.get(Donation, donation_id)

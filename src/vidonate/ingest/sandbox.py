@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import dataclasses
 import errno
 import importlib
@@ -74,8 +75,10 @@ T = TypeVar("T")
 
 _GIB = 1 << 30
 _CHILD_CODE = (
-    "import sys; from vidonate.ingest.sandbox import _child_main; _child_main(sys.argv[1])"
+    "import sys; from vidonate.ingest.sandbox import _child_main; "
+    "_child_main(sys.argv[1], int(sys.argv[2]))"
 )
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # The most a child may answer: results are measurements and hashes, never media.
 MAX_ANSWER_BYTES = 64 << 20
 # After the child has answered, how long it may take to exit before it is killed.
@@ -132,7 +135,7 @@ def run_sandboxed(
     result_r, result_w = os.pipe()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD_CODE, str(result_w)],
+            [sys.executable, "-c", _CHILD_CODE, str(result_w), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             pass_fds=(result_w,),
@@ -393,11 +396,23 @@ def _apply_limits(limits: SandboxLimits) -> None:
     signal.alarm(max(1, math.ceil(limits.wall_seconds) + 5))
 
 
-def _child_main(result_fd: str) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this child when its parent dies (kill -9 included), so that no
+    decoder keeps working on, and writing, a dead worker's plaintext."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _child_main(result_fd: str, parent_pid: int) -> None:
     """Entry point of the child: limits first, then the call; one JSON answer back.
 
     The value is written as pydantic serializes it by its runtime type (dataclasses as
     objects, numpy arrays as :data:`NdArray` does); the parent checks it against the type."""
+    _die_with_parent(parent_pid)
     with os.fdopen(int(result_fd), "wb") as out:
         outcome: dict[str, Any]
         limits = SandboxLimits()
