@@ -53,6 +53,9 @@ class Runtime:
             housekeeping=runtime.housekeeping,
             threads=max(settings.worker_threads, 1),
             poll_seconds=settings.job_poll_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.job_max_attempts,
+            give_up=runtime._give_up(),
         )
         return runtime
 
@@ -65,6 +68,15 @@ class Runtime:
             DELETE_BLOBS_JOB: lambda payload: delete_withdrawn_blobs(
                 self, int(payload["withdrawal_id"]), list(payload["prefixes"])
             ),
+        }
+
+    def _give_up(self) -> dict[str, Any]:
+        from vidonate.ingest.process import PROCESS_JOB, give_up_processing
+
+        return {
+            PROCESS_JOB: lambda payload, reason: give_up_processing(
+                self, int(payload["donation_id"]), reason
+            )
         }
 
     def housekeeping(self) -> None:

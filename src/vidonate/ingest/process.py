@@ -229,6 +229,25 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
         transition(session, donation, DonationStatus.in_review)
 
 
+def give_up_processing(rt: Runtime, donation_id: int, reason: str) -> None:
+    """The clip's processing job used up its attempts, each ending its worker (a file
+    that crashes the decoder's parent, say): the clip fails and its upload is deleted."""
+    from vidonate.ingest.tus import discard_upload_bytes
+
+    with transaction(rt.sessions) as session:
+        donation = session.get(Donation, donation_id)
+        if donation is None or donation.status not in (
+            DonationStatus.received,
+            DonationStatus.processing,
+        ):
+            return
+        upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
+        if upload is not None:
+            discard_upload_bytes(rt, session, upload)
+        donation.failure_detail = f"vidonate {reason}"
+        transition(session, donation, DonationStatus.failed, reason="processing_interrupted")
+
+
 def _record(rt: Runtime, session: Session, donation: Donation, outcome: Outcome) -> None:
     audit, signature = outcome.inspection.audit, outcome.inspection.signature
     donation.source_sha256 = outcome.sha256
