@@ -60,13 +60,13 @@ class Runtime:
         return runtime
 
     def _handlers(self) -> dict[str, Any]:
-        from vidonate.donations.withdrawal import DELETE_BLOBS_JOB, delete_withdrawn_blobs
+        from vidonate.donations.content import DELETE_BLOBS_JOB, delete_content_blobs
         from vidonate.ingest.process import PROCESS_JOB, process_donation
 
         return {
             PROCESS_JOB: lambda payload: process_donation(self, int(payload["donation_id"])),
-            DELETE_BLOBS_JOB: lambda payload: delete_withdrawn_blobs(
-                self, int(payload["withdrawal_id"]), list(payload["prefixes"])
+            DELETE_BLOBS_JOB: lambda payload: delete_content_blobs(
+                self.store, self.sessions, payload
             ),
         }
 
@@ -84,7 +84,7 @@ class Runtime:
         from vidonate.ingest.tus import expire_uploads
 
         expire_uploads(self)
-        expire_retained_clips(self)
+        expire_retained_clips(self.sessions, self.vault, self.duplicates, self.worker)
         self.store.sweep_partial()
         self.scratch.sweep()
 

@@ -24,6 +24,7 @@ from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
 from vidonate.privacy import audit
+from vidonate.storage import layout
 
 if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
@@ -156,8 +157,8 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
     )
     with out.video.open("rb") as video:
         video_sha256 = hashlib.file_digest(video, "sha256").hexdigest()
-    rt.vault.put_file(clip_key, f"clips/{donation_id}/video.mp4", out.video)
-    rt.vault.put_file(clip_key, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
+    rt.vault.put_file(clip_key, layout.video_key(donation_id), out.video)
+    rt.vault.put_file(clip_key, layout.thumbnail_key(donation_id), out.thumbnail)
     return Outcome(
         sha256,
         video_sha256,
@@ -192,8 +193,7 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
             transition(session, donation, DonationStatus.failed, reason="consent_missing")
             return
 
-    video_key = f"clips/{donation_id}/video.mp4"
-    thumb_key = f"clips/{donation_id}/thumbnail.jpg"
+    video_key, thumb_key = layout.video_key(donation_id), layout.thumbnail_key(donation_id)
     failure: tuple[str, str] | None = None
     outcome: Outcome | None = None
     # The decrypted original and the encoded clip live only in registered scratch space:

@@ -36,6 +36,7 @@ from vidonate.ingest.process import PROCESS_JOB
 from vidonate.ingest.sniff import SNIFF_BYTES, container_of
 from vidonate.jobs import queue
 from vidonate.runtime import Runtime
+from vidonate.storage import layout
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
@@ -198,7 +199,7 @@ async def append(
     checksum was promised, which a partial body cannot meet.
     """
     room, clip_key = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
-    key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
+    key = layout.upload_part_key(upload_id, offset)
     writer = rt.vault.writer(clip_key, key)  # encrypted as it arrives
     digest = checksum.hasher() if checksum is not None else None
     size = 0
@@ -302,7 +303,7 @@ def discard_upload_bytes(rt: Runtime, session: Session, upload: Upload) -> None:
     """Delete an upload's parts from the store and its rows from the session."""
     for part in upload.parts:
         rt.store.delete(part.key)
-    for key in rt.store.keys(f"uploads/{upload.id}/"):  # parts whose row never committed
+    for key in rt.store.keys(layout.upload_prefix(upload.id)):  # parts whose row never committed
         rt.store.delete(key)
     session.delete(upload)
     session.flush()

@@ -11,26 +11,25 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.db.engine import transaction
 from vidonate.jobs import queue
+from vidonate.jobs.base import GiveUp, Handler, Payload
 
 log = logging.getLogger(__name__)
-Handler = Callable[[dict[str, Any]], None]
-# Called instead of the handler once a job has used up its attempts, with the reason.
-GiveUp = Callable[[dict[str, Any], str], None]
 
 
 @dataclass
 class Worker:
-    """Runs jobs in threads until ``stop``. A failing job never stops the worker."""
+    """The database-backed :class:`~vidonate.jobs.base.JobQueue`: runs jobs in threads
+    until ``stop``. A failing job never stops the worker."""
 
     sessions: sessionmaker[Session]
-    handlers: dict[str, Handler]
+    handlers: dict[str, Handler] = field(default_factory=dict)
     housekeeping: Callable[[], None] | None = None
     threads: int = 1
     poll_seconds: float = 1.0
@@ -43,6 +42,20 @@ class Worker:
     _threads: list[threading.Thread] = field(default_factory=list)
     _running: dict[int, str] = field(default_factory=dict)  # job id -> worker name
     _running_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enqueue(
+        self, session: Session, kind: str, payload: Payload, run_after: datetime | None = None
+    ) -> None:
+        queue.enqueue(session, kind, payload, run_after)
+
+    def register(self, kind: str, handler: Handler, *, give_up: GiveUp | None = None) -> None:
+        self.handlers[kind] = handler
+        if give_up is not None:
+            self.give_up[kind] = give_up
+
+    def schedule(self, task: Callable[[], None], every_s: float) -> None:
+        """One periodic task (housekeeping), run by the first worker thread."""
+        self.housekeeping, self.housekeeping_seconds = task, every_s
 
     @property
     def lease(self) -> timedelta:
