@@ -27,9 +27,9 @@ from test_pages import form_token
 
 from tus_helpers import TUS, create, encode_metadata
 from vidonate.accounts.users import create_user, issue_token
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry
-from vidonate.privacy import audit
 from vidonate.web.app import create_app
 from world import World
 

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.crypto.vault import ContentShredded, StoredObject, Vault
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload, Withdrawal, utcnow
 from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.errors import NotFound
 from vidonate.jobs.base import JobQueue, Payload
-from vidonate.privacy import audit
 from vidonate.storage import BlobStore, layout
 
 # The name predates retention's use of the job; queued jobs carry it.
@@ -77,6 +77,17 @@ def open_content(
         object_id=donation.id,
     )
     return ClipContent(stored, MEDIA_TYPES[kind])
+
+
+def delete_upload(session: Session, store: BlobStore, upload: Upload) -> None:
+    """Delete an upload's parts from the store and its rows from the session (the bytes
+    are deleted at once: the upload is refused, cancelled or processed)."""
+    for part in upload.parts:
+        store.delete(part.key)
+    for key in store.keys(layout.upload_prefix(upload.id)):  # parts whose row never committed
+        store.delete(key)
+    session.delete(upload)
+    session.flush()
 
 
 def destroy_content(

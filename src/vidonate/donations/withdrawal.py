@@ -16,34 +16,41 @@ In the request's transaction:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vidonate.crypto.vault import Vault
 from vidonate.db.models import Donation, DonationStatus, User, Withdrawal, utcnow
+from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.donations.content import destroy_content
 from vidonate.donations.service import own_donation
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict
-
-if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
+from vidonate.jobs.base import JobQueue
 
 REASON = "donor_withdrew"
 
 
-def withdraw_clip(rt: Runtime, session: Session, donor: User, donation_id: int) -> Withdrawal:
+def withdraw_clip(
+    session: Session,
+    vault: Vault,
+    duplicates: DuplicateFinder,
+    jobs: JobQueue,
+    donor: User,
+    donation_id: int,
+) -> Withdrawal:
     """Withdraw one of ``donor``'s clips (anyone else's is "not found")."""
     donation = own_donation(session, donor, donation_id)
     if donation.status == DonationStatus.withdrawn:
         raise Conflict("already_withdrawn", f"donation {donation_id} is already withdrawn")
     withdrawal = _start(session, donor, "clip", donation.id)
-    _detach(rt, session, donation, donor.id, withdrawal)
+    _detach(session, vault, duplicates, jobs, donation, donor.id, withdrawal)
     return _done(session, withdrawal, 1)
 
 
-def withdraw_everything(rt: Runtime, session: Session, donor: User) -> Withdrawal:
+def withdraw_everything(
+    session: Session, vault: Vault, duplicates: DuplicateFinder, jobs: JobQueue, donor: User
+) -> Withdrawal:
     """Withdraw every clip of ``donor`` and destroy their data key.
 
     Allowed even with nothing left to withdraw: the key is destroyed all the same, and a
@@ -59,18 +66,22 @@ def withdraw_everything(rt: Runtime, session: Session, donor: User) -> Withdrawa
         )
     )
     for donation in donations:
-        _detach(rt, session, donation, donor.id, withdrawal)
-    rt.vault.shred_donor(session, donor.id)
+        _detach(session, vault, duplicates, jobs, donation, donor.id, withdrawal)
+    vault.shred_donor(session, donor.id)
     return _done(session, withdrawal, len(donations))
 
 
 def _detach(
-    rt: Runtime, session: Session, donation: Donation, actor_id: int, withdrawal: Withdrawal
+    session: Session,
+    vault: Vault,
+    duplicates: DuplicateFinder,
+    jobs: JobQueue,
+    donation: Donation,
+    actor_id: int,
+    withdrawal: Withdrawal,
 ) -> None:
     """Make one clip unreadable and take it out of everything."""
-    destroy_content(
-        session, rt.vault, rt.duplicates, rt.worker, donation, withdrawal_id=withdrawal.id
-    )
+    destroy_content(session, vault, duplicates, jobs, donation, withdrawal_id=withdrawal.id)
     donation.withdrawn_at = utcnow()
     # What the donor typed about the file is theirs too.
     donation.source_filename = ""

@@ -263,4 +263,3 @@ def refuse_references(path: Path) -> None:
                     )
             tail = window[-overlap:]
             offset += len(chunk)
-

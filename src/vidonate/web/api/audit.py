@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry
-from vidonate.privacy import audit
 from vidonate.web.api.schemas import AuditEntryPublic, AuditPage, AuditVerificationPublic
 from vidonate.web.deps import AuditReader, RuntimeDep
 
