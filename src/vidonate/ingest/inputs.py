@@ -263,3 +263,4 @@ def refuse_references(path: Path) -> None:
                     )
             tail = window[-overlap:]
             offset += len(chunk)
+

@@ -52,6 +52,8 @@ _MAX_COUNTED_PACKETS = 200_000
 _AV_TIME_BASE = 1_000_000
 
 
+
+
 @dataclass(frozen=True)
 class MediaLimits:
     """What a donated clip may be."""
@@ -83,6 +85,20 @@ class TranscodeResult:
     height: int
     frames: int
     duration_s: float
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 def _video_stream(container: InputContainer) -> VideoStream | None:
