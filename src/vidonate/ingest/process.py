@@ -56,11 +56,9 @@ class Processing:
     settings: Settings
 
 
-def _assemble(ctx: Processing, session: Session, donation: Donation, dest: Path) -> str:
-    """Decrypt the upload's parts into one local file (in the job's private temp dir,
-    removed in a ``finally``); returns its sha256. The read is logged."""
+def _open_upload(session: Session, ctx: Processing, donation: Donation) -> list[str]:
+    """The keys of the upload's parts, in order; the read is logged (in `session`)."""
     upload = session.query(Upload).filter_by(donation_id=donation.id).one()
-    clip_key = ctx.vault.clip_key(session, donation)
     audit.record(
         session,
         actor_id=None,
@@ -69,10 +67,17 @@ def _assemble(ctx: Processing, session: Session, donation: Donation, dest: Path)
         object_type="donation",
         object_id=donation.id,
     )
+    return [part.key for part in upload.parts]
+
+
+def _assemble(ctx: Processing, clip_key: bytes, part_keys: list[str], dest: Path) -> str:
+    """Decrypt the upload's parts into one local file (in the job's scratch directory);
+    returns its sha256. No transaction is open meanwhile: on SQLite one would hold the
+    write lock for as long as the upload takes to decrypt."""
     digest = hashlib.sha256()
     with dest.open("wb") as out:
-        for part in upload.parts:
-            for chunk in ctx.vault.read(clip_key, part.key):
+        for key in part_keys:
+            for chunk in ctx.vault.read(clip_key, key):
                 digest.update(chunk)
                 out.write(chunk)
     return digest.hexdigest()
@@ -157,9 +162,10 @@ def _run_stages(ctx: Processing, donation_id: int, workdir: Path) -> Outcome:
     with transaction(ctx.sessions) as session:
         donation = session.get(Donation, donation_id)
         assert donation is not None
-        source = workdir / "source"
-        sha256 = _assemble(ctx, session, donation, source)
         clip_key = ctx.vault.clip_key(session, donation)
+        part_keys = _open_upload(session, ctx, donation)
+    source = workdir / "source"
+    sha256 = _assemble(ctx, clip_key, part_keys, source)
     redact = s.redaction
     out = process_media(
         source,
