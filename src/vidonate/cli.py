@@ -229,7 +229,7 @@ app.add_typer(audit_app, name="audit")
 def audit_verify() -> None:
     """Recompute the access log's hash chain; exits 1 at the first changed, deleted or
     reordered entry. Compare the printed head with a published one to catch truncation."""
-    from vidonate.privacy.audit import verify
+    from vidonate.db.audit import verify
 
     rt = _runtime()
     with transaction(rt.sessions) as session:

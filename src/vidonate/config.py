@@ -77,6 +77,12 @@ class Settings(BaseSettings):
 
     worker_threads: int = Field(1, ge=0, description="In-process job workers; 0 disables them.")
     job_poll_seconds: float = Field(1.0, gt=0)
+    job_lease_seconds: float = Field(
+        60.0, gt=0, description="A running job's lease; its worker renews it 4 times as often."
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, description="Runs a job gets (a crash counts); then it and its clip fail."
+    )
 
     # Abuse protection: in-process token buckets (web/ratelimit.py). Each limit is also the
     # burst a client may spend at once; 0 turns a limit off.

@@ -1,13 +1,14 @@
-"""Wiring: one ``Runtime`` holds the collaborators every layer needs.
+"""Wiring: one ``Runtime`` builds the collaborators every layer needs and connects them.
 
-Nothing is created at import time; ``Runtime.from_settings`` builds the engine,
-the blob store and the job worker from the three URLs in the settings.
+Nothing is created at import time; ``Runtime.from_settings`` builds the engine, the blob
+store, the vault and the job queue from the settings, and registers the jobs' handlers
+by name. It holds no domain logic: each handler hands the domain function the explicit
+collaborators it takes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,8 +17,20 @@ from vidonate.config import Settings
 from vidonate.crypto.vault import Vault, open_key_ring
 from vidonate.db.engine import make_engine, make_sessionmaker
 from vidonate.dedupe.finder import DuplicateFinder
+from vidonate.donations.content import DELETE_BLOBS_JOB, delete_content_blobs
+from vidonate.donations.retention import expire_retained_clips
+from vidonate.ingest.process import (
+    PROCESS_JOB,
+    Processing,
+    give_up_processing,
+    process_donation,
+)
+from vidonate.ingest.tus import expire_uploads
 from vidonate.jobs.worker import Worker
 from vidonate.storage import BlobStore, open_store
+from vidonate.storage.scratch import ScratchSpace
+
+HOUSEKEEPING_SECONDS = 60.0
 
 
 @dataclass
@@ -27,8 +40,11 @@ class Runtime:
     sessions: sessionmaker[Session]
     store: BlobStore
     vault: Vault = field(init=False)
+    # The job queue (vidonate.jobs.base.JobQueue); its in-process, database-backed back end.
     worker: Worker = field(init=False)
     duplicates: DuplicateFinder = field(init=False)
+    scratch: ScratchSpace = field(init=False)
+    processing: Processing = field(init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -44,38 +60,52 @@ class Runtime:
             runtime.store, open_key_ring(settings.master_key_file), settings.master_key_file
         )
         runtime.duplicates = DuplicateFinder(runtime.vault)
+        runtime.scratch = ScratchSpace(settings.var_dir / "scratch")
+        runtime.processing = Processing(
+            runtime.sessions,
+            runtime.vault,
+            runtime.store,
+            runtime.duplicates,
+            runtime.scratch,
+            settings,
+        )
         runtime.worker = Worker(
             sessions=runtime.sessions,
-            handlers=runtime._handlers(),
-            housekeeping=runtime.housekeeping,
             threads=max(settings.worker_threads, 1),
             poll_seconds=settings.job_poll_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.job_max_attempts,
         )
+        runtime._register_jobs()
         return runtime
 
-    def _handlers(self) -> dict[str, Any]:
-        from vidonate.donations.withdrawal import DELETE_BLOBS_JOB, delete_withdrawn_blobs
-        from vidonate.ingest.process import PROCESS_JOB, process_donation
-
-        return {
-            PROCESS_JOB: lambda payload: process_donation(self, int(payload["donation_id"])),
-            DELETE_BLOBS_JOB: lambda payload: delete_withdrawn_blobs(
-                self, int(payload["withdrawal_id"]), list(payload["prefixes"])
+    def _register_jobs(self) -> None:
+        jobs = self.worker
+        jobs.register(
+            PROCESS_JOB,
+            lambda payload: process_donation(self.processing, int(payload["donation_id"])),
+            give_up=lambda payload, reason: give_up_processing(
+                self.processing, int(payload["donation_id"]), reason
             ),
-        }
+        )
+        jobs.register(
+            DELETE_BLOBS_JOB,
+            lambda payload: delete_content_blobs(self.store, self.sessions, payload),
+        )
+        jobs.schedule(self.housekeeping, HOUSEKEEPING_SECONDS)
 
     def housekeeping(self) -> None:
-        from vidonate.donations.retention import expire_retained_clips
-        from vidonate.ingest.tus import expire_uploads
-
         expire_uploads(self)
-        expire_retained_clips(self)
+        expire_retained_clips(self.sessions, self.vault, self.duplicates, self.worker)
         self.store.sweep_partial()
+        self.scratch.sweep()
 
     def start(self) -> None:
+        self.scratch.sweep()  # plaintext a crashed process left behind goes first
         if self.settings.worker_threads > 0:
             self.worker.start()
 
     def close(self) -> None:
         self.worker.stop()
+        self.scratch.close()
         self.engine.dispose()

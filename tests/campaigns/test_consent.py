@@ -46,7 +46,7 @@ def test_a_clip_without_a_recorded_consent_is_never_processed(world: World) -> N
         assert donation is not None
         donation.status = "received"  # as if it had just been uploaded
         s.query(ConsentAcceptance).delete()
-    process_donation(world.rt, donation_id)
+    process_donation(world.rt.processing, donation_id)
     with transaction(world.rt.sessions) as s:
         donation = s.get(Donation, donation_id)
         assert donation is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from vidonate.crypto.vault import ContentShredded, Vault, open_key_ring, rotate_
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonorKey
 from vidonate.runtime import Runtime
-from vidonate.storage.base import read_bytes
+from vidonate.storage.base import put_bytes, read_bytes
 from world import World
 
 DATA = os.urandom(2 * CHUNK + CHUNK // 2 + 7)
@@ -69,8 +68,9 @@ def test_an_empty_object_round_trips(world: World) -> None:
     assert b"".join(world.rt.vault.read(clip_key, "clips/1/empty")) == b""
 
 
-def _stored_path(world: World, key: str) -> Path:
-    return Path(world.rt.store.root) / key  # type: ignore[attr-defined]
+def _overwrite(world: World, key: str, ciphertext: bytes) -> None:
+    """What someone with write access to the store could do to a blob."""
+    put_bytes(world.rt.store, key, ciphertext)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate_at_chunk", "truncate_mid", "append",
@@ -78,8 +78,7 @@ def _stored_path(world: World, key: str) -> Path:
 def test_damaged_ciphertext_fails_loudly(world: World, damage: str) -> None:
     clip_key = _clip_key(world, world.clip_in_review())
     _put(world.rt.vault, clip_key, "clips/1/video.mp4", DATA)
-    path = _stored_path(world, "clips/1/video.mp4")
-    blob = bytearray(path.read_bytes())
+    blob = bytearray(read_bytes(world.rt.store, "clips/1/video.mp4"))
     sealed = CHUNK + TAG_LEN
     if damage == "flip":
         blob[HEADER_LEN + sealed + 1000] ^= 0x01
@@ -95,7 +94,7 @@ def test_damaged_ciphertext_fails_loudly(world: World, damage: str) -> None:
             slice(HEADER_LEN + sealed, HEADER_LEN + 2 * sealed),
         )
         blob[first], blob[second] = blob[second], blob[first]
-    path.write_bytes(bytes(blob))
+    _overwrite(world, "clips/1/video.mp4", bytes(blob))
     with pytest.raises(DecryptionError):
         b"".join(world.rt.vault.read(clip_key, "clips/1/video.mp4"))
 
@@ -105,9 +104,7 @@ def test_a_blob_copied_under_another_key_or_clip_does_not_open(world: World) -> 
     key_mine, key_other = _clip_key(world, mine), _clip_key(world, other)
     assert key_mine != key_other, "every clip has its own key"
     _put(world.rt.vault, key_mine, "clips/1/video.mp4", DATA)
-    copy = _stored_path(world, "clips/2/video.mp4")
-    copy.parent.mkdir(parents=True)
-    copy.write_bytes(_stored_path(world, "clips/1/video.mp4").read_bytes())
+    _overwrite(world, "clips/2/video.mp4", read_bytes(world.rt.store, "clips/1/video.mp4"))
     with pytest.raises(DecryptionError):  # right key, wrong place: the blob key is bound in
         b"".join(world.rt.vault.read(key_mine, "clips/2/video.mp4"))
     with pytest.raises(DecryptionError):  # another clip's key
@@ -170,13 +167,13 @@ def test_rotating_the_master_key_rewraps_donor_keys_and_rewrites_no_blob(
     _put(world.rt.vault, _clip_key(world, donation_id), "clips/1/video.mp4", DATA)
     key_file = settings.master_key_file
     assert key_file is not None
-    blob_before = _stored_path(world, "clips/1/video.mp4").read_bytes()
+    blob_before = read_bytes(world.rt.store, "clips/1/video.mp4")
     old = FileKeyProvider.load_or_create(key_file)
 
     done = rotate_master_key(world.rt.sessions, key_file)
 
     assert done.rewrapped == 1 and done.old_key_id == old.key_id != done.new_key_id
-    assert _stored_path(world, "clips/1/video.mp4").read_bytes() == blob_before
+    assert read_bytes(world.rt.store, "clips/1/video.mp4") == blob_before
     assert done.retired_file.exists() and not key_file.with_name("master.key.next").exists()
     with transaction(world.rt.sessions) as s:
         (row,) = s.query(DonorKey).all()

@@ -8,17 +8,42 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tus_helpers import upload
+from vidonate.campaigns.service import consent_in_force, create_campaign
 from vidonate.db.engine import transaction
-from vidonate.db.models import Campaign, Donation, DonationEvent
+from vidonate.db.models import Campaign, Donation, DonationEvent, User
 from vidonate.donations.retention import expire_retained_clips
+from vidonate.donations.service import create_donation, validate_request
+from vidonate.donations.states import transition
 from vidonate.ingest.samples import generate_clip
 from world import World
+
+
+def _days_pass(world: World, donation_ids: list[int], days: float) -> None:
+    """Move the clips' acceptance, and so their expiry, `days` into the past."""
+    earlier = timedelta(days=days)
+    with transaction(world.rt.sessions) as s:
+        for event in s.query(DonationEvent).filter(
+            DonationEvent.donation_id.in_(donation_ids), DonationEvent.to_status == "accepted"
+        ):
+            event.at -= earlier
+        for donation in s.query(Donation).filter(Donation.id.in_(donation_ids)):
+            assert donation.content_expires_at is not None
+            donation.content_expires_at -= earlier
+
+
+def _expire(world: World) -> int:
+    rt = world.rt
+    return expire_retained_clips(rt.sessions, rt.vault, rt.duplicates, rt.worker)
 
 
 def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
     world.rt.settings.redaction = False
+    with transaction(world.rt.sessions) as s:
+        campaign = s.get(Campaign, world.campaign.id)
+        assert campaign is not None
+        campaign.retention_days = 30
     for name in ("old", "recent"):
         clip = generate_clip(tmp_path / f"{name}.mp4", seconds=1.2, seed=len(name))
         upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
@@ -26,15 +51,11 @@ def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
     for donation_id in (1, 2):
         world.vote("rita", donation_id)
         world.vote("ravi", donation_id)
-    with transaction(world.rt.sessions) as s:
-        campaign = s.get(Campaign, world.campaign.id)
-        assert campaign is not None
-        campaign.retention_days = 30
-        accepted = s.query(DonationEvent).filter_by(donation_id=1, to_status="accepted").one()
-        accepted.at = accepted.at - timedelta(days=30, seconds=1)
+    _days_pass(world, [1], 30 + 1e-5)
 
-    assert expire_retained_clips(world.rt) == 1
-    assert expire_retained_clips(world.rt) == 0, "nothing twice"
+    assert _expire(world) == 1
+    assert _expire(world) == 0, "nothing twice"
+    assert world.rt.worker.run_pending() == 1, "the blobs go by a job"
 
     assert sorted(world.rt.store.keys("clips/")) == ["clips/2/thumbnail.jpg", "clips/2/video.mp4"]
     with transaction(world.rt.sessions) as s:
@@ -47,3 +68,39 @@ def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
     gone = client.get("/api/v1/donations/1/video", headers=alice)
     assert gone.status_code == 410 and gone.json()["error"]["code"] == "content_destroyed"
     assert client.get("/api/v1/donations/2/video", headers=alice).status_code == 200
+
+
+def _accepted_clips(world: World, n: int, **metadata: str) -> list[int]:
+    with transaction(world.rt.sessions) as s:
+        alice = s.get(User, world.alice.id)
+        assert alice is not None
+        ids = []
+        for _ in range(n):
+            donation = create_donation(
+                s, alice, validate_request(s, alice, world.metadata(**metadata)), size=1000
+            )
+            world.rt.vault.new_clip_key(s, donation)
+            for status in ("received", "processing", "in_review", "accepted"):
+                transition(s, donation, status)  # type: ignore[arg-type]
+            ids.append(donation.id)
+        return ids
+
+
+def test_a_short_retention_clip_expires_behind_hundreds_of_older_long_retention_ones(
+    world: World,
+) -> None:
+    long_ones = _accepted_clips(world, 600)  # the campaign keeps clips for 730 days
+    with transaction(world.rt.sessions) as s:
+        short = create_campaign(
+            s, slug="one-day", name="One day", budget_cents=10_000, retention_days=1
+        )
+        consent = consent_in_force(s, short).content_sha256
+    (short_one,) = _accepted_clips(world, 1, campaign="one-day", consent=consent)
+    _days_pass(world, [*long_ones, short_one], 2)  # all accepted two days ago
+
+    world.rt.housekeeping()
+
+    with transaction(world.rt.sessions) as s:
+        assert s.get(Donation, short_one).wrapped_key is None  # type: ignore[union-attr]
+        kept = s.query(Donation).filter(Donation.wrapped_key.is_not(None)).count()
+        assert kept == 600

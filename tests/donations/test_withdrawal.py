@@ -8,7 +8,6 @@ to read every clip; after, nothing in the copy opens.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,9 @@ from vidonate.review.service import next_for_review
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import own_standing
 from vidonate.server import BackgroundServer
-from vidonate.storage.local import LocalDirStore
+from vidonate.storage import BlobStore
+from vidonate.storage.base import copy_blobs
+from vidonate.storage.memory import MemoryStore
 from world import World
 
 
@@ -54,9 +55,10 @@ def _accept(world: World, donation_id: int) -> None:
     world.vote("ravi", donation_id)
 
 
-def _operator_reads(world: World, blob_copy: Path) -> dict[str, bool]:
-    """Every blob in ``blob_copy`` -> whether an operator with the master key file and the
-    database can decrypt it, trying every key the database still lets them unwrap."""
+def _operator_reads(world: World, store: BlobStore) -> dict[str, bool]:
+    """Every blob in ``store`` (a copy of the real one) -> whether an operator with the
+    master key file and the database can decrypt it, trying every key the database still
+    lets them unwrap."""
     assert world.rt.settings.master_key_file is not None
     master = FileKeyProvider.load_or_create(world.rt.settings.master_key_file)
     clip_keys: list[bytes] = []
@@ -70,7 +72,6 @@ def _operator_reads(world: World, blob_copy: Path) -> dict[str, bool]:
                     clip_keys.append(
                         open_key(AESGCM(donor_key), donation.wrapped_key, _clip_aad(donation.id))
                     )
-    store = LocalDirStore(blob_copy)
     readable = {}
     for key in store.keys():  # noqa: SIM118 (a store, not a dict)
         ciphertext = b"".join(store.read(key))
@@ -106,8 +107,8 @@ def test_withdrawing_everything_leaves_nothing_readable_even_to_the_master_key_h
         balance_before = ledger.donor_balance(s, alice)
     assert balance_before == 200
 
-    copy = tmp_path / "blob-copy"
-    shutil.copytree(Path(world.rt.store.root), copy)  # type: ignore[attr-defined]
+    copy = MemoryStore()
+    copy_blobs(world.rt.store, copy)
     before = _operator_reads(world, copy)
     assert before and all(before.values()), "the control: before, the operator reads it all"
     alice_keys = [k for k in before if k.startswith((f"clips/{paid}/", f"clips/{pending}/"))]
@@ -143,7 +144,7 @@ def test_withdrawing_everything_leaves_nothing_readable_even_to_the_master_key_h
         served = next_for_review(s, rita)
         assert served is not None and served.id == bobs, "withdrawn clips leave review"
 
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.worker.run_pending() == 3, "one job a clip deletes its blobs"
     left = world.rt.store.keys()
     assert left and all(k.startswith(f"clips/{bobs}/") for k in left)
     with transaction(world.rt.sessions) as s:
@@ -163,8 +164,8 @@ def test_withdrawing_one_clip_keeps_the_others_and_the_money(
     _accept(world, paid)
     kept = _donate(client, world, tmp_path)
     alice = {"Authorization": f"Bearer {world.tokens['alice']}"}
-    copy = tmp_path / "blob-copy"
-    shutil.copytree(Path(world.rt.store.root), copy)  # type: ignore[attr-defined]
+    copy = MemoryStore()
+    copy_blobs(world.rt.store, copy)
 
     r = client.post(f"/api/v1/donations/{paid}/withdraw", headers=alice)
     assert r.status_code == 200, r.text

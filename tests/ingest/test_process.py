@@ -97,25 +97,6 @@ def test_over_the_duration_limit_fails_as_too_long(
         assert s.get(Donation, donation_id).failure_reason == "too_long"  # type: ignore[union-attr]
 
 
-def test_jobs_left_running_by_a_dead_process_are_requeued(world: World) -> None:
-    import os
-    import socket
-
-    from vidonate.jobs import queue
-
-    host = socket.gethostname()
-    with transaction(world.rt.sessions) as s:
-        dead = queue.enqueue(s, "process_donation", {"donation_id": 1})
-        alive = queue.enqueue(s, "process_donation", {"donation_id": 2})
-        dead.status, dead.locked_by = "running", f"{host}:{os.getpid() + 100_000}:0"
-        alive.status, alive.locked_by = "running", queue.worker_name(0)
-    with transaction(world.rt.sessions) as s:
-        assert queue.recover(s) == 1
-    with transaction(world.rt.sessions) as s:
-        assert s.get(Job, dead.id).status == "queued"  # type: ignore[union-attr]
-        assert s.get(Job, alive.id).status == "running"  # type: ignore[union-attr]
-
-
 def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -130,7 +111,7 @@ def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
         transition(s, s.get(Donation, donation_id), "processing")  # type: ignore[arg-type]
         job = s.query(Job).one()
         job.status, job.locked_by = "running", "gone-host:1:0"
-        job.locked_at = job.created_at - queue.LEASE
+        job.locked_at = job.created_at - queue.LEASE  # and it stopped renewing its lease
     with transaction(world.rt.sessions) as s:
         assert queue.recover(s) == 1
     assert world.rt.worker.run_pending() == 1

@@ -22,6 +22,7 @@ from vidonate import cli
 from vidonate.accounts.cameras import add_camera
 from vidonate.accounts.users import create_user
 from vidonate.campaigns.service import create_campaign
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import (
     Campaign,
@@ -32,7 +33,6 @@ from vidonate.db.models import (
 )
 from vidonate.donations.service import create_donation, validate_request
 from vidonate.donations.states import transition
-from vidonate.privacy import audit
 from vidonate.privacy.disclosures import record_disclosure
 from vidonate.privacy.transparency import (
     AMOUNT_BANDS_CENTS,

@@ -29,10 +29,10 @@ from test_pages import form_token
 from tus_helpers import TUS, create, encode_metadata
 from vidonate.accounts.tokens import token_for_secret
 from vidonate.accounts.users import create_user, issue_token
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, Donation
 from vidonate.donations.incidents import assign_incident
-from vidonate.privacy import audit
 from vidonate.web.app import create_app
 from world import World
 

@@ -38,6 +38,7 @@ from vidonate.db.models import (
 )
 from vidonate.donations.service import record_acceptance
 from vidonate.donations.states import transition
+from vidonate.storage import layout
 
 if TYPE_CHECKING:
     from vidonate.runtime import Runtime
@@ -152,8 +153,7 @@ def _store(
     session.add(donation)
     session.flush()
     clip_key = rt.vault.new_clip_key(session, donation)
-    video_key = f"clips/{donation.id}/video.mp4"
-    thumb_key = f"clips/{donation.id}/thumbnail.jpg"
+    video_key, thumb_key = layout.video_key(donation.id), layout.thumbnail_key(donation.id)
     written.append(video_key)
     rt.vault.put_file(clip_key, video_key, clip.path)
     written.append(thumb_key)

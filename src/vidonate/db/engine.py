@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+_READ_ONLY = "vidonate_read_only"
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -24,6 +26,9 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
     to upgrade to a write and one fails with "database is locked". BEGIN
     IMMEDIATE queues writers instead, which is what the ledger's
     read-balance-then-credit needs; WAL keeps readers unblocked meanwhile.
+
+    A transaction opened with :func:`read_transaction` only reads: it begins DEFERRED and
+    so never takes the write lock, and never waits for a writer (WAL gives it a snapshot).
     """
 
     @event.listens_for(engine, "connect")
@@ -37,7 +42,8 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -49,3 +55,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads (pages, API GETs): on SQLite it takes no write lock,
+    so it neither waits for writers nor makes them wait. Nothing it changes is kept: it
+    always rolls back (and on PostgreSQL it is READ ONLY, so a write fails loudly)."""
+    with factory() as session:
+        connection = session.connection(execution_options={_READ_ONLY: True})
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -246,6 +246,11 @@ class Donation(Base):
     # NULL once withdrawn: from then on no copy of its blobs can be read.
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When an accepted clip's content is destroyed: acceptance plus its campaign's
+    # retention_days, fixed at acceptance (what the consent text promised then).
+    content_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True
+    )
     # sha256 of the processed video's plaintext: the content hash dataset manifests list.
     video_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Made by vidonate's scene synthesizer, not filmed: marked wherever the clip appears.

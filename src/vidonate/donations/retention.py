@@ -1,53 +1,52 @@
 """Retention: an accepted clip's content is kept for its campaign's ``retention_days``
-(stated in every consent text), then its key is destroyed and its bytes deleted.
+(stated in every consent text), then destroyed.
 
-The donation row stays ``accepted``, so counts, payments and the transparency report
-do not change; only the content goes, exactly as with a withdrawal.
+Each clip's expiry is fixed when it is accepted (``donations.content_expires_at``), so the
+expired ones are selected in SQL by their own expiry, oldest first, whatever the other
+campaigns keep. The donation row stays ``accepted``, so counts, payments and the
+transparency report do not change; only the content goes, exactly as with a withdrawal.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from sqlalchemy import func, select
-
+from vidonate.crypto.vault import Vault
 from vidonate.db.engine import transaction
-from vidonate.db.models import Campaign, Donation, DonationEvent, DonationStatus, utcnow
+from vidonate.db.models import Donation, DonationStatus, utcnow
+from vidonate.dedupe.finder import DuplicateFinder
+from vidonate.donations.content import destroy_content
+from vidonate.jobs.base import JobQueue
 
-if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
 
-
-def expire_retained_clips(rt: Runtime, batch: int = 500) -> int:
-    """Destroy the keys and delete the content of clips past retention; returns how many."""
-    now = utcnow()
-    accepted_at = (
-        select(DonationEvent.donation_id, func.max(DonationEvent.at).label("at"))
-        .where(DonationEvent.to_status == DonationStatus.accepted)
-        .group_by(DonationEvent.donation_id)
-        .subquery()
-    )
-    expired: list[tuple[int, list[str]]] = []
-    with transaction(rt.sessions) as session:
-        rows = session.execute(
-            select(Donation, accepted_at.c.at, Campaign.retention_days)
-            .join(accepted_at, accepted_at.c.donation_id == Donation.id)
-            .join(Campaign, Campaign.id == Donation.campaign_id)
-            .where(Donation.status == DonationStatus.accepted, Donation.wrapped_key.is_not(None))
-            .order_by(accepted_at.c.at)
-            .limit(batch)
-        ).all()
-        for donation, at, days in rows:
-            # Compared in Python: date arithmetic on a column differs per database.
-            if at + timedelta(days=days) > now:
-                continue
-            rt.vault.shred_clip(donation)
-            rt.duplicates.forget(session, donation.id)
-            keys = [k for k in (donation.video_key, donation.thumbnail_key) if k]
-            donation.video_key = donation.thumbnail_key = None
-            expired.append((donation.id, keys))
-    for _, keys in expired:  # after the commit: the content was unreadable already
-        for key in keys:
-            rt.store.delete(key)
-    return len(expired)
+def expire_retained_clips(
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    duplicates: DuplicateFinder,
+    jobs: JobQueue,
+    batch: int = 500,
+) -> int:
+    """Destroy the content of every clip past retention, `batch` clips a transaction;
+    returns how many."""
+    expired = 0
+    while True:
+        with transaction(sessions) as session:
+            due = list(
+                session.scalars(
+                    select(Donation)
+                    .where(
+                        Donation.status == DonationStatus.accepted,
+                        Donation.wrapped_key.is_not(None),
+                        Donation.content_expires_at <= utcnow(),
+                    )
+                    .order_by(Donation.content_expires_at, Donation.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for donation in due:
+                destroy_content(session, vault, duplicates, jobs, donation)
+        expired += len(due)
+        if len(due) < batch:
+            return expired

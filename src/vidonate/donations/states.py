@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
-from vidonate.db.models import Donation, DonationEvent, DonationStatus, utcnow
+from vidonate.db.models import Campaign, Donation, DonationEvent, DonationStatus, utcnow
 from vidonate.errors import Conflict
 
 S = DonationStatus
@@ -40,6 +42,10 @@ def transition(
         donation.failure_reason = reason
     if to == S.rejected:
         donation.rejection_reason = reason
+    if to == S.accepted:
+        campaign = session.get(Campaign, donation.campaign_id)
+        assert campaign is not None
+        donation.content_expires_at = donation.updated_at + timedelta(days=campaign.retention_days)
     session.add(
         DonationEvent(
             donation_id=donation.id,

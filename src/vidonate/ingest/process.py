@@ -11,41 +11,56 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vidonate.config import Settings
+from vidonate.crypto.vault import Vault
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload
+from vidonate.dedupe.finder import DuplicateFinder
+from vidonate.donations.content import delete_upload
 from vidonate.donations.incidents import assign_incident
 from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
 from vidonate.errors import UnsupportedMedia
-from vidonate.privacy import audit
 from vidonate.reasons import sanitise
+from vidonate.storage import BlobStore, layout
+from vidonate.storage.scratch import ScratchSpace
 
+# The media modules load PyAV, OpenCV and the face model: they are imported where the
+# job uses them, so that importing this module (the server does) costs none of that.
 if TYPE_CHECKING:
     from vidonate.dedupe.phash import VideoSignature
     from vidonate.ingest.media import MediaLimits
     from vidonate.ingest.ocr_audit import TextAuditResult
     from vidonate.ingest.redact import AuditResult, RedactionSettings
     from vidonate.ingest.sandbox import SandboxLimits
-    from vidonate.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROCESS_JOB = "process_donation"
 REDACTION_STAGE = "vidonate.ingest.redact:redaction_stage"
 
 
-def _assemble(rt: Runtime, session: Session, donation: Donation, dest: Path) -> str:
-    """Decrypt the upload's parts into one local file (in the job's private temp dir,
-    removed in a ``finally``); returns its sha256. The read is logged."""
+@dataclass(frozen=True)
+class Processing:
+    """What the processing job works with; the wiring builds it once."""
+
+    sessions: sessionmaker[Session]
+    vault: Vault
+    store: BlobStore
+    duplicates: DuplicateFinder
+    scratch: ScratchSpace
+    settings: Settings
+
+
+def _open_upload(session: Session, ctx: Processing, donation: Donation) -> list[str]:
+    """The keys of the upload's parts, in order; the read is logged (in `session`)."""
     upload = session.query(Upload).filter_by(donation_id=donation.id).one()
-    clip_key = rt.vault.clip_key(session, donation)
     audit.record(
         session,
         actor_id=None,
@@ -54,19 +69,26 @@ def _assemble(rt: Runtime, session: Session, donation: Donation, dest: Path) -> 
         object_type="donation",
         object_id=donation.id,
     )
+    return [part.key for part in upload.parts]
+
+
+def _assemble(ctx: Processing, clip_key: bytes, part_keys: list[str], dest: Path) -> str:
+    """Decrypt the upload's parts into one local file (in the job's scratch directory);
+    returns its sha256. No transaction is open meanwhile: on SQLite one would hold the
+    write lock for as long as the upload takes to decrypt."""
     digest = hashlib.sha256()
     with dest.open("wb") as out:
-        for part in upload.parts:
-            for chunk in rt.vault.read(clip_key, part.key):
+        for key in part_keys:
+            for chunk in ctx.vault.read(clip_key, key):
                 digest.update(chunk)
                 out.write(chunk)
     return digest.hexdigest()
 
 
-def media_limits(rt: Runtime) -> MediaLimits:
+def media_limits(settings: Settings) -> MediaLimits:
     from vidonate.ingest.media import MediaLimits
 
-    s = rt.settings
+    s = settings
     return MediaLimits(
         min_duration_s=s.min_duration_s,
         max_duration_s=s.max_duration_s,
@@ -75,11 +97,11 @@ def media_limits(rt: Runtime) -> MediaLimits:
     )
 
 
-def sandbox_limits(rt: Runtime) -> SandboxLimits:
+def sandbox_limits(settings: Settings) -> SandboxLimits:
     """The limits every child that decodes an upload runs under, from the settings."""
     from vidonate.ingest.sandbox import SandboxLimits
 
-    s = rt.settings
+    s = settings
     return SandboxLimits(
         cpu_seconds=s.sandbox_cpu_seconds,
         memory_bytes=s.sandbox_memory_bytes,
@@ -87,10 +109,10 @@ def sandbox_limits(rt: Runtime) -> SandboxLimits:
     )
 
 
-def redaction_settings(rt: Runtime) -> RedactionSettings:
+def redaction_settings(settings: Settings) -> RedactionSettings:
     from vidonate.ingest.redact import RedactionSettings
 
-    s = rt.settings
+    s = settings
     return RedactionSettings(
         face_threshold=s.face_threshold, detect_interval=s.detect_interval, text=s.redact_text
     )
@@ -134,32 +156,47 @@ class Outcome:
     inspection: Inspection
 
 
-def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
+def inspection_type() -> Any:
+    """Inspection as the sandbox's answer carries it (its numpy arrays checked on arrival).
+
+    The checks' modules import OpenCV and the face model: only a process that runs them
+    pays for that, not every importer of this module."""
+    from vidonate.dedupe import phash
+    from vidonate.ingest import ocr_audit, redact
+    from vidonate.ingest.sandbox import wire_type
+
+    return wire_type(Inspection, {**vars(phash), **vars(redact), **vars(ocr_audit)})
+
+
+def _run_stages(ctx: Processing, donation_id: int, workdir: Path) -> Outcome:
     from vidonate.ingest.sandbox import process_media, run_sandboxed
 
-    s = rt.settings
-    limits = sandbox_limits(rt)
-    with transaction(rt.sessions) as session:
+    s = ctx.settings
+    limits = sandbox_limits(s)
+    with transaction(ctx.sessions) as session:
         donation = session.get(Donation, donation_id)
         assert donation is not None
-        source = workdir / "source"
-        sha256 = _assemble(rt, session, donation, source)
-        clip_key = rt.vault.clip_key(session, donation)
+        clip_key = ctx.vault.clip_key(session, donation)
+        part_keys = _open_upload(session, ctx, donation)
+    source = workdir / "source"
+    sha256 = _assemble(ctx, clip_key, part_keys, source)
     redact = s.redaction
     out = process_media(
         source,
         workdir,
-        media_limits=media_limits(rt),
+        media_limits=media_limits(s),
         limits=limits,
         stage=REDACTION_STAGE if redact else None,
-        stage_kwargs={"settings": redaction_settings(rt)} if redact else None,
+        stage_kwargs={"settings": redaction_settings(s)} if redact else None,
     )
     source.unlink()  # the original leaves this machine's disk as soon as it is encoded
-    inspection = run_sandboxed(inspect_output, out.video, s.audit_every_n, limits=limits)
+    inspection = run_sandboxed(
+        inspect_output, out.video, s.audit_every_n, limits=limits, returns=inspection_type()
+    )
     with out.video.open("rb") as video:
         video_sha256 = hashlib.file_digest(video, "sha256").hexdigest()
-    rt.vault.put_file(clip_key, f"clips/{donation_id}/video.mp4", out.video)
-    rt.vault.put_file(clip_key, f"clips/{donation_id}/thumbnail.jpg", out.thumbnail)
+    ctx.vault.put_file(clip_key, layout.video_key(donation_id), out.video)
+    ctx.vault.put_file(clip_key, layout.thumbnail_key(donation_id), out.thumbnail)
     return Outcome(
         sha256,
         video_sha256,
@@ -170,10 +207,8 @@ def _run_stages(rt: Runtime, donation_id: int, workdir: Path) -> Outcome:
     )
 
 
-def process_donation(rt: Runtime, donation_id: int) -> None:
-    from vidonate.ingest.tus import discard_upload_bytes
-
-    with transaction(rt.sessions) as session:
+def process_donation(ctx: Processing, donation_id: int) -> None:
+    with transaction(ctx.sessions) as session:
         donation = session.get(Donation, donation_id)
         # "processing" too: a worker that died mid-job leaves it so, and its job is
         # requeued; the upload's parts are only deleted at the very end, so it can redo it.
@@ -190,48 +225,64 @@ def process_donation(rt: Runtime, donation_id: int) -> None:
             donation.failure_detail = "no recorded acceptance of the consent text it names"
             upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
             if upload is not None:
-                discard_upload_bytes(rt, session, upload)
+                delete_upload(session, ctx.store, upload)
             transition(session, donation, DonationStatus.failed, reason="consent_missing")
             return
 
-    video_key = f"clips/{donation_id}/video.mp4"
-    thumb_key = f"clips/{donation_id}/thumbnail.jpg"
-    workdir = Path(tempfile.mkdtemp(prefix=f"vidonate-{donation_id}-"))
+    video_key, thumb_key = layout.video_key(donation_id), layout.thumbnail_key(donation_id)
     failure: tuple[str, str] | None = None
     outcome: Outcome | None = None
-    try:
-        outcome = _run_stages(rt, donation_id, workdir)
-    except UnsupportedMedia as exc:
-        failure = (exc.code, exc.message)
-    except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
-        log.exception("processing donation %s failed", donation_id)
-        failure = ("processing_error", f"{type(exc).__name__}: {exc}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    # The decrypted original and the encoded clip live only in registered scratch space:
+    # removed when the job ends, and swept at the next start-up should the process die.
+    with ctx.scratch.job_dir(f"donation-{donation_id}") as workdir:
+        try:
+            outcome = _run_stages(ctx, donation_id, workdir)
+        except UnsupportedMedia as exc:
+            failure = (exc.code, exc.message)
+        except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
+            log.exception("processing donation %s failed", donation_id)
+            failure = ("processing_error", f"{type(exc).__name__}: {exc}")
 
-    with transaction(rt.sessions) as session:
+    with transaction(ctx.sessions) as session:
         donation = session.get(Donation, donation_id)
         assert donation is not None
         upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
         if upload is not None:
-            discard_upload_bytes(rt, session, upload)  # the original is never kept
+            delete_upload(session, ctx.store, upload)  # the original is never kept
         if donation.status == DonationStatus.withdrawn:  # withdrawn while it was processed
-            rt.store.delete(video_key)
-            rt.store.delete(thumb_key)
+            ctx.store.delete(video_key)
+            ctx.store.delete(thumb_key)
             return
         if failure is not None or outcome is None:
-            rt.store.delete(video_key)
-            rt.store.delete(thumb_key)
+            ctx.store.delete(video_key)
+            ctx.store.delete(thumb_key)
             code, detail = failure or ("processing_error", "no outcome")
             donation.failure_detail = sanitise(detail)  # donors read it: no paths, no internals
             transition(session, donation, DonationStatus.failed, reason=code)
             return
-        _record(rt, session, donation, outcome)
+        _record(ctx, session, donation, outcome)
         donation.video_key, donation.thumbnail_key = video_key, thumb_key
         transition(session, donation, DonationStatus.in_review)
 
 
-def _record(rt: Runtime, session: Session, donation: Donation, outcome: Outcome) -> None:
+def give_up_processing(ctx: Processing, donation_id: int, reason: str) -> None:
+    """The clip's processing job used up its attempts, each ending its worker (a file
+    that crashes the decoder's parent, say): the clip fails and its upload is deleted."""
+    with transaction(ctx.sessions) as session:
+        donation = session.get(Donation, donation_id)
+        if donation is None or donation.status not in (
+            DonationStatus.received,
+            DonationStatus.processing,
+        ):
+            return
+        upload = session.query(Upload).filter_by(donation_id=donation_id).one_or_none()
+        if upload is not None:
+            delete_upload(session, ctx.store, upload)
+        donation.failure_detail = f"vidonate {reason}"
+        transition(session, donation, DonationStatus.failed, reason="processing_interrupted")
+
+
+def _record(rt: Processing, session: Session, donation: Donation, outcome: Outcome) -> None:
     audit, signature = outcome.inspection.audit, outcome.inspection.signature
     donation.source_sha256 = outcome.sha256
     donation.video_sha256 = outcome.video_sha256

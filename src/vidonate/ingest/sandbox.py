@@ -6,11 +6,16 @@ together), ``RLIMIT_AS`` (address space), ``RLIMIT_FSIZE`` (largest file it may 
 ``RLIMIT_NOFILE`` and no core dumps before it runs anything; the parent kills it when the
 wall-clock limit passes. Start-up (interpreter, PyAV import) costs about 0.2 s a call.
 
-What crosses the process boundary is pickled: pass a *module-level* function and picklable
+The call travels parent → child pickled: pass a *module-level* function and picklable
 arguments. Something that is not picklable (a closure such as a redaction
 :data:`~vidonate.ingest.media.FrameStage`) must be built inside the child: pass the
 factory that makes it, as the function itself or as ``"package.module:name"``, plus its
 keyword arguments (see :func:`process_media`'s ``stage``).
+
+The answer travels child → parent as JSON, never pickled: the child decodes hostile files,
+so whatever it sends is untrusted. It is validated with pydantic against a fixed envelope
+and the function's declared return type (its annotation, or ``returns=``), and bounded in
+size; anything else is ``UnsupportedMedia("decoder_bad_answer")`` and nothing of it is used.
 
 Outcomes:
 
@@ -20,13 +25,18 @@ Outcomes:
   (SIGXCPU/SIGKILL), memory (MemoryError), output size (EFBIG), wall-clock time;
 * ``UnsupportedMedia("decoder_crashed")`` when the child dies of anything else (SIGSEGV,
   SIGABRT…) before answering;
+* ``UnsupportedMedia("decoder_bad_answer")`` when the answer is malformed, too large or
+  not of the declared type (a child taken over by its input could send anything);
 * :class:`SandboxError` for any other exception in the child (a bug or a full disk: the
   server's problem, not the uploader's), carrying the child's traceback.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import ctypes
+import dataclasses
 import errno
 import importlib
 import math
@@ -39,10 +49,23 @@ import subprocess
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Annotated, Any, Generic, Literal, NamedTuple, ParamSpec, TypeVar
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import to_json
 
 from vidonate.errors import UnsupportedMedia
 from vidonate.ingest import media
@@ -52,8 +75,12 @@ T = TypeVar("T")
 
 _GIB = 1 << 30
 _CHILD_CODE = (
-    "import sys; from vidonate.ingest.sandbox import _child_main; _child_main(sys.argv[1])"
+    "import sys; from vidonate.ingest.sandbox import _child_main; "
+    "_child_main(sys.argv[1], int(sys.argv[2]))"
 )
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# The most a child may answer: results are measurements and hashes, never media.
+MAX_ANSWER_BYTES = 64 << 20
 # After the child has answered, how long it may take to exit before it is killed.
 _EXIT_GRACE_S = 5.0
 _CHILD_ENV = {
@@ -88,16 +115,27 @@ class SandboxError(RuntimeError):
 
 
 def run_sandboxed(
-    fn: Callable[P, T], /, *args: P.args, limits: SandboxLimits | None = None, **kwargs: P.kwargs
+    fn: Callable[P, T],
+    /,
+    *args: P.args,
+    limits: SandboxLimits | None = None,
+    returns: Any = None,
+    **kwargs: P.kwargs,
 ) -> T:
-    """``fn(*args, **kwargs)`` in a fresh child under `limits` (see the module docstring)."""
+    """``fn(*args, **kwargs)`` in a fresh child under `limits` (see the module docstring).
+
+    `returns` is the type the answer is validated against (anything pydantic validates
+    from JSON); by default `fn`'s return annotation, or `fn` itself if it is a class.
+    """
     limits = limits or SandboxLimits()
+    returns = _return_type(fn) if returns is None else returns
+    envelope = _envelope(returns)  # fails here, in the parent, for a type JSON cannot carry
     payload = pickle.dumps((limits, fn, args, kwargs))
     deadline = time.monotonic() + limits.wall_seconds
     result_r, result_w = os.pipe()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD_CODE, str(result_w)],
+            [sys.executable, "-c", _CHILD_CODE, str(result_w), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             pass_fds=(result_w,),
@@ -112,7 +150,10 @@ def run_sandboxed(
     os.close(result_w)  # the child holds the only writer: its death reads as end of file
     try:
         _send(child, payload)
-        answer = _read_until(result_r, deadline)
+        answer = _read_until(result_r, deadline, MAX_ANSWER_BYTES)
+        if answer is _TOO_LARGE:
+            _kill(child)
+            raise _bad_answer(f"it sent more than {_size(MAX_ANSWER_BYTES)}")
         if answer is None:
             _kill(child)
             raise UnsupportedMedia(
@@ -128,7 +169,126 @@ def run_sandboxed(
         os.close(result_r)
         if child.returncode is None:
             _kill(child)
-    return _result(answer, child.returncode, limits)  # type: ignore[no-any-return]
+    return _result(envelope, answer, child.returncode, limits)  # type: ignore[no-any-return]
+
+
+def _return_type(fn: Callable[..., Any]) -> Any:
+    if isinstance(fn, type):
+        return fn
+    try:
+        return typing.get_type_hints(fn, include_extras=True)["return"]
+    except (KeyError, NameError) as exc:
+        raise TypeError(
+            f"{fn!r} has no resolvable return annotation; pass returns= to run_sandboxed"
+        ) from exc
+
+
+# --- the answer: a fixed envelope around a value of the declared type -------------------
+
+_CODE = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+_TEXT = Annotated[str, Field(max_length=4000)]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Ok(_Answer, Generic[T]):
+    kind: Literal["ok"]
+    value: T
+
+
+class _Refused(_Answer):
+    kind: Literal["refused"]
+    code: _CODE
+    message: _TEXT
+
+
+class _Limit(_Answer):
+    kind: Literal["limit"]
+    message: _TEXT
+
+
+class _Failed(_Answer):
+    kind: Literal["error"]
+    type: _TEXT
+    message: _TEXT
+    traceback: Annotated[str, Field(max_length=100_000)]
+
+
+def _envelope(returns: Any) -> TypeAdapter[Any]:
+    ok = _Ok[returns]  # type: ignore[valid-type]
+    return TypeAdapter(Annotated[ok | _Refused | _Limit | _Failed, Field(discriminator="kind")])
+
+
+# --- numpy arrays in answers: dtype, shape and raw bytes, checked against each other ------
+
+_ARRAY_DTYPES = frozenset({"bool", "uint8", "uint16", "int32", "int64", "float32", "float64"})
+
+
+class _ArrayWire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dtype: Literal["bool", "uint8", "uint16", "int32", "int64", "float32", "float64"]
+    shape: Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=4)]
+    data: str
+
+
+def _array_from_json(value: Any) -> np.ndarray:
+    wire = _ArrayWire.model_validate(value)
+    raw = base64.b64decode(wire.data, validate=True)
+    dtype = np.dtype("uint8" if wire.dtype == "bool" else wire.dtype)
+    if math.prod(wire.shape) * dtype.itemsize != len(raw):
+        raise ValueError(f"{len(raw)} bytes do not make an array of shape {wire.shape}")
+    array = np.frombuffer(raw, dtype).reshape(wire.shape)
+    return array != 0 if wire.dtype == "bool" else array.copy()
+
+
+def _array_to_json(array: np.ndarray) -> dict[str, Any]:
+    array = np.ascontiguousarray(array)
+    if array.dtype.name not in _ARRAY_DTYPES:
+        raise TypeError(f"an array of {array.dtype} cannot be sent")
+    raw = array.astype(np.uint8).tobytes() if array.dtype == np.bool_ else array.tobytes()
+    return {
+        "dtype": array.dtype.name,
+        "shape": list(array.shape),
+        "data": base64.b64encode(raw).decode(),
+    }
+
+
+NdArray = Annotated[np.ndarray, PlainValidator(_array_from_json)]
+
+
+def wire_type(tp: Any, namespace: Mapping[str, Any] | None = None) -> Any:
+    """`tp` as a type the answer can carry: numpy array fields of dataclasses (at any depth)
+    become :data:`NdArray`; everything else pydantic handles as it is. `namespace` resolves
+    annotations the dataclass's module only imports for type checking."""
+    if tp is np.ndarray:
+        return NdArray
+    if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
+        return tp
+    hints = typing.get_type_hints(tp, localns=dict(namespace or {}), include_extras=True)
+    fields = {f.name: wire_type(hints[f.name], namespace) for f in dataclasses.fields(tp)}
+    if all(fields[name] is hints[name] for name in fields):
+        return tp
+    model = create_model(  # type: ignore[call-overload]
+        f"{tp.__name__}Wire",
+        __config__=ConfigDict(extra="forbid"),
+        **{name: (kind, ...) for name, kind in fields.items()},
+    )
+
+    def load(value: Any) -> Any:
+        checked = model.model_validate(value)
+        return tp(**{name: getattr(checked, name) for name in fields})
+
+    # Any, not tp: pydantic would otherwise build (and fail on) tp's own schema too.
+    return Annotated[Any, PlainValidator(load)]
+
+
+def _bad_answer(why: str) -> UnsupportedMedia:
+    return UnsupportedMedia(
+        "decoder_bad_answer",
+        f"processing was stopped: the decoder's answer was not in the expected form ({why})",
+    )
 
 
 def _send(child: subprocess.Popen[bytes], payload: bytes) -> None:
@@ -140,9 +300,14 @@ def _send(child: subprocess.Popen[bytes], payload: bytes) -> None:
         pass
 
 
-def _read_until(fd: int, deadline: float) -> bytes | None:
-    """Everything written to `fd` until end of file, or None if `deadline` passes first."""
+_TOO_LARGE = b"<too large>"
+
+
+def _read_until(fd: int, deadline: float, most: int) -> bytes | None:
+    """Everything written to `fd` until end of file, or None if `deadline` passes first,
+    or ``_TOO_LARGE`` (that very object) once more than `most` bytes arrived."""
     chunks: list[bytes] = []
+    received = 0
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
@@ -152,6 +317,9 @@ def _read_until(fd: int, deadline: float) -> bytes | None:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 return b"".join(chunks)
+            received += len(chunk)
+            if received > most:
+                return _TOO_LARGE
             chunks.append(chunk)
 
 
@@ -161,21 +329,28 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
     child.wait()
 
 
-def _result(answer: bytes, returncode: int | None, limits: SandboxLimits) -> Any:
-    try:
-        outcome = pickle.loads(answer) if answer else None
-    except Exception:  # cut short by its death
-        outcome = None
-    if outcome is None:
+def _result(
+    envelope: TypeAdapter[Any], answer: bytes, returncode: int | None, limits: SandboxLimits
+) -> Any:
+    if not answer:
         raise _death(returncode, limits)
-    kind = outcome[0]
-    if kind == "ok":
-        return outcome[1]
-    if kind == "refused":
-        raise UnsupportedMedia(outcome[1], outcome[2])
-    if kind == "limit":
-        raise UnsupportedMedia("decode_limit_exceeded", f"processing was stopped: {outcome[1]}")
-    raise SandboxError(outcome[1], outcome[2], outcome[3])
+    try:
+        outcome = envelope.validate_json(answer)
+    except ValidationError as exc:
+        if returncode != 0:  # cut short by its death: the death is the reason
+            raise _death(returncode, limits) from None
+        problem = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in problem["loc"][:4])
+        raise _bad_answer(f"{where or 'answer'}: {problem['msg']}"[:200]) from None
+    if isinstance(outcome, _Ok):
+        return outcome.value
+    if isinstance(outcome, _Refused):
+        raise UnsupportedMedia(outcome.code, outcome.message)
+    if isinstance(outcome, _Limit):
+        raise UnsupportedMedia(
+            "decode_limit_exceeded", f"processing was stopped: {outcome.message}"
+        )
+    raise SandboxError(outcome.type, outcome.message, outcome.traceback)
 
 
 def _death(returncode: int | None, limits: SandboxLimits) -> UnsupportedMedia:
@@ -221,30 +396,64 @@ def _apply_limits(limits: SandboxLimits) -> None:
     signal.alarm(max(1, math.ceil(limits.wall_seconds) + 5))
 
 
-def _child_main(result_fd: str) -> None:
-    """Entry point of the child: limits first, then the call; one pickled outcome back."""
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this child when its parent dies (kill -9 included), so that no
+    decoder keeps working on, and writing, a dead worker's plaintext."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _child_main(result_fd: str, parent_pid: int) -> None:
+    """Entry point of the child: limits first, then the call; one JSON answer back.
+
+    The value is written as pydantic serializes it by its runtime type (dataclasses as
+    objects, numpy arrays as :data:`NdArray` does); the parent checks it against the type."""
+    _die_with_parent(parent_pid)
     with os.fdopen(int(result_fd), "wb") as out:
-        outcome: tuple[Any, ...]
+        outcome: dict[str, Any]
         limits = SandboxLimits()
         try:
             limits, fn, args, kwargs = pickle.load(sys.stdin.buffer)
             _apply_limits(limits)
-            outcome = ("ok", fn(*args, **kwargs))
+            outcome = {"kind": "ok", "value": fn(*args, **kwargs)}
         except UnsupportedMedia as exc:
-            outcome = ("refused", exc.code, exc.message)
+            outcome = {"kind": "refused", "code": exc.code, "message": exc.message[:4000]}
         except MemoryError:
-            outcome = ("limit", f"it ran out of memory (limit {_size(limits.memory_bytes)})")
+            limit = f"it ran out of memory (limit {_size(limits.memory_bytes)})"
+            outcome = {"kind": "limit", "message": limit}
         except BaseException as exc:
             if _is_file_too_large(exc):
                 size = _size(limits.file_bytes)
-                outcome = ("limit", f"its output reached the file size limit of {size}")
+                limit = f"its output reached the file size limit of {size}"
+                outcome = {"kind": "limit", "message": limit}
             else:
-                outcome = ("error", type(exc).__qualname__, str(exc), traceback.format_exc())
+                outcome = _failed(exc)
         try:
-            data = pickle.dumps(outcome)
-        except Exception as exc:  # an unpicklable result
-            data = pickle.dumps(("error", type(exc).__qualname__, str(exc), traceback.format_exc()))
+            data = to_json(outcome, fallback=_to_json_fallback)
+        except Exception as exc:  # a result JSON cannot carry
+            data = to_json(_failed(exc))
         out.write(data)
+
+
+def _to_json_fallback(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return _array_to_json(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a {type(value).__qualname__} cannot be sent as JSON")
+
+
+def _failed(exc: BaseException) -> dict[str, Any]:
+    return {
+        "kind": "error",
+        "type": type(exc).__qualname__[:4000],
+        "message": str(exc)[:4000],
+        "traceback": traceback.format_exc()[-100_000:],
+    }
 
 
 def _is_file_too_large(exc: BaseException) -> bool:
@@ -265,8 +474,8 @@ _VIDEO, _THUMBNAIL = "video.mp4", "thumbnail.jpg"
 
 class ProcessedMedia(NamedTuple):
     """What :func:`process_media` produced: measurements, the two output files, and the
-    stage's keyword arguments as the child left them (so a report object the stage filled
-    in, such as a ``RedactionReport``, comes back)."""
+    stage's keyword arguments as the child left them, as JSON data (so what a stage counted
+    into a dict it was given comes back)."""
 
     probe: media.ProbeResult
     transcode: media.TranscodeResult
@@ -296,7 +505,7 @@ def process_media(
     """
     workdir = Path(workdir).absolute()
     try:
-        return run_sandboxed(
+        out = run_sandboxed(
             _process,
             Path(src).absolute(),
             workdir,
@@ -307,11 +516,16 @@ def process_media(
             preset,
             limits=limits,
         )
+        # The child names its outputs; a child taken over could name any file of the
+        # worker's, which would then be stored as the clip.
+        if (out.video, out.thumbnail) != (workdir / _VIDEO, workdir / _THUMBNAIL):
+            raise _bad_answer("its output files are not where they were asked for")
     except BaseException:
         # A child killed mid-write cannot clean up after itself.
         for name in (_VIDEO, _THUMBNAIL):
             (workdir / name).unlink(missing_ok=True)
         raise
+    return out
 
 
 def _process(

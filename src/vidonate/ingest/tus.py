@@ -14,6 +14,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload, UploadPart, User, utcnow
+from vidonate.donations.content import delete_upload
 from vidonate.donations.service import create_donation, validate_request
 from vidonate.donations.states import transition
 from vidonate.errors import (
@@ -35,7 +37,10 @@ from vidonate.errors import (
 from vidonate.ingest.process import PROCESS_JOB
 from vidonate.ingest.sniff import SNIFF_BYTES, container_of
 from vidonate.jobs import queue
-from vidonate.runtime import Runtime
+from vidonate.storage import layout
+
+if TYPE_CHECKING:
+    from vidonate.runtime import Runtime
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
@@ -218,7 +223,7 @@ async def append(
     the upload's length was only an upper bound: it becomes what this body held.
     """
     room, clip_key = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
-    key = f"uploads/{upload_id}/{offset:016d}-{secrets.token_hex(4)}"
+    key = layout.upload_part_key(upload_id, offset)
     writer = rt.vault.writer(clip_key, key)  # encrypted as it arrives
     digest = checksum.hasher() if checksum is not None else None
     size = 0
@@ -326,12 +331,7 @@ def _record_part(
 
 def discard_upload_bytes(rt: Runtime, session: Session, upload: Upload) -> None:
     """Delete an upload's parts from the store and its rows from the session."""
-    for part in upload.parts:
-        rt.store.delete(part.key)
-    for key in rt.store.keys(f"uploads/{upload.id}/"):  # parts whose row never committed
-        rt.store.delete(key)
-    session.delete(upload)
-    session.flush()
+    delete_upload(session, rt.store, upload)
 
 
 def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = False) -> None:

@@ -1,8 +1,16 @@
-"""The job table as a queue: enqueue inside a transaction, claim, finish, recover."""
+"""The job table as a queue: enqueue inside a transaction, claim, renew, finish, recover.
+
+A claimed job carries a lease: ``locked_at`` is its last heartbeat, renewed by the worker
+running it for as long as it runs. Only a job whose lease lapsed (its worker died, on
+this host or another) is given back to the queue, so a live worker's job is never taken
+from it, however long it runs. Attempts are counted when a job is claimed, so a job whose
+run kills its worker (and so never finishes) is counted too, and given up after the limit.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +22,15 @@ from vidonate.db.models import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 MAX_ATTEMPTS = 3
-LEASE = timedelta(minutes=30)
+LEASE = timedelta(seconds=60)
+
+
+# Tells apart two processes that got the same pid, so no one renews a dead one's lease.
+_START = secrets.token_hex(3)
 
 
 def worker_name(index: int = 0) -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+    return f"{socket.gethostname()}:{os.getpid()}:{_START}:{index}"
 
 
 def enqueue(
@@ -31,7 +43,8 @@ def enqueue(
 
 
 def claim(session: Session, worker: str) -> Job | None:
-    """Take the oldest runnable job. SKIP LOCKED lets PostgreSQL workers share the table."""
+    """Take the oldest runnable job and count the attempt. SKIP LOCKED lets PostgreSQL
+    workers share the table."""
     now = utcnow()
     query = (
         select(Job)
@@ -51,9 +64,32 @@ def claim(session: Session, worker: str) -> Job | None:
     return job
 
 
-def finish(session: Session, job_id: int, error: str | None = None) -> None:
-    job = session.get(Job, job_id)
-    if job is None:
+def renew(session: Session, worker: str, job_ids: list[int]) -> int:
+    """The heartbeat: extend the leases of `worker`'s running jobs; returns how many."""
+    if not job_ids:
+        return 0
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker, Job.status == RUNNING)
+        .values(locked_at=utcnow())
+    )
+    return renewed.rowcount or 0
+
+
+def finish(
+    session: Session,
+    job_id: int,
+    error: str | None = None,
+    *,
+    worker: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> None:
+    """Record a run's end: done, or failed and retried later until `max_attempts`.
+
+    With `worker`, only that worker's claim is finished: a job whose lease lapsed and
+    that another worker now runs is not the late one's to finish."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or (worker is not None and job.locked_by != worker):
         return
     job.locked_by = None
     job.finished_at = utcnow()
@@ -61,7 +97,7 @@ def finish(session: Session, job_id: int, error: str | None = None) -> None:
         job.status = DONE
         return
     job.last_error = error[-4000:]
-    if job.attempts >= MAX_ATTEMPTS:
+    if job.attempts >= max_attempts:
         job.status = FAILED
     else:
         job.status = QUEUED
@@ -69,17 +105,11 @@ def finish(session: Session, job_id: int, error: str | None = None) -> None:
         job.run_after = utcnow() + timedelta(seconds=5 * 2**job.attempts)
 
 
-def recover(session: Session) -> int:
-    """Requeue jobs whose worker died: this host's earlier processes, or any lapsed lease."""
-    host = socket.gethostname()
-    me = f"{host}:{os.getpid()}:"
+def recover(session: Session, lease: timedelta = LEASE) -> int:
+    """Requeue running jobs whose lease lapsed (their worker is gone); returns how many."""
     stale = (
         update(Job)
-        .where(
-            Job.status == RUNNING,
-            ((Job.locked_by.like(f"{host}:%")) & ~Job.locked_by.like(f"{me}%"))
-            | (Job.locked_at < utcnow() - LEASE),
-        )
+        .where(Job.status == RUNNING, Job.locked_at < utcnow() - lease)
         .values(status=QUEUED, locked_by=None)
     )
     return session.execute(stale).rowcount or 0

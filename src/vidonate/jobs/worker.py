@@ -1,4 +1,8 @@
-"""In-process workers: threads that claim jobs from the database and run their handlers."""
+"""In-process workers: threads that claim jobs from the database and run their handlers.
+
+While a job runs, a heartbeat thread renews its lease; the first worker thread also
+requeues jobs whose lease lapsed (see :mod:`vidonate.jobs.queue`) and runs housekeeping.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +11,65 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.db.engine import transaction
 from vidonate.jobs import queue
+from vidonate.jobs.base import GiveUp, Handler, Payload
 
 log = logging.getLogger(__name__)
-Handler = Callable[[dict[str, Any]], None]
 
 
 @dataclass
 class Worker:
-    """Runs jobs in threads until ``stop``. A failing job never stops the worker."""
+    """The database-backed :class:`~vidonate.jobs.base.JobQueue`: runs jobs in threads
+    until ``stop``. A failing job never stops the worker."""
 
     sessions: sessionmaker[Session]
-    handlers: dict[str, Handler]
+    handlers: dict[str, Handler] = field(default_factory=dict)
     housekeeping: Callable[[], None] | None = None
     threads: int = 1
     poll_seconds: float = 1.0
     housekeeping_seconds: float = 60.0
+    lease_seconds: float = queue.LEASE.total_seconds()
+    max_attempts: int = queue.MAX_ATTEMPTS
+    give_up: dict[str, GiveUp] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _running: dict[int, str] = field(default_factory=dict)  # job id -> worker name
+    _running_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enqueue(
+        self, session: Session, kind: str, payload: Payload, run_after: datetime | None = None
+    ) -> None:
+        queue.enqueue(session, kind, payload, run_after)
+
+    def register(self, kind: str, handler: Handler, *, give_up: GiveUp | None = None) -> None:
+        self.handlers[kind] = handler
+        if give_up is not None:
+            self.give_up[kind] = give_up
+
+    def schedule(self, task: Callable[[], None], every_s: float) -> None:
+        """One periodic task (housekeeping), run by the first worker thread."""
+        self.housekeeping, self.housekeeping_seconds = task, every_s
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
 
     def start(self) -> None:
-        with transaction(self.sessions) as session:
-            recovered = queue.recover(session)
-        if recovered:
-            log.info("requeued %d jobs left running by an earlier process", recovered)
-        for index in range(self.threads):
-            thread = threading.Thread(
-                target=self._loop, args=(index,), name=f"vidonate-worker-{index}", daemon=True
-            )
+        self._stop.clear()
+        self._recover()
+        targets = [
+            (self._loop, (index,), f"vidonate-worker-{index}") for index in range(self.threads)
+        ]
+        targets.append((self._heartbeat, (), "vidonate-heartbeat"))
+        for target, args, name in targets:
+            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -62,13 +91,24 @@ class Worker:
             ran += 1
         return ran
 
+    def _recover(self) -> None:
+        with transaction(self.sessions) as session:
+            recovered = queue.recover(session, self.lease)
+        if recovered:
+            log.info("requeued %d jobs whose worker stopped renewing their lease", recovered)
+
     def _loop(self, index: int) -> None:
         worker = queue.worker_name(index)
         elapsed = self.housekeeping_seconds  # run housekeeping once at start
+        since_recovery = 0.0
         while not self._stop.is_set():
-            if index == 0 and self.housekeeping and elapsed >= self.housekeeping_seconds:
-                elapsed = 0.0
-                self._guarded(self.housekeeping)
+            if index == 0:
+                if self.housekeeping and elapsed >= self.housekeeping_seconds:
+                    elapsed = 0.0
+                    self._guarded(self.housekeeping)
+                if since_recovery >= self.lease_seconds / 2:
+                    since_recovery = 0.0
+                    self._guarded(self._recover)
             try:
                 if self._run_one(worker):
                     continue
@@ -77,26 +117,73 @@ class Worker:
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
             elapsed += self.poll_seconds
+            since_recovery += self.poll_seconds
+
+    def _heartbeat(self) -> None:
+        """Renew the lease of every job this process runs, well before it lapses."""
+        while not self._stop.wait(self.lease_seconds / 4):
+            with self._running_lock:
+                running = dict(self._running)
+            by_worker: dict[str, list[int]] = {}
+            for job_id, worker in running.items():
+                by_worker.setdefault(worker, []).append(job_id)
+            try:
+                with transaction(self.sessions) as session:
+                    for worker, job_ids in by_worker.items():
+                        queue.renew(session, worker, job_ids)
+            except Exception:
+                log.exception("could not renew the leases of jobs %s", sorted(running))
 
     def _run_one(self, worker: str) -> bool:
         with transaction(self.sessions) as session:
             job = queue.claim(session, worker)
             if job is None:
                 return False
-            job_id, kind, payload = job.id, job.kind, dict(job.payload)
-        error = None
+            job_id, kind, payload, attempts = job.id, job.kind, dict(job.payload), job.attempts
+        with self._running_lock:
+            self._running[job_id] = worker
+        try:
+            error = self._run(job_id, kind, payload, attempts)
+        finally:
+            with self._running_lock:
+                self._running.pop(job_id, None)
+        with transaction(self.sessions) as session:
+            queue.finish(
+                session,
+                job_id,
+                error,
+                worker=worker,
+                # a job given up on is not retried, whatever attempts it has left
+                max_attempts=0 if attempts > self.max_attempts else self.max_attempts,
+            )
+        return True
+
+    def _run(self, job_id: int, kind: str, payload: dict[str, Any], attempts: int) -> str | None:
+        """Run one claimed job; returns its error, or None."""
+        if attempts > self.max_attempts:
+            # Earlier attempts never finished: each took its worker down with it.
+            reason = (
+                f"gave up after {self.max_attempts} attempts that did not finish "
+                "(the worker stopped while running it each time)"
+            )
+            log.error("job %s (%s): %s", job_id, kind, reason)
+            give_up = self.give_up.get(kind)
+            if give_up is not None:
+                try:
+                    give_up(payload, reason)
+                except Exception:
+                    return f"{reason}; giving up failed too:\n{traceback.format_exc()}"
+            return reason
         handler = self.handlers.get(kind)
         if handler is None:
-            error = f"no handler for job kind {kind!r}"
-        else:
-            try:
-                handler(payload)
-            except Exception:
-                error = traceback.format_exc()
-                log.error("job %s (%s) failed:\n%s", job_id, kind, error)
-        with transaction(self.sessions) as session:
-            queue.finish(session, job_id, error)
-        return True
+            return f"no handler for job kind {kind!r}"
+        try:
+            handler(payload)
+        except Exception:
+            error = traceback.format_exc()
+            log.error("job %s (%s) failed:\n%s", job_id, kind, error)
+            return error
+        return None
 
     @staticmethod
     def _guarded(task: Callable[[], None]) -> None:

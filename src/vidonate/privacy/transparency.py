@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from vidonate.campaigns.service import get_campaign
+from vidonate.db import audit
 from vidonate.db.models import (
     AuditEntry,
     Campaign,
@@ -30,7 +31,6 @@ from vidonate.db.models import (
     Withdrawal,
     utcnow,
 )
-from vidonate.privacy import audit
 from vidonate.privacy.disclosures import list_disclosures
 from vidonate.privacy.stats import redaction_stats
 from vidonate.review.service import REJECT_REASONS

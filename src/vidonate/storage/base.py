@@ -1,4 +1,4 @@
-"""The blob-store interface and the factory that maps a URL to a back end."""
+"""The blob-store interface, and helpers that work on any back end."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
@@ -37,10 +36,12 @@ class BlobStore(Protocol):
     ) -> Iterator[bytes]:
         """The blob's bytes from `start` up to `end` (exclusive; None: to the end)."""
         ...
+
     def size(self, key: str) -> int: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None:
-        """Remove a blob; removing a missing blob is not an error."""
+        """Remove a blob; removing a missing blob is not an error. Nothing of it remains
+        (a local store removes the folders it emptied)."""
         ...
 
     def keys(self, prefix: str = "") -> list[str]: ...
@@ -79,13 +80,18 @@ def read_bytes(store: BlobStore, key: str) -> bytes:
     return b"".join(store.read(key))
 
 
-def open_store(url: str) -> BlobStore:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        from vidonate.storage.local import LocalDirStore
-
-        return LocalDirStore(Path(parsed.netloc + parsed.path))
-    raise ValueError(
-        f"unsupported storage URL {url!r}: this version stores blobs in a local directory "
-        "(file:///path); the S3 back end arrives with the distributed deployment"
-    )
+def copy_blobs(source: BlobStore, target: BlobStore, prefix: str = "") -> int:
+    """Copy every blob under `prefix` from `source` to `target` as stored (ciphertext
+    stays ciphertext): a snapshot, a backup, a move between back ends. Returns how many."""
+    copied = 0
+    for key in source.keys(prefix):
+        writer = target.writer(key)
+        try:
+            for chunk in source.read(key):
+                writer.write(chunk)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        copied += 1
+    return copied

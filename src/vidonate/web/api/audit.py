@@ -1,6 +1,6 @@
 """The access log, for auditors and admins: its entries and a check of its hash chain.
 
-Entries hold ids, codes, times and hashes only (see ``privacy/audit.py``), so
+Entries hold ids, codes, times and hashes only (see ``db/audit.py``), so
 reading them reveals who looked at which clip and why, never what it showed.
 """
 
@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry
-from vidonate.privacy import audit
 from vidonate.web.api.schemas import AuditEntryPublic, AuditPage, AuditVerificationPublic
 from vidonate.web.deps import AuditReader, RuntimeDep
 

@@ -88,5 +88,5 @@ def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[i
     from vidonate.ingest.sandbox import run_sandboxed
 
     found, model_dir = fetch_registered(rt, model, video.parent / "model")
-    limits = sandbox_limits(rt)
+    limits = sandbox_limits(rt.settings)
     return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from vidonate.cli import app
 from vidonate.config import Settings
+from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry
 from vidonate.ingest.samples import generate_clip
-from vidonate.privacy import audit
 from vidonate.runtime import Runtime
 from world import World
 
