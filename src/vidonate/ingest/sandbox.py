@@ -114,7 +114,9 @@ class SandboxError(RuntimeError):
         return f"{super().__str__()}\n--- in the sandbox ---\n{self.child_traceback}"
 
 
-def run_sandboxed(
+# PEP 612 allows no keyword-only options between P.args and P.kwargs; these two are the
+# sandbox's own (fn never sees them), and calls are still checked against fn's signature.
+def run_sandboxed(  # type: ignore[valid-type]
     fn: Callable[P, T],
     /,
     *args: P.args,
@@ -169,7 +171,7 @@ def run_sandboxed(
         os.close(result_r)
         if child.returncode is None:
             _kill(child)
-    return _result(envelope, answer, child.returncode, limits)  # type: ignore[no-any-return]
+    return _result(envelope, answer, child.returncode, limits)
 
 
 def _return_type(fn: Callable[..., Any]) -> Any:
@@ -217,7 +219,7 @@ class _Failed(_Answer):
 
 
 def _envelope(returns: Any) -> TypeAdapter[Any]:
-    ok = _Ok[returns]  # type: ignore[valid-type]
+    ok = _Ok[returns]
     return TypeAdapter(Annotated[ok | _Refused | _Limit | _Failed, Field(discriminator="kind")])
 
 
@@ -270,6 +272,7 @@ def wire_type(tp: Any, namespace: Mapping[str, Any] | None = None) -> Any:
     fields = {f.name: wire_type(hints[f.name], namespace) for f in dataclasses.fields(tp)}
     if all(fields[name] is hints[name] for name in fields):
         return tp
+    # create_model's overloads cannot type field definitions built at run time as **kwargs.
     model = create_model(  # type: ignore[call-overload]
         f"{tp.__name__}Wire",
         __config__=ConfigDict(extra="forbid"),
@@ -562,4 +565,4 @@ def _resolve(factory: StageFactory | str) -> StageFactory:
     resolved = getattr(importlib.import_module(module), name)
     if not callable(resolved):
         raise TypeError(f"stage {factory!r} is not callable")
-    return resolved  # type: ignore[no-any-return]
+    return resolved

@@ -20,6 +20,7 @@ from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from vidonate.db.dml import rows_matched
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload, UploadPart, User, utcnow
 from vidonate.donations.content import delete_upload
@@ -98,7 +99,7 @@ class Checksum:
     algorithm: str
     digest: bytes
 
-    def hasher(self):  # type: ignore[no-untyped-def]
+    def hasher(self) -> hashlib._Hash:
         return _HASHES[self.algorithm]()
 
 
@@ -307,9 +308,10 @@ def _record_part(
     end = offset + size
     with transaction(rt.sessions) as session:
         values = {"offset": end, "length": end} if ends_upload else {"offset": end}
-        moved = session.execute(
-            update(Upload).where(Upload.id == upload_id, Upload.offset == offset).values(**values)
-        ).rowcount
+        moved = rows_matched(
+            session,
+            update(Upload).where(Upload.id == upload_id, Upload.offset == offset).values(**values),
+        )
         if not moved:
             raise Conflict("offset_mismatch", "another request moved this upload meanwhile")
         session.add(UploadPart(upload_id=upload_id, offset=offset, size=size, key=key))

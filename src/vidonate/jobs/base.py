@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 Payload = dict[str, Any]
-Handler = Callable[[Payload], None]
+# A handler's return value is ignored (object, so one that returns a count still fits).
+Handler = Callable[[Payload], object]
 # Called instead of the handler once a job has used up its attempts, with the reason.
 GiveUp = Callable[[Payload, str], None]
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from vidonate.db.dml import rows_matched
 from vidonate.db.models import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -68,12 +69,13 @@ def renew(session: Session, worker: str, job_ids: list[int]) -> int:
     """The heartbeat: extend the leases of `worker`'s running jobs; returns how many."""
     if not job_ids:
         return 0
-    renewed = session.execute(
+    renewed = rows_matched(
+        session,
         update(Job)
         .where(Job.id.in_(job_ids), Job.locked_by == worker, Job.status == RUNNING)
-        .values(locked_at=utcnow())
+        .values(locked_at=utcnow()),
     )
-    return renewed.rowcount or 0
+    return renewed or 0
 
 
 def finish(
@@ -112,4 +114,4 @@ def recover(session: Session, lease: timedelta = LEASE) -> int:
         .where(Job.status == RUNNING, Job.locked_at < utcnow() - lease)
         .values(status=QUEUED, locked_by=None)
     )
-    return session.execute(stale).rowcount or 0
+    return rows_matched(session, stale) or 0

@@ -64,7 +64,7 @@ class Worker:
     def start(self) -> None:
         self._stop.clear()
         self._recover()
-        targets = [
+        targets: list[tuple[Callable[..., None], tuple[int, ...], str]] = [
             (self._loop, (index,), f"vidonate-worker-{index}") for index in range(self.threads)
         ]
         targets.append((self._heartbeat, (), "vidonate-heartbeat"))
