@@ -44,9 +44,13 @@ def _timeline(width: int, height: int, duration: float, events: Sequence[Event])
     return np.asarray(bar)
 
 
-def _label(image: Image.Image, events: Sequence[Event], font: ImageFont.ImageFont) -> None:
+def _label(
+    image: Image.Image,
+    events: Sequence[Event],
+    font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+) -> None:
     draw = ImageDraw.Draw(image)
-    y = 6
+    y: float = 6
     for event in events:
         text = f"{event.label.replace('_', ' ')}  {event.score:.2f}"
         box = draw.textbbox((8, y), text, font=font)

@@ -462,7 +462,7 @@ def evaluate(
         chosen = np.flatnonzero([member(clip) for clip in clips])
         if chosen.size:
             metrics = _metric_set(
-                [clips[i] for i in chosen], _subtable(table, chosen), settings, strict_iou
+                [clips[int(i)] for i in chosen], _subtable(table, chosen), settings, strict_iou
             )
             subsets.append(SubsetResult(name, description, metrics, None))
         else:

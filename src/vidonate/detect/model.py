@@ -52,7 +52,8 @@ class ModelConfig:
         tuples = {"encoder_channels", "dilations", "classes"}
         # Models saved before the stride existed encoded every frame (as ModelManifest says).
         data = {"frame_stride": 1, **data}
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
+        return cls(**fields)
 
     @property
     def receptive_field(self) -> int:
