@@ -166,7 +166,7 @@ def _raw_still(path: Path, recipe: Recipe) -> tuple[np.ndarray, str]:
         wanted = {min(recipe.frames, total - 1)}
     else:
         wanted = {round(i) for i in np.linspace(0, total - 1, min(recipe.frames, total))}
-    frames = []
+    frames: list[np.ndarray] = []
     with av.open(str(path)) as container:
         for index, frame in enumerate(container.decode(container.streams.video[0])):
             if index in wanted:

@@ -52,7 +52,9 @@ class _Job:
 
 
 def _render(job: _Job) -> tuple[int, SynthClip]:
-    extra = {"run": {"seed": job.run_seed, "index": job.index, "seconds": list(job.seconds)}}
+    extra: dict[str, object] = {
+        "run": {"seed": job.run_seed, "index": job.index, "seconds": list(job.seconds)}
+    }
     clip = render_scene(job.path, job.kind, job.seed, job.media_dir, job.seconds, extra=extra)
     return job.index, clip
 

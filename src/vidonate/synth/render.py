@@ -122,7 +122,7 @@ def _encode(path: Path, scene: Scene, compositor: Compositor) -> None:
         stream.codec_context.thread_count = 1
         stream.codec_context.time_base = Fraction(1, scene.fps)
         for index in range(scene.frames):
-            yuv = cv2.cvtColor(compositor.frame(index), cv2.COLOR_RGB2YUV_I420)
+            yuv: np.ndarray = cv2.cvtColor(compositor.frame(index), cv2.COLOR_RGB2YUV_I420)
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = index
             frame.time_base = Fraction(1, scene.fps)
