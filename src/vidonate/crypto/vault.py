@@ -46,6 +46,7 @@ from vidonate.crypto.stream import (
     encrypt_iter,
 )
 from vidonate.db.models import Donation, DonorKey, utcnow
+from vidonate.db.upsert import insert_unless_present
 from vidonate.errors import Gone
 from vidonate.storage.base import BlobStore, BlobWriter, copy_into
 
@@ -130,15 +131,16 @@ class Vault:
         query = select(DonorKey).where(DonorKey.user_id == donor_id)
         if create:
             _, fresh = self.ring.new_key()
-            session.execute(
-                _insert(session)(DonorKey)
-                .values(
-                    user_id=donor_id,
-                    key_id=fresh.key_id,
-                    wrapped=fresh.wrapped,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["user_id"])
+            insert_unless_present(
+                session,
+                DonorKey,
+                {
+                    "user_id": donor_id,
+                    "key_id": fresh.key_id,
+                    "wrapped": fresh.wrapped,
+                    "created_at": utcnow(),
+                },
+                ["user_id"],
             )
             query = query.with_for_update()
         row = session.scalar(query.execution_options(populate_existing=True))
@@ -265,15 +267,6 @@ class Vault:
 
     def open(self, clip_key: bytes, purpose: str, sealed: bytes) -> bytes:
         return b"".join(decrypt_iter([sealed], clip_key, purpose.encode()))
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which has ``on_conflict_do_nothing`` on both databases."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def _clip_aad(donation_id: int) -> bytes:
