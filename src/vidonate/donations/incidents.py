@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from vidonate.db.models import Donation, DonationStatus, Incident
@@ -38,7 +38,7 @@ def _peers(session: Session, donation: Donation) -> list[Donation]:
         & (Donation.recorded_at >= start - _LOOKBACK)
         & (Donation.recorded_at < end)
     )
-    conditions = [by_time] if donation.recorded_at_known else []
+    conditions: list[ColumnElement[bool]] = [by_time] if donation.recorded_at_known else []
     if donation.incident_key:
         conditions.append(Donation.incident_key == donation.incident_key)
     if not conditions:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Extract, Select, and_, case, exists, func, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from vidonate.campaigns.service import get_campaign
 from vidonate.db import audit
@@ -393,7 +394,9 @@ def _payments(session: Session, campaign: Campaign | None) -> Payments:
     )
 
 
-def _middle_values(session: Session, query, order_by, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+def _middle_values(
+    session: Session, query: Select[Any], order_by: ColumnElement[Any], count: int
+) -> list[float]:
     """The one (odd count) or two (even count) middle values: a median any SQL can do."""
     rows = session.scalars(query.order_by(order_by).offset((count - 1) // 2).limit(2 - count % 2))
     return [float(v) for v in rows]
@@ -403,7 +406,11 @@ def _median(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _seconds_between(session: Session, start, end) -> ColumnElement[float]:  # type: ignore[no-untyped-def]
+def _seconds_between(
+    session: Session,
+    start: QueryableAttribute[datetime | None],
+    end: QueryableAttribute[datetime | None],
+) -> ColumnElement[float] | Extract:
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", end - start)
     # SQLite keeps times as text; julianday() reads them to the millisecond.
