@@ -3,11 +3,13 @@ login, and how a refusal is printed (one line, then exit code 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 
 from vidonate.client import Api, load_credentials
 from vidonate.errors import VidonateError
@@ -23,6 +25,15 @@ TokenOpt = Annotated[
     str | None,
     typer.Option("--token", envvar="VIDONATE_TOKEN", help="API token [default: saved login]"),
 ]
+
+
+def upload_progress(progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """An ``Api.upload`` on_progress that moves `task`'s bar to the bytes sent so far."""
+
+    def advance(done: int, _total: int) -> None:
+        progress.update(task, completed=done)
+
+    return advance
 
 
 def fail(exc: VidonateError) -> NoReturn:

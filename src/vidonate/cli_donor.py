@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from vidonate.cli_common import upload_progress
 from vidonate.client import Api, wait_for_outcomes
 from vidonate.errors import VidonateError
 from vidonate.reasons import PENDING, sentence, status_words
@@ -42,7 +43,7 @@ def send_files(
                     path,
                     {**metadata, "filename": path.name},
                     resume_store=resume_store,
-                    on_progress=lambda done, _t, t=task: progress.update(t, completed=done),
+                    on_progress=upload_progress(progress, task),
                 )
             except VidonateError as exc:
                 refused.append(path.name)

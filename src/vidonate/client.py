@@ -260,7 +260,9 @@ class Api:
             raise unreachable(self.server, exc) or _tus_error(exc) from exc
         if resume_store is not None and uploader.url_storage is not None:
             uploader.url_storage.remove_item(uploader._get_fingerprint())
-        answered = uploader.request.response_headers if uploader.request is not None else {}
+        answered: dict[str, str] = (
+            uploader.request.response_headers if uploader.request is not None else {}
+        )
         donation = decimal(answered.get(DONATION_HEADER.lower()))
         return Uploaded(uploader.url or "", donation)
 

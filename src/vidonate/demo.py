@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from vidonate.accounts.users import create_user, update_profile
+from vidonate.cli_common import upload_progress
 from vidonate.client import Api, wait_for
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
@@ -18,6 +21,9 @@ from vidonate.ingest.samples import sample_clips
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard
 from vidonate.server import BackgroundServer, prepare
+
+if TYPE_CHECKING:
+    from vidonate.runtime import Runtime
 
 PASSWORD = "demo-password"
 DONORS = (
@@ -81,7 +87,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
                             "consent": consent,
                             "filename": clip.name,
                         },
-                        on_progress=lambda done, _total, t=task: progress.update(t, completed=done),
+                        on_progress=upload_progress(progress, task),
                     )
                 donor_apis.append(api)
 
@@ -110,7 +116,7 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
     return ok
 
 
-def _report(console: Console, rt, donations: list[dict]) -> bool:  # type: ignore[no-untyped-def]
+def _report(console: Console, rt: Runtime, donations: list[dict[str, Any]]) -> bool:
     by_status = Table(title="Clips by status")
     for column in ("clip", "file", "category", "status", "reason", "paid"):
         by_status.add_column(column)
@@ -148,7 +154,7 @@ def _report(console: Console, rt, donations: list[dict]) -> bool:  # type: ignor
     return all_accepted and all_paid and donor_total == expected and len(board) >= 1
 
 
-def _account_name(session, account: LedgerAccount) -> str:  # type: ignore[no-untyped-def]
+def _account_name(session: Session, account: LedgerAccount) -> str:
     if account.kind == ledger.DONOR and account.user_id:
         user = session.get(User, account.user_id)
         return f"donor {user.username}" if user else account.key
