@@ -7,8 +7,9 @@ import json
 import secrets
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +30,10 @@ from vidonate.cli_tokens import token_app
 from vidonate.config import Settings, UnknownSetting, load_settings
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
+
+if TYPE_CHECKING:
+    # The runtime imports the whole server; commands load it only when they run.
+    from vidonate.runtime import Runtime
 
 app = typer.Typer(
     help="vidonate: open, privacy-first donation of security-camera clips.",
@@ -54,7 +59,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from vidonate.server import prepare
 
     return prepare(_settings(), seed=False).runtime
@@ -562,7 +567,7 @@ def release_show(
     console.print(f"wrote v{release.version} to {out}: {', '.join([*files, 'datasheet.md'])}")
 
 
-def _stage_progress():  # type: ignore[no-untyped-def]
+def _stage_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
     """A rich progress display and a (stage, done, total) callback that drives it."""
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
@@ -37,12 +39,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
         return value.astimezone(UTC) if value is not None else None
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         # SQLite keeps no zone; psycopg returns its own fixed-offset zone. Both become UTC.
@@ -529,7 +531,7 @@ class Job(Base):
 @event.listens_for(Release, "before_delete")
 @event.listens_for(ReleaseClip, "before_update")
 @event.listens_for(ReleaseClip, "before_delete")
-def _releases_are_immutable(_mapper, _connection, target) -> None:  # type: ignore[no-untyped-def]
+def _releases_are_immutable(_mapper: Mapper[Any], _connection: Connection, target: object) -> None:
     raise RuntimeError(f"dataset releases are immutable; refusing to change {target!r}")
 
 
@@ -537,5 +539,5 @@ def _releases_are_immutable(_mapper, _connection, target) -> None:  # type: igno
 @event.listens_for(LedgerEntry, "before_delete")
 @event.listens_for(LedgerTransaction, "before_update")
 @event.listens_for(LedgerTransaction, "before_delete")
-def _ledger_is_append_only(_mapper, _connection, target) -> None:  # type: ignore[no-untyped-def]
+def _ledger_is_append_only(_mapper: Mapper[Any], _connection: Connection, target: object) -> None:
     raise RuntimeError(f"the ledger is append-only; refusing to change {target!r}")

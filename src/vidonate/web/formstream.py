@@ -11,8 +11,9 @@ chunk by chunk, straight into the encrypting upload path.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -21,6 +22,10 @@ from starlette.requests import ClientDisconnect, Request
 from vidonate.errors import InvalidInput
 from vidonate.ingest.tus import ClientGone
 from vidonate.web.deps import refuse_nul
+
+if TYPE_CHECKING:
+    # Defined for type checkers only (python_multipart declares it under TYPE_CHECKING).
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 64
@@ -65,11 +70,11 @@ class StreamedForm:
         self.filename = ""
         self.file_start = 0
 
-    def _callbacks(self) -> dict[str, object]:
-        def mark(kind: str):  # type: ignore[no-untyped-def]
+    def _callbacks(self) -> MultipartCallbacks:
+        def mark(kind: str) -> Callable[[], None]:
             return lambda: self._events.append((kind, b"", 0))
 
-        def data(kind: str):  # type: ignore[no-untyped-def]
+        def data(kind: str) -> Callable[[bytes, int, int], None]:
             def on_data(chunk: bytes, start: int, end: int) -> None:
                 self._events.append((kind, bytes(chunk[start:end]), self._fed + start))
 
