@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Donation, User
 from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
@@ -29,13 +29,13 @@ def public(session: Session, donation: Donation, *, with_history: bool = False) 
 
 @router.get("", response_model=list[DonationPublic])
 def my_donations(user: CurrentUser, rt: RuntimeDep) -> list[DonationPublic]:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [public(session, d) for d in donations_of(session, user)]
 
 
 @router.get("/{donation_id}", response_model=DonationPublic)
 def my_donation(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> DonationPublic:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return public(session, own_donation(session, user, donation_id), with_history=True)
 
 
