@@ -83,6 +83,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 def _stream(
     rt: RuntimeDep, request: Request, user: User, donation_id: int, which: ContentKind
 ) -> StreamingResponse:
+    # A short write transaction (the read goes into the access log) that commits before
+    # the first byte: the bytes stream outside it, so no writer waits for a slow viewer.
     with transaction(rt.sessions) as session:
         donation, purpose = viewing_purpose(session, user, donation_id)
         content = open_content(

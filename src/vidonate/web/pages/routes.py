@@ -215,6 +215,7 @@ def export_download(user: CurrentUser, rt: RuntimeDep) -> Response:
 def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTMLResponse:
     from vidonate.review.service import next_for_review
 
+    # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
         donation = next_for_review(session, reviewer)
         campaign = session.get(Campaign, donation.campaign_id) if donation else None
