@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         64 * 1024, gt=0, description="Largest total size of a request's headers (else 431)."
     )
 
+    sqlite_reads_take_write_lock: bool = Field(
+        False,
+        description="Bench only (bench/sqlite_load.py): the old path where every SQLite read "
+        "takes the write lock, to measure the read path against. Never set it in production.",
+    )
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         var = self.var_dir.resolve()

@@ -53,7 +53,9 @@ class Runtime:
                 f"unsupported queue URL {settings.queue_url!r}: this version runs jobs in "
                 "process (inprocess://); Celery comes with the distributed deployment"
             )
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url, reads_take_write_lock=settings.sqlite_reads_take_write_lock
+        )
         runtime = cls(settings, engine, make_sessionmaker(engine), open_store(settings.storage_url))
         assert settings.master_key_file is not None  # filled in by Settings
         runtime.vault = Vault(

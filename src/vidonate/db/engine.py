@@ -11,15 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 _READ_ONLY = "vidonate_read_only"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, reads_take_write_lock: bool = False) -> Engine:
+    """The engine for ``url``. ``reads_take_write_lock`` (SQLite only, the setting
+    ``sqlite_reads_take_write_lock``) restores the old path where reads began IMMEDIATE
+    too; it exists for bench/sqlite_load.py to measure against, never for production."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _serialize_sqlite_writes(engine)
+        _serialize_sqlite_writes(engine, reads_take_write_lock=reads_take_write_lock)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def _serialize_sqlite_writes(engine: Engine) -> None:
+def _serialize_sqlite_writes(engine: Engine, *, reads_take_write_lock: bool = False) -> None:
     """Make every SQLite transaction take the write lock up front.
 
     pysqlite's default deferred BEGIN lets two transactions read, then both try
@@ -29,6 +32,9 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
 
     A transaction opened with :func:`read_transaction` only reads: it begins DEFERRED and
     so never takes the write lock, and never waits for a writer (WAL gives it a snapshot).
+    ``PRAGMA query_only`` makes a write in it fail loudly, as READ ONLY does on PostgreSQL
+    (a write there would upgrade to the write lock mid-transaction: a wait, or "database
+    is locked" when another writer committed since the snapshot).
     """
 
     @event.listens_for(engine, "connect")
@@ -43,7 +49,11 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        deferred = read_only and not reads_take_write_lock
+        # Set on every BEGIN, so a pooled connection never carries it into a writer (and
+        # off for BEGIN IMMEDIATE, which query_only refuses).
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(deferred)}")
+        conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -61,7 +71,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work that only reads (pages, API GETs): on SQLite it takes no write lock,
     so it neither waits for writers nor makes them wait. Nothing it changes is kept: it
-    always rolls back (and on PostgreSQL it is READ ONLY, so a write fails loudly)."""
+    always rolls back, and a write in it fails (READ ONLY on PostgreSQL, ``query_only`` on
+    SQLite).
+
+    What it loaded stays usable after it, as after :func:`transaction` (whose commit does
+    not expire objects): they are detached before the rollback, which would expire them.
+    """
     with factory() as session:
         connection = session.connection(execution_options={_READ_ONLY: True})
         if connection.dialect.name == "postgresql":
@@ -69,4 +84,5 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         try:
             yield session
         finally:
+            session.expunge_all()
             session.rollback()

@@ -234,7 +234,8 @@ def _json(value: Any) -> bytes:
 
 def export_archive(rt: Runtime, user_id: int) -> Iterator[bytes]:
     """The donor's export as a zip, in pieces. Records are read and clip reads logged in
-    one transaction before the first piece; clip bytes are decrypted while streaming."""
+    one short transaction that commits before the first piece; clip bytes are decrypted
+    while streaming, outside it (no writer waits for a slow download)."""
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id)
         assert user is not None

@@ -33,10 +33,14 @@ UNPAID_DUPLICATE = "duplicate"
 UNPAID_INCIDENT_PAID = "incident_already_paid"
 
 
+def _key(kind: str, *, campaign_id: int | None = None, user_id: int | None = None) -> str:
+    return kind if campaign_id is None and user_id is None else f"{kind}:{campaign_id or user_id}"
+
+
 def _account(
     session: Session, kind: str, *, campaign_id: int | None = None, user_id: int | None = None
 ) -> LedgerAccount:
-    key = kind if campaign_id is None and user_id is None else f"{kind}:{campaign_id or user_id}"
+    key = _key(kind, campaign_id=campaign_id, user_id=user_id)
     account = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
     if account is None:
         account = LedgerAccount(key=key, kind=kind, campaign_id=campaign_id, user_id=user_id)
@@ -169,8 +173,24 @@ def _incident_paid(session: Session, donation: Donation) -> bool:
     return paid is not None
 
 
+def _balance_of_key(session: Session, key: str) -> int:
+    """The balance of the account ``key``; 0 when it has none yet. Reads only (pages and
+    API GETs run it in read transactions), so it never creates the account."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.key == key)
+    )
+    return int(total or 0)
+
+
 def donor_balance(session: Session, user: User) -> int:
-    return balance(session, donor_account(session, user.id))
+    return _balance_of_key(session, _key(DONOR, user_id=user.id))
+
+
+def campaign_balance(session: Session, campaign_id: int) -> int:
+    """The campaign's budget left."""
+    return _balance_of_key(session, _key(CAMPAIGN, campaign_id=campaign_id))
 
 
 def paid_for_donation(session: Session, donation_id: int) -> int:

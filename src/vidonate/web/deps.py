@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 
 from vidonate.accounts.sessions import user_for_session
 from vidonate.accounts.tokens import token_for_secret
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction
 from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
 from vidonate.runtime import Runtime
@@ -76,8 +76,11 @@ SESSION_SECRET = "sid"
 
 
 def identify(request: Request, rt: RuntimeDep) -> Caller:
+    """Who sent the request. Looking a token or session up writes nothing (no last-used
+    time, expired rows are cleared at sign-in), so it reads without SQLite's write lock:
+    no page or API call waits here for an upload or a job that is writing."""
     header = request.headers.get("authorization", "")
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         if header.lower().startswith("bearer "):
             try:
                 token = token_for_secret(session, header[7:].strip())

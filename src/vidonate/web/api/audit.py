@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from vidonate.db import audit
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction
 from vidonate.db.models import AuditEntry
 from vidonate.web.api.schemas import AuditEntryPublic, AuditPage, AuditVerificationPublic
 from vidonate.web.deps import AuditReader, RuntimeDep
@@ -38,7 +38,7 @@ def entries(
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit + 1)
     if before is not None:
         query = query.where(AuditEntry.seq < before)
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         rows = list(session.scalars(query))
     page = [AuditEntryPublic.model_validate(row) for row in rows[:limit]]
     more = len(rows) > limit
@@ -49,7 +49,7 @@ def entries(
 def verify(_reader: AuditReader, rt: RuntimeDep) -> AuditVerificationPublic:
     """Recompute the whole hash chain. ``head`` is the newest entry's hash: compare it with
     one published earlier to notice entries removed from the end. Auditors and admins."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         result = audit.verify(session)
     return AuditVerificationPublic(
         ok=result.ok,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vidonate.accounts.cameras import add_camera, cameras_of
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.web.api.schemas import CameraCreate, CameraPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/cameras", tags=["cameras"])
 
 @router.get("", response_model=list[CameraPublic])
 def my_cameras(user: CurrentUser, rt: RuntimeDep) -> list[CameraPublic]:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [CameraPublic.model_validate(c) for c in cameras_of(session, user)]
 
 

@@ -11,7 +11,7 @@ from vidonate.campaigns.service import (
     get_campaign,
     list_campaigns,
 )
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Campaign
 from vidonate.errors import NotFound
 from vidonate.rewards import ledger
@@ -25,13 +25,13 @@ _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # an id, or a slug (campaigns/s
 def public(session: Session, campaign: Campaign) -> CampaignPublic:
     out = CampaignPublic.model_validate(campaign)
     out.consent = ConsentPublic.model_validate(consent_in_force(session, campaign))
-    out.budget_left_cents = ledger.balance(session, ledger.campaign_account(session, campaign.id))
+    out.budget_left_cents = ledger.campaign_balance(session, campaign.id)
     return out
 
 
 @router.get("", response_model=list[CampaignPublic])
 def campaigns(_user: CurrentUser, rt: RuntimeDep) -> list[CampaignPublic]:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [public(session, c) for c in list_campaigns(session)]
 
 
@@ -42,7 +42,7 @@ def campaign(ref: str, _user: CurrentUser, rt: RuntimeDep) -> CampaignPublic:
     # (PostgreSQL refuses an id past 32 bits, and a NUL, with an error).
     if not _REF.match(ref) or (ref.isdigit() and int(ref) > INT32_MAX):
         raise NotFound("unknown_campaign", f"there is no campaign {ref!r}")
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return public(session, get_campaign(session, ref))
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Donation, User
 from vidonate.donations.content import ContentKind, open_content
 from vidonate.donations.service import donations_of, history, own_donation
@@ -29,13 +29,13 @@ def public(session: Session, donation: Donation, *, with_history: bool = False) 
 
 @router.get("", response_model=list[DonationPublic])
 def my_donations(user: CurrentUser, rt: RuntimeDep) -> list[DonationPublic]:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [public(session, d) for d in donations_of(session, user)]
 
 
 @router.get("/{donation_id}", response_model=DonationPublic)
 def my_donation(donation_id: DonationId, user: CurrentUser, rt: RuntimeDep) -> DonationPublic:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return public(session, own_donation(session, user, donation_id), with_history=True)
 
 
@@ -83,6 +83,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 def _stream(
     rt: RuntimeDep, request: Request, user: User, donation_id: int, which: ContentKind
 ) -> StreamingResponse:
+    # A short write transaction (the read goes into the access log) that commits before
+    # the first byte: the bytes stream outside it, so no writer waits for a slow viewer.
     with transaction(rt.sessions) as session:
         donation, purpose = viewing_purpose(session, user, donation_id)
         content = open_content(

@@ -55,6 +55,7 @@ def review_item(
 @router.get("/next", response_model=ReviewItem, responses={204: {"description": "queue empty"}})
 def next_clip(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> ReviewItem | Response:
     """The next clip for this reviewer: never their own, never one they voted on."""
+    # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
         donation = next_for_review(session, reviewer)
         if donation is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction
 from vidonate.db.models import Donation, DonationStatus, LedgerTransaction
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard, own_standing
@@ -16,7 +16,7 @@ router = APIRouter(tags=["rewards"])
 @router.get("/balance", response_model=BalancePublic)
 def balance(user: CurrentUser, rt: RuntimeDep) -> BalancePublic:
     """The donor's balance: the sum of their ledger entries."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         accepted = session.scalar(
             select(func.count(Donation.id)).where(
                 Donation.donor_id == user.id, Donation.status == DonationStatus.accepted
@@ -36,7 +36,7 @@ def balance(user: CurrentUser, rt: RuntimeDep) -> BalancePublic:
 
 @router.get("/leaderboard", response_model=LeaderboardPublic)
 def board(user: CurrentUser, rt: RuntimeDep) -> LeaderboardPublic:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         mine = own_standing(session, user)
         return LeaderboardPublic(
             entries=[StandingPublic.model_validate(s) for s in leaderboard(session)],

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction
 from vidonate.privacy.stats import redaction_stats
 from vidonate.web.deps import RuntimeDep
 
@@ -21,7 +21,7 @@ class RedactionStatsPublic(BaseModel):
 def redaction(rt: RuntimeDep) -> RedactionStatsPublic:
     """Public, no sign-in: clips redacted, clips the residual-face audit flagged, the miss
     rate, and near-duplicate re-submissions caught."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         stats = redaction_stats(session)
         return RedactionStatsPublic(
             clips_redacted=stats.clips_redacted,

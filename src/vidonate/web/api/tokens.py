@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from vidonate.accounts.tokens import revoke_token, tokens_of
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.web.api.schemas import INT32_MAX, TokenPublic
 from vidonate.web.deps import CallerDep, RuntimeDep, SignedInUser
 
@@ -19,7 +19,7 @@ TokenId = Annotated[int, Path(ge=1, le=INT32_MAX, description="a token's id")]
 def my_tokens(user: SignedInUser, caller: CallerDep, rt: RuntimeDep) -> list[TokenPublic]:
     """Your API tokens (never their secrets), oldest first; ``current`` marks the one this
     request came with."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [
             TokenPublic(
                 id=t.id,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Disclosure
 from vidonate.privacy.disclosures import list_disclosures, record_disclosure
 from vidonate.privacy.transparency import TransparencyReport, build_report
@@ -51,7 +51,7 @@ def transparency(
     """Public, no sign-in: clips received and what became of them, money paid and how it
     is spread over donors, withdrawals and how fast they took effect, reads of clip
     content by purpose, and disclosures to third parties. See docs/transparency.md."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return build_report(session, campaign or None)
 
 
@@ -74,5 +74,5 @@ def record(body: DisclosureCreate, admin: AdminUser, rt: RuntimeDep) -> Disclosu
 @router.get("/admin/disclosures", response_model=list[DisclosurePublic])
 def disclosures(_reader: AuditReader, rt: RuntimeDep) -> list[Disclosure]:
     """Every recorded disclosure, newest first. Admins and auditors."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return list_disclosures(session)

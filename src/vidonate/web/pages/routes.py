@@ -14,7 +14,7 @@ from vidonate.accounts.cameras import add_camera, cameras_of
 from vidonate.accounts.sessions import end_session, start_session
 from vidonate.accounts.users import authenticate, update_profile
 from vidonate.campaigns.service import consent_in_force, is_open, list_campaigns
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Campaign, Placement, User
 from vidonate.donations.service import donations_of
 from vidonate.errors import InvalidInput, VidonateError
@@ -64,12 +64,12 @@ def _campaign_view(session, campaign: Campaign) -> dict[str, object]:  # type: i
         "categories": campaign.category_names(),
         "allow_staged": campaign.allow_staged,
         "consent": consent_in_force(session, campaign),
-        "budget_left_cents": ledger.balance(session, ledger.campaign_account(session, campaign.id)),
+        "budget_left_cents": ledger.campaign_balance(session, campaign.id),
     }
 
 
 def _open_campaigns(rt: RuntimeDep) -> list[dict[str, object]]:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         return [_campaign_view(session, c) for c in list_campaigns(session) if is_open(c)]
 
 
@@ -114,7 +114,7 @@ def logout(request: Request, rt: RuntimeDep) -> Response:
 
 @router.get("/donate", response_class=HTMLResponse)
 def donate_form(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         cameras = cameras_of(session, user)
     return page(
         request,
@@ -167,7 +167,7 @@ async def donate(
 def my_donations(
     request: Request, user: CurrentUser, rt: RuntimeDep, withdrawn: str = ""
 ) -> HTMLResponse:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         donations = donations_of(session, user)
         paid = {d.id: ledger.paid_for_donation(session, d.id) for d in donations}
         balance = ledger.donor_balance(session, user)
@@ -215,6 +215,7 @@ def export_download(user: CurrentUser, rt: RuntimeDep) -> Response:
 def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTMLResponse:
     from vidonate.review.service import next_for_review
 
+    # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
         donation = next_for_review(session, reviewer)
         campaign = session.get(Campaign, donation.campaign_id) if donation else None
@@ -250,7 +251,7 @@ def review_vote(
 
 @router.get("/leaderboard", response_class=HTMLResponse)
 def leaderboard_page(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         entries, me = leaderboard(session), own_standing(session, user)
     return page(request, "leaderboard.html", user=user, entries=entries, me=me)
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
 from vidonate.campaigns.service import list_campaigns
-from vidonate.db.engine import transaction
+from vidonate.db.engine import read_transaction
 from vidonate.privacy.transparency import (
     REASON_LABELS,
     TransparencyReport,
@@ -95,7 +95,7 @@ def transparency_page(
     campaign: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     """Public, no sign-in."""
-    with transaction(rt.sessions) as session:
+    with read_transaction(rt.sessions) as session:
         report = build_report(session, campaign or None)
         campaigns = [(c.slug, c.name) for c in list_campaigns(session)]
     return page(

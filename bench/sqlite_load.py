@@ -1,0 +1,310 @@
+"""Read latency on SQLite under load: pages and API reads during an upload and a job.
+
+Each run starts a real server (``vidonate serve`` in its own process, so it shares no GIL
+with the clients; the in-process job worker on) on a fresh SQLite database and blob
+directory in a temporary directory, with the test world (``tests/world.py``: a campaign,
+two donors, two reviewers) and a few processed clips. Then, at once:
+
+* one upload of ``--size-mb`` MB (default 500) through the tus API: 8 MiB PATCHes of an
+  MP4 file-type box and random bytes (processing refuses it later; that does not matter);
+* one processing job: a generated clip (``vidonate.ingest.samples``), redaction on;
+* 200 reads from 10 concurrent clients, a mix of pages (``/``, ``/donations``,
+  ``/transparency``, ...) and API GETs (``/api/v1/donations``, ``/api/v1/transparency``,
+  ...), each timed from request to the last byte of its answer.
+
+The reads start once the upload has sent its first chunks and the job is running; the
+upload is cancelled when they are done (the bench measures reads, not the upload), and the
+summary says whether the upload and the job were still running when the last read ended.
+
+It runs twice in one process: with the old path (the setting
+``sqlite_reads_take_write_lock``: every read begins IMMEDIATE, queueing behind writers and
+behind each other, as before the change) and with the new one (reads begin DEFERRED and
+never wait for the write lock). Progress goes to stderr; stdout gets exactly one line.
+
+    .venv/bin/python bench/sqlite_load.py            # 500 MB
+    .venv/bin/python bench/sqlite_load.py --size-mb 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from upload import start_server, stop_server, wait_until_up  # bench/upload.py
+
+from vidonate.config import Settings
+from vidonate.db.migrate import upgrade
+from vidonate.ingest.samples import generate_clip
+from vidonate.runtime import Runtime
+from vidonate.server import free_port
+from vidonate.web.headers import DONATION_HEADER
+from world import World, build_world
+
+MB = 10**6
+CHUNK = 8 * 1024**2
+READS = 200
+CLIENTS = 10
+PROCESSED_CLIPS = 2
+TARGET_P95_MS = 100.0
+TUS = {"Tus-Resumable": "1.0.0"}
+SECRET_KEY = "bench-secret-key-bench-secret-key"
+# An MP4 file-type box: the server refuses files that start like no video container.
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+PATHS = (
+    "/",
+    "/donations",
+    "/transparency",
+    "/leaderboard",
+    "/api/v1/donations",
+    "/api/v1/transparency",
+    "/api/v1/campaigns",
+    "/api/v1/balance",
+    "/api/v1/me",
+    "/api/v1/stats/redaction",
+)
+
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class Run:
+    latencies_ms: list[float]
+    upload_running_at_end: bool
+    job_running_at_end: bool
+
+    def quantile(self, q: int) -> float:
+        """The q-th percentile."""
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+
+
+def _metadata(world: World, donor: str, filename: str) -> str:
+    fields = {**world.metadata(donor), "filename": filename}
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
+
+
+def _create(http: httpx.Client, world: World, donor: str, length: int, name: str) -> httpx.Response:
+    headers = {
+        **TUS,
+        "Authorization": f"Bearer {world.tokens[donor]}",
+        "Upload-Length": str(length),
+        "Upload-Metadata": _metadata(world, donor, name),
+    }
+    created = http.post("/api/v1/uploads", headers=headers)
+    if created.status_code != 201:
+        raise SystemExit(f"sqlite_load: upload creation answered {created.status_code}")
+    return created
+
+
+def _patch(http: httpx.Client, token: str, location: str, offset: int, body: bytes) -> None:
+    headers = {
+        **TUS,
+        "Authorization": f"Bearer {token}",
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+    }
+    answer = http.patch(location, headers=headers, content=body)
+    if answer.status_code != 204:
+        raise SystemExit(f"sqlite_load: a PATCH answered {answer.status_code}: {answer.text}")
+
+
+def _donate(http: httpx.Client, world: World, donor: str, clip: bytes) -> int:
+    """Upload ``clip`` whole; its donation's id (processing starts on the worker)."""
+    created = _create(http, world, donor, len(clip), "clip.mp4")
+    _patch(http, world.tokens[donor], created.headers["Location"], 0, clip)
+    return int(created.headers[DONATION_HEADER])
+
+
+def _status(http: httpx.Client, world: World, donor: str, donation_id: int) -> str:
+    answer = http.get(
+        f"/api/v1/donations/{donation_id}",
+        headers={"Authorization": f"Bearer {world.tokens[donor]}"},
+    )
+    return str(answer.json()["status"])
+
+
+def _wait_for(what: str, done: object, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"sqlite_load: timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class BigUpload(threading.Thread):
+    """One upload of ``size`` bytes in 8 MiB PATCHes, until done or ``stop`` is set."""
+
+    def __init__(self, base_url: str, world: World, size: int) -> None:
+        super().__init__(name="bench-upload", daemon=True)
+        self.base_url, self.world, self.size = base_url, world, size
+        self.stop = threading.Event()
+        self.sent = 0
+        self.finished = False
+        self.failure: BaseException | None = None
+
+    def _chunks(self) -> Iterator[bytes]:
+        block = os.urandom(CHUNK)
+        first = MP4_HEAD + block[len(MP4_HEAD) :]
+        offset = 0
+        while offset < self.size:
+            piece = (first if offset == 0 else block)[: self.size - offset]
+            yield piece
+            offset += len(piece)
+
+    def run(self) -> None:
+        try:
+            with httpx.Client(base_url=self.base_url, timeout=120) as http:
+                created = _create(http, self.world, "bob", self.size, "big.mp4")
+                location = created.headers["Location"]
+                for piece in self._chunks():
+                    if self.stop.is_set():
+                        http.delete(
+                            location,
+                            headers={**TUS, "Authorization": f"Bearer {self.world.tokens['bob']}"},
+                        )
+                        return
+                    _patch(http, self.world.tokens["bob"], location, self.sent, piece)
+                    self.sent += len(piece)
+                self.finished = True
+        except BaseException as exc:  # reported by the main thread
+            self.failure = exc
+
+
+def _reads(base_url: str, token: str) -> list[float]:
+    """READS reads from CLIENTS clients at once; each one's latency in ms."""
+
+    def client(index: int) -> list[float]:
+        timings = []
+        with httpx.Client(base_url=base_url, timeout=120) as http:
+            for n in range(READS // CLIENTS):
+                path = PATHS[(index + n) % len(PATHS)]
+                start = time.perf_counter()
+                answer = http.get(path, headers={"Authorization": f"Bearer {token}"})
+                timings.append((time.perf_counter() - start) * 1000)
+                if answer.status_code != 200:
+                    raise SystemExit(f"sqlite_load: GET {path} answered {answer.status_code}")
+        return timings
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return [ms for timings in pool.map(client, range(CLIENTS)) for ms in timings]
+
+
+def _server_env(var_dir: Path, *, old_path: bool) -> dict[str, str]:
+    """The server's environment: ours without foreign VIDONATE_*, plus the bench's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDONATE_")}
+    env.update(
+        VIDONATE_VAR_DIR=str(var_dir),
+        VIDONATE_SECRET_KEY=SECRET_KEY,
+        VIDONATE_WORKER_THREADS="1",
+        VIDONATE_JOB_POLL_SECONDS="0.1",
+        VIDONATE_RATE_LIMIT_REQUESTS_PER_MINUTE="0",
+        VIDONATE_RATE_LIMIT_UPLOAD_CHUNKS_PER_MINUTE="0",
+        VIDONATE_RATE_LIMIT_UPLOADS_PER_HOUR="0",
+        VIDONATE_SQLITE_READS_TAKE_WRITE_LOCK="1" if old_path else "0",
+    )
+    return env
+
+
+def _world(var_dir: Path) -> World:
+    """Migrate a fresh database and build the test world in it (this process's runtime is
+    closed again: the server is a process of its own)."""
+    settings = Settings(var_dir=var_dir, secret_key=SECRET_KEY, worker_threads=0)
+    upgrade(settings.database_url)
+    rt = Runtime.from_settings(settings)
+    try:
+        return build_world(rt)
+    finally:
+        rt.close()
+
+
+def run_once(workdir: Path, *, old_path: bool, size: int, clip: bytes, job_clip: bytes) -> Run:
+    label = "(old path)" if old_path else "(new path)"
+    var_dir = workdir / "var"
+    world = _world(var_dir)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "server.log"
+    server = start_server(port, _server_env(var_dir, old_path=old_path), log)
+    try:
+        wait_until_up(server, url, log, timeout=60)
+        with httpx.Client(base_url=url, timeout=120) as http:
+            err.print(f"{label} {PROCESSED_CLIPS} clips through processing ...")
+            ready = [_donate(http, world, "alice", clip) for _ in range(PROCESSED_CLIPS)]
+            _wait_for(
+                "the clips' processing",
+                lambda: all(
+                    _status(http, world, "alice", d) not in ("received", "processing")
+                    for d in ready
+                ),
+            )
+            upload = BigUpload(url, world, size)
+            upload.start()
+            _wait_for(
+                "the upload's first chunks", lambda: upload.sent >= 2 * CHUNK or upload.failure
+            )
+            job = _donate(http, world, "alice", job_clip)
+            _wait_for(
+                "the processing job", lambda: _status(http, world, "alice", job) != "received"
+            )
+            err.print(f"{label} {READS} reads from {CLIENTS} clients ...")
+            latencies = _reads(url, world.tokens["alice"])
+            upload_running = upload.is_alive() and not upload.finished
+            job_running = _status(http, world, "alice", job) == "processing"
+            upload.stop.set()
+            upload.join()
+            if upload.failure is not None:
+                raise SystemExit(f"sqlite_load: the upload failed: {upload.failure!r}")
+    finally:
+        stop_server(server)
+    result = Run(latencies, upload_running, job_running)
+    err.print(
+        f"{label} p50 {result.quantile(50):.1f} ms, p95 {result.quantile(95):.1f} ms, "
+        f"max {max(latencies):.1f} ms; upload running at the end: {upload_running}, "
+        f"job running at the end: {job_running}"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=500, help="the upload's size in MB")
+    args = parser.parse_args()
+    size = args.size_mb * MB
+    with tempfile.TemporaryDirectory(prefix="vidonate-bench-sqlite-") as tmp:
+        root = Path(tmp)
+        err.print("generating clips ...")
+        clip = generate_clip(root / "clip.mp4", seconds=1.0).read_bytes()
+        job_clip = generate_clip(root / "job.mp4", seconds=8.0).read_bytes()
+        old = run_once(root / "old", old_path=True, size=size, clip=clip, job_clip=job_clip)
+        new = run_once(root / "new", old_path=False, size=size, clip=clip, job_clip=job_clip)
+    p95, old_p95 = new.quantile(95), old.quantile(95)
+    during = (
+        "during"
+        if all(r.upload_running_at_end and r.job_running_at_end for r in (old, new))
+        else "started during (not all still running at the end)"
+    )
+    print(
+        f"sqlite_load: reads p50 {new.quantile(50):.1f} ms p95 {p95:.1f} ms "
+        f"(old path p50 {old.quantile(50):.1f} ms p95 {old_p95:.1f} ms, ratio "
+        f"{old_p95 / p95:.1f}), target p95 < {TARGET_P95_MS:.0f} ms "
+        f"{'met' if p95 < TARGET_P95_MS else 'MISSED'}, {READS} reads from {CLIENTS} clients "
+        f"{during} a {args.size_mb} MB upload and a processing job"
+    )
+
+
+if __name__ == "__main__":
+    main()
