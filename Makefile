@@ -32,6 +32,7 @@ run: $(SERVE_STAMP)
 
 test: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest
 
 test-fast: $(ALL_STAMP)
@@ -39,6 +40,7 @@ test-fast: $(ALL_STAMP)
 
 lint: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 	$(BIN)/ruff format --check src tests bench
 
 demo: $(SERVE_STAMP)

@@ -38,12 +38,17 @@ def test_the_export_holds_account_consents_clips_reviews_ledger_and_access_log(
 ) -> None:
     world.rt.settings.redaction = False
     accepted = _donate(client, world, tmp_path, "alice")
+    # A reviewer watches the clip the queue gives her while it is in review: the export
+    # shows that read (without saying who).
+    given = client.get("/api/v1/review/next", headers=_bearer(world, "rita"))
+    assert given.status_code == 200 and given.json()["id"] == accepted, given.text
+    watched = client.get(f"/api/v1/donations/{accepted}/video", headers=_bearer(world, "rita"))
+    assert watched.status_code == 200, watched.text
     world.vote("rita", accepted)
     world.vote("ravi", accepted)
     withdrawn = world.clip_in_review()
     client.post(f"/api/v1/donations/{withdrawn}/withdraw", headers=_bearer(world, "alice"))
     bobs = _donate(client, world, tmp_path, "bob")
-    assert client.get(f"/api/v1/donations/{accepted}/video", headers=_bearer(world, "rita"))
 
     r = client.get("/api/v1/me/export", headers=_bearer(world, "alice"))
     assert r.status_code == 200, r.text

@@ -43,7 +43,7 @@ from vidonate.db.models import (
     Withdrawal,
     utcnow,
 )
-from vidonate.donations.content import ClipContent, open_content
+from vidonate.donations.content import ClipContent, ContentKind, open_content
 from vidonate.donations.service import history
 
 if TYPE_CHECKING:
@@ -178,6 +178,13 @@ def _access_log(session: Session, donation_ids: list[int]) -> list[dict[str, Any
     return [_row(e, fields) | {"entry_hash": e.entry_hash} for e in entries]
 
 
+# The objects of each clip the export holds, and their names inside the archive.
+_EXPORTED_FILES: tuple[tuple[ContentKind, str], ...] = (
+    ("video", "video.mp4"),
+    ("thumbnail", "thumbnail.jpg"),
+)
+
+
 def _open_clips(rt: Runtime, session: Session, user: User) -> list[tuple[str, ClipContent]]:
     """Open (and log the read of) every clip object still held."""
     opened = []
@@ -191,7 +198,7 @@ def _open_clips(rt: Runtime, session: Session, user: User) -> list[tuple[str, Cl
         .order_by(Donation.id)
     )
     for donation in held:
-        for kind, name in (("video", "video.mp4"), ("thumbnail", "thumbnail.jpg")):
+        for kind, name in _EXPORTED_FILES:
             content = open_content(
                 rt.vault, session, donation, kind, actor_id=user.id, purpose="export"
             )
@@ -210,7 +217,7 @@ class _StreamSink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # zipfile writes bytes only; RawIOBase.write takes any buffer
         self._pieces.append(bytes(data))
         self._position += len(data)
         return len(data)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from vidonate.accounts.cameras import add_camera, cameras_of
 from vidonate.accounts.sessions import end_session, start_session
@@ -56,7 +57,7 @@ def render_error(request: Request, exc: VidonateError) -> Response:
     return page(request, "error.html", exc.status_code, error=exc, user=None)
 
 
-def _campaign_view(session, campaign: Campaign) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _campaign_view(session: Session, campaign: Campaign) -> dict[str, object]:
     return {
         "slug": campaign.slug,
         "name": campaign.name,
