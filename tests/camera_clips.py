@@ -1,33 +1,18 @@
 """Camera moves over still images, written as short near-lossless H.264 clips: the test
-footage for redaction in pans and zooms."""
+footage for redaction in pans and zooms. The pan and the clip writer live in
+``vidonate.ingest.samples`` (the ingest bench uses them too); the test helpers are here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
-Rect = tuple[float, float, float, float]  # x, y, width, height in the still's pixels
+from vidonate.ingest.samples import Rect, camera, write_clip
 
-
-def camera(
-    still: np.ndarray, size: tuple[int, int], start: Rect, end: Rect, frames: int
-) -> Iterator[tuple[np.ndarray, Rect]]:
-    """Frames of `size` (w, h) showing a window that moves and zooms in a straight line
-    from `start` to `end` over the still, with the window each frame shows."""
-    for i in range(frames):
-        t = i / max(1, frames - 1)
-        x, y, w, h = (a + (b - a) * t for a, b in zip(start, end, strict=True))
-        # Sub-pixel windows: an affine warp, so motion is smooth however slow.
-        sx, sy = size[0] / w, size[1] / h
-        matrix = np.array([[sx, 0, -x * sx], [0, sy, -y * sy]], np.float32)
-        view = cv2.warpAffine(
-            still, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT
-        )
-        yield view, (x, y, w, h)
+__all__ = ["Rect", "camera", "in_view", "rgb_frames", "text_still", "write_clip"]
 
 
 def in_view(
@@ -46,21 +31,6 @@ def in_view(
         )
 
     return span(y0, y1, y, sy, size[1]), span(x0, x1, x, sx, size[0])
-
-
-def write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15) -> Path:
-    """An H.264 clip of RGB arrays, near-lossless so the input is what the test drew."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
-        for index, rgb in enumerate(images):
-            if index == 0:
-                stream.height, stream.width = rgb.shape[:2]
-                stream.pix_fmt = "yuv420p"
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = index
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
-    return path
 
 
 def rgb_frames(path: Path) -> list[np.ndarray]:

@@ -6,11 +6,14 @@ import math
 import os
 import random
 from array import array
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
 import av
+import cv2
+import numpy as np
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 from PIL import Image, ImageDraw
@@ -127,6 +130,42 @@ def generate_clip(
             for frame in _sine_frames(frames / fps):
                 out.mux(sound.encode(frame))
             out.mux(sound.encode())
+    return path
+
+
+Rect = tuple[float, float, float, float]  # x, y, width, height in the still's pixels
+
+
+def camera(
+    still: np.ndarray, size: tuple[int, int], start: Rect, end: Rect, frames: int
+) -> Iterator[tuple[np.ndarray, Rect]]:
+    """Frames of `size` (w, h) showing a window that moves and zooms in a straight line
+    from `start` to `end` over the still, with the window each frame shows: camera pans
+    and zooms over photos, for redaction tests and the ingest bench."""
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        x, y, w, h = (a + (b - a) * t for a, b in zip(start, end, strict=True))
+        # Sub-pixel windows: an affine warp, so motion is smooth however slow.
+        sx, sy = size[0] / w, size[1] / h
+        matrix = np.array([[sx, 0, -x * sx], [0, sy, -y * sy]], np.float32)
+        view = cv2.warpAffine(
+            still, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT
+        )
+        yield view, (x, y, w, h)
+
+
+def write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15) -> Path:
+    """An H.264 clip of RGB arrays, near-lossless so the input is what was drawn."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
+        for index, rgb in enumerate(images):
+            if index == 0:
+                stream.height, stream.width = rgb.shape[:2]
+                stream.pix_fmt = "yuv420p"
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
     return path
 
 
