@@ -4,7 +4,7 @@ escapes, clips without either pass through untouched, and the audit tells them a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -21,7 +21,7 @@ from vidonate.ingest.redact import (
     audit_residual_faces,
     redaction_stage,
 )
-from vidonate.ingest.samples import generate_clip, test_media_dir
+from vidonate.ingest.samples import generate_clip, test_media_dir, write_clip
 from vidonate.ingest.text import detect_text
 
 MEDIA = test_media_dir()
@@ -34,24 +34,6 @@ def _media(name: str) -> Path:
     if MEDIA is None or not (MEDIA / name).is_file():
         pytest.skip(f"real footage absent ({name}): set VIDONATE_TEST_MEDIA or add ../shared/media")
     return MEDIA / name
-
-
-def _write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15, rotation: int = 0) -> Path:
-    """An H.264 clip of RGB arrays, near-lossless so the input is what the test drew;
-    `rotation` (counter-clockwise degrees) is how players should turn it, as phones do."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for index, rgb in enumerate(images):
-            if index == 0:
-                stream.height, stream.width = rgb.shape[:2]
-                stream.pix_fmt = "yuv420p"
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = index
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
-    return path
 
 
 def _pan(
@@ -89,7 +71,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def messi_clip(work: Path) -> Path:
     """1.6 s panning over a photo of footballers; the main face moves ~7 px a frame."""
     photo = np.asarray(Image.open(_media("messi5.jpg")).convert("RGB"))
-    return _write_clip(work / "messi.mp4", _pan(photo, (384, 256), (0, 40), (160, 60), 24))
+    return write_clip(work / "messi.mp4", _pan(photo, (384, 256), (0, 40), (160, 60), 24))
 
 
 def test_real_faces_are_pixelated_and_the_audit_sees_the_difference(
@@ -115,7 +97,7 @@ def test_faces_in_a_sideways_stored_phone_clip_are_found(work: Path) -> None:
     photo = np.asarray(Image.open(_media("messi5.jpg")).convert("RGB"))
     # Stored turned clockwise, displayed turned back counter-clockwise by 90 degrees.
     sideways = (np.rot90(image, -1) for image in _pan(photo, (384, 256), (0, 40), (160, 60), 12))
-    clip = _write_clip(work / "portrait.mp4", sideways, rotation=90)
+    clip = write_clip(work / "portrait.mp4", sideways, rotation=90)
     plain, redacted = work / "portrait_plain.mp4", work / "portrait_redacted.mp4"
     transcode(clip, plain)
     # Sideways, CenterFace scores this face about 0.33, upright about 0.8: at a threshold of
@@ -155,7 +137,7 @@ def _checkerboard_clip(path: Path, frames: int) -> list[tuple[int, int]]:
         rgb = np.full((240, 320, 3), 128, np.uint8)
         rgb[y : y + 40, x : x + 40] = cells[..., None]
         images.append(rgb)
-    _write_clip(path, images)
+    write_clip(path, images)
     return corners
 
 
@@ -244,7 +226,7 @@ def _detail(rgb: np.ndarray) -> float:
 
 def test_printed_text_is_pixelated(work: Path) -> None:
     label = np.pad(_label(), ((0, 40), (0, 60), (0, 0)), mode="edge")
-    clip = _write_clip(work / "label.mp4", _pan(label, (480, 360), (0, 0), (60, 40), 15))
+    clip = write_clip(work / "label.mp4", _pan(label, (480, 360), (0, 0), (60, 40), 15))
     out = work / "label_out.mp4"
     report = RedactionReport()
     transcode(clip, out, stage=redaction_stage(NO_AUDIT, report))
@@ -264,7 +246,7 @@ def test_printed_text_is_pixelated(work: Path) -> None:
 
 def test_licence_plate_is_pixelated(work: Path) -> None:
     photo = np.asarray(Image.open(_media("licenseplate_motion.jpg")).convert("RGB"))
-    clip = _write_clip(work / "plate.mp4", _pan(photo, (480, 400), (0, 0), (100, 60), 12))
+    clip = write_clip(work / "plate.mp4", _pan(photo, (480, 400), (0, 0), (100, 60), 12))
     out = work / "plate_out.mp4"
     transcode(clip, out, stage=redaction_stage(NO_AUDIT))
     before, after = _rgb_frames(clip), _rgb_frames(out)

@@ -154,10 +154,13 @@ def camera(
         yield view, (x, y, w, h)
 
 
-def write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15) -> Path:
-    """An H.264 clip of RGB arrays, near-lossless so the input is what was drawn."""
+def write_clip(path: Path, images: Iterable[np.ndarray], fps: int = 15, rotation: int = 0) -> Path:
+    """An H.264 clip of RGB arrays, near-lossless so the input is what was drawn;
+    `rotation` (counter-clockwise degrees) is how players should turn it, as phones do."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
+        if rotation:
+            stream.set_display_rotation(rotation)
         for index, rgb in enumerate(images):
             if index == 0:
                 stream.height, stream.width = rgb.shape[:2]
