@@ -96,6 +96,10 @@ SENTENCES: dict[str, str] = {
     "too_many_frames": "The file holds more frames than any camera records in its length.",
     "decode_limit_exceeded": "Decoding the file took more time or memory than a clip may.",
     "decoder_crashed": "The file made the video decoder crash.",
+    "decoder_bad_answer": "The video decoder gave an answer that could not be trusted, so the "
+    "clip was not used.",
+    "processing_interrupted": "Processing this clip was interrupted too many times; it "
+    "was given up.",
     "not_video": "The file holds no moving video (only sound, a still image or one frame).",
     "too_short": "The clip is too short (under the campaign's minimum length).",
     "too_long": "The clip is too long (over the maximum length).",
