@@ -331,11 +331,6 @@ def _record_part(
     return state
 
 
-def discard_upload_bytes(rt: Runtime, session: Session, upload: Upload) -> None:
-    """Delete an upload's parts from the store and its rows from the session."""
-    delete_upload(session, rt.store, upload)
-
-
 def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = False) -> None:
     """tus termination: the donor cancels; the donation and its bytes are gone.
 
@@ -351,7 +346,7 @@ def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = Fa
                 "upload_complete", "a complete upload cannot be terminated; withdraw the clip"
             )
         donation = session.get(Donation, upload.donation_id)
-        discard_upload_bytes(rt, session, upload)
+        delete_upload(session, rt.store, upload)
         if donation is not None:
             session.delete(donation)
 
@@ -365,7 +360,7 @@ def expire_uploads(rt: Runtime) -> int:
         )
         for upload in list(uploads):
             donation = session.get(Donation, upload.donation_id)
-            discard_upload_bytes(rt, session, upload)
+            delete_upload(session, rt.store, upload)
             if donation is not None:
                 transition(session, donation, DonationStatus.failed, reason="upload_expired")
             expired += 1
