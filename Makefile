@@ -9,8 +9,9 @@ BIN    := $(VENV)/bin
 # charts and the dev tools as well (pyproject.toml's extras).
 SERVE_STAMP := $(VENV)/.installed
 ALL_STAMP   := $(VENV)/.installed-all
-# The edit-test loop: everything but training, fuzzing and long real-video runs.
-FAST_MARKERS := not slow and not training and not fuzz
+# The edit-test loop: everything but training, fuzzing, the slow modules and the second
+# database (make test runs all of it on SQLite and PostgreSQL), spread over the CPUs.
+FAST_MARKERS := not slow and not training and not fuzz and not postgres
 
 .PHONY: run test test-fast lint demo bench clean
 
@@ -36,7 +37,7 @@ test: $(ALL_STAMP)
 	$(BIN)/python -m pytest
 
 test-fast: $(ALL_STAMP)
-	$(BIN)/python -m pytest -m "$(FAST_MARKERS)"
+	$(BIN)/python -m pytest -n auto -m "$(FAST_MARKERS)"
 
 lint: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FAST_MARKERS = re.search(  # type: ignore[union-attr]
+    r"^FAST_MARKERS := (.+)$", (REPO / "Makefile").read_text(), re.MULTILINE
+).group(1)
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
@@ -38,21 +42,25 @@ def test_make_run_serves_on_loopback_port_8000_by_default() -> None:
 
 
 def test_make_test_fast_leaves_out_training_fuzzing_and_slow_runs() -> None:
+    assert FAST_MARKERS == "not slow and not training and not fuzz and not postgres"
     commands = dry_run("test-fast")
-    assert 'pytest -m "not slow and not training and not fuzz"' in commands
+    assert f'pytest -n auto -m "{FAST_MARKERS}"' in commands
     assert "vidonate" not in commands.split("pytest", 1)[1]  # nothing but the tests
 
 
-def test_the_fast_selection_drops_whole_training_and_fuzzing_modules() -> None:
-    """Markers come from tests/conftest.py by path: the modules need no decorators."""
+def test_the_fast_selection_drops_whole_training_fuzzing_and_slow_modules() -> None:
+    """Markers come from tests/conftest.py by path: the modules need no decorators. The
+    PostgreSQL half of a module's tests is left out too; its SQLite half stays."""
     modules = [
         "tests/detect/test_train.py",
         "tests/web/test_schemathesis.py",
+        "tests/dedupe/test_finder.py",
         "tests/detect/test_manifest.py",
+        "tests/db/test_engine.py",
     ]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "-m", "not slow and not training and not fuzz", *modules],
+         "-m", FAST_MARKERS, *modules],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -60,5 +68,9 @@ def test_the_fast_selection_drops_whole_training_and_fuzzing_modules() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     kept = [line for line in done.stdout.splitlines() if "::" in line]
-    assert kept and all(line.startswith("tests/detect/test_manifest.py::") for line in kept)
+    assert {line.split("::")[0] for line in kept} == {
+        "tests/detect/test_manifest.py",
+        "tests/db/test_engine.py",
+    }
+    assert not [line for line in kept if "postgres" in line]
     assert "deselected" in done.stdout
