@@ -75,7 +75,7 @@ def main() -> None:
             work / "scenes", rendered_clips, seed=args.seed, workers=2, progress=rendered
         )
         progress(f"rendered {len(scenes)} scenes in {time.perf_counter() - t0:.0f} s")
-        import_synthetic(rt, scenes)
+        import_synthetic(rt.sessions, rt.vault, rt.store, scenes)
         with transaction(rt.sessions) as session:
             release = create_release(session, seed=args.seed)
             version = release.version
@@ -87,14 +87,14 @@ def main() -> None:
             if done == total:
                 progress(f"  {stage}: {total} done")
 
-        model = train_release(rt, version, seed=args.seed, progress=trained)
+        model = train_release(rt.pipeline(), version, seed=args.seed, progress=trained)
         train_minutes = (time.perf_counter() - t0) / 60
         record = model.config["training"]
         trained_on = record["clips"] + record["validation_clips"]
         progress(f"trained model {model.id} in {train_minutes:.1f} min")
 
         report_dir = args.report or work / "report"
-        done = evaluate_release(rt, model.id, version, report_dir, media_dir=media)
+        done = evaluate_release(rt.pipeline(), model.id, version, report_dir, media_dir=media)
         synthetic = done.result.subset("synthetic").metrics
         assert synthetic is not None, "the test split holds synthetic clips"
         real = done.result.overall.false_alarms

@@ -606,9 +606,11 @@ def synth(
         clips = [load_clip(out / entry["sidecar"]) for entry in manifest["clips"]]
         progress, update = _stage_progress()
         with progress:
+            rt = _runtime()
             ids = import_synthetic(
-                _runtime(), clips, progress=lambda d, t: update("importing", d, t)
-            )
+                rt.sessions, rt.vault, rt.store, clips,
+                progress=lambda d, t: update("importing", d, t),
+            )  # fmt: skip
         console.print(f"imported {len(ids)} synthetic clips (accepted, marked synthetic)")
 
 
@@ -626,7 +628,12 @@ def train(
     try:
         with progress:
             model = train_release(
-                _runtime(), release, epochs=epochs, seed=seed, nproc=nproc, progress=update
+                _runtime().pipeline(),
+                release,
+                epochs=epochs,
+                seed=seed,
+                nproc=nproc,
+                progress=update,
             )
     except VidonateError as exc:
         fail(exc)
@@ -656,7 +663,7 @@ def evaluate(
     try:
         with progress:
             done = evaluate_release(
-                _runtime(), model, release, out, split=split,
+                _runtime().pipeline(), model, release, out, split=split,
                 media_dir=media or test_media_dir(), resamples=resamples, progress=update,
             )  # fmt: skip
     except VidonateError as exc:
@@ -678,7 +685,7 @@ def detect(
         err.print(f"no such file: {video}")
         raise typer.Exit(2)
     try:
-        model_id, events = detect_video(_runtime(), model, video, annotated=out)
+        model_id, events = detect_video(_runtime().pipeline(), model, video, annotated=out)
     except VidonateError as exc:
         fail(exc)
     typer.echo(events_json(model_id, video.name, events))

@@ -9,6 +9,7 @@ collaborators it takes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,10 +26,13 @@ from vidonate.ingest.process import (
     give_up_processing,
     process_donation,
 )
-from vidonate.ingest.tus import expire_uploads
+from vidonate.ingest.tus import Uploads, expire_uploads
 from vidonate.jobs.worker import Worker
 from vidonate.storage import BlobStore, open_store
 from vidonate.storage.scratch import ScratchSpace
+
+if TYPE_CHECKING:
+    from vidonate.detect.pipeline import Pipeline
 
 HOUSEKEEPING_SECONDS = 60.0
 
@@ -45,6 +49,7 @@ class Runtime:
     duplicates: DuplicateFinder = field(init=False)
     scratch: ScratchSpace = field(init=False)
     processing: Processing = field(init=False)
+    uploads: Uploads = field(init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -78,6 +83,9 @@ class Runtime:
             lease_seconds=settings.job_lease_seconds,
             max_attempts=settings.job_max_attempts,
         )
+        runtime.uploads = Uploads(
+            runtime.sessions, runtime.vault, runtime.store, runtime.worker, settings
+        )
         runtime._register_jobs()
         return runtime
 
@@ -96,8 +104,15 @@ class Runtime:
         )
         jobs.schedule(self.housekeeping, HOUSEKEEPING_SECONDS)
 
+    def pipeline(self) -> Pipeline:
+        """What training, evaluation and detection work with. Built on demand: its module
+        loads SciPy, which serving never needs."""
+        from vidonate.detect.pipeline import Pipeline
+
+        return Pipeline(self.sessions, self.vault, self.store, self.scratch)
+
     def housekeeping(self) -> None:
-        expire_uploads(self)
+        expire_uploads(self.sessions, self.store)
         expire_retained_clips(self.sessions, self.vault, self.duplicates, self.worker)
         self.store.sweep_partial()
         self.scratch.sweep()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vidonate.accounts.cameras import add_camera
-from vidonate.datasets.reader import ManifestMismatch, ReleaseReader
+from vidonate.datasets.reader import ManifestMismatch
 from vidonate.datasets.release import create_release, get_release, manifest
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, ConsentText, Donation, Release, User
@@ -142,7 +142,7 @@ def test_a_withdrawn_clip_is_listed_with_the_next_release_and_unreadable_in_ever
     assert gone in {r["id"] for r in _manifest(world, "v1")}, "v1 itself never changes"
     assert gone not in {r["id"] for r in _manifest(world, "v2")}
 
-    reader = ReleaseReader(world.rt, "v1", actor_id=world.rita.id)
+    reader = world.rt.pipeline().reader("v1", actor_id=world.rita.id)
     read = {row["id"]: path.read_bytes() for row, path in reader}
     assert reader.skipped == [gone] and set(read) == set(clips) - {gone}
     for clip_id, data in read.items():
@@ -164,7 +164,7 @@ def test_a_donor_who_withdraws_everything_leaves_every_release(
         assert bob is not None
         withdraw_everything(s, world.rt.vault, world.rt.duplicates, world.rt.worker, bob)
         bobs = {d.id for d in s.query(Donation).filter_by(donor_id=world.bob.id)}
-    reader = ReleaseReader(world.rt, "v1", actor_id=None)
+    reader = world.rt.pipeline().reader("v1", actor_id=None)
     assert {row["id"] for row, _ in reader} == set(clips) - bobs
     assert sorted(reader.skipped) == sorted(bobs)
 
@@ -187,7 +187,7 @@ def test_a_clip_whose_content_changed_fails_the_manifest_check(
         writer.write(b"something else")
         writer.commit()
     with pytest.raises(ManifestMismatch):
-        list(ReleaseReader(world.rt, "latest", actor_id=None))
+        list(world.rt.pipeline().reader("latest", actor_id=None))
 
 
 def test_the_datasheet_has_every_section_and_the_counts(

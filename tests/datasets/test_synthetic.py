@@ -22,7 +22,7 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> list:
 
 
 def test_imported_scenes_are_accepted_encrypted_and_marked(world: World, scenes: list) -> None:
-    ids = import_synthetic(world.rt, scenes)
+    ids = import_synthetic(world.rt.sessions, world.rt.vault, world.rt.store, scenes)
     assert len(ids) == 8
     with transaction(world.rt.sessions) as s:
         synth = s.query(User).filter_by(username=SYNTH_USERNAME).one()

@@ -8,7 +8,9 @@ quality, which bench/detector.py measures at full size.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from vidonate.datasets.release import create_release
 from vidonate.datasets.synthetic import import_synthetic
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, DetectorModel
+from vidonate.detect import pipeline
 from vidonate.detect.pipeline import evaluate_release, train_release
 from vidonate.synth import generate
 from world import World
@@ -33,12 +36,13 @@ def scenes(tmp_path_factory: pytest.TempPathFactory) -> list:
 def test_a_model_trains_on_a_release_is_evaluated_and_detects(
     world: World, scenes: list, tmp_path: Path, cli_env: Path, client: TestClient
 ) -> None:
-    import_synthetic(world.rt, scenes)
+    rt = world.rt
+    import_synthetic(rt.sessions, rt.vault, rt.store, scenes)
     with transaction(world.rt.sessions) as s:
         release = create_release(s, seed=1, ratios={"train": 0.5, "val": 0.25, "test": 0.25})
         version = release.version
 
-    model = train_release(world.rt, version, actor_id=world.rita.id, epochs=2, seed=0)
+    model = train_release(rt.pipeline(), version, actor_id=world.rita.id, epochs=2, seed=0)
     with transaction(world.rt.sessions) as s:
         stored = s.get(DetectorModel, model.id)
         assert stored is not None and stored.release_id == release.id
@@ -56,7 +60,7 @@ def test_a_model_trains_on_a_release_is_evaluated_and_detects(
     # Without the shared media every scene has one (procedural) background, one camera,
     # so the whole release may be one split: the lifecycle is checked on "train".
     evaluation = evaluate_release(
-        world.rt, model.id, version, report_dir, split="train", resamples=50
+        rt.pipeline(), model.id, version, report_dir, split="train", resamples=50
     )
     assert evaluation.files.markdown.exists() and evaluation.files.json.exists()
     assert json.loads(evaluation.files.json.read_text())["evaluation"]["overall"]["clips"] >= 1
@@ -89,9 +93,36 @@ def test_detect_without_a_model_says_how_to_get_one(world: World, client: TestCl
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_model"
 
 
-def generate_clip_bytes() -> bytes:
-    import tempfile
+def test_the_detect_upload_works_in_the_scratch_space_and_leaves_nothing(
+    world: World, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The posted video is plaintext: it goes to a job directory of the scratch space
+    (swept at start-up after a crash), never to the system's temp dir, and is gone after."""
+    clip = generate_clip_bytes()
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    seen: list[tuple[Path, bytes]] = []
+    real_fetch = pipeline.fetch_registered
 
+    def fetch(sessions: Any, store: Any, model_ref: Any, dest: Path) -> Any:
+        seen.append((dest.parent, (dest.parent / "video").read_bytes()))
+        return real_fetch(sessions, store, model_ref, dest)  # no model: unknown_model
+
+    monkeypatch.setattr(pipeline, "fetch_registered", fetch)
+    bearer = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    answer = client.post("/api/v1/detect", content=clip, headers=bearer)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_model"
+
+    [(workdir, held)] = seen
+    assert held == clip
+    assert workdir.parent == world.rt.scratch.own
+    assert world.rt.scratch.root == world.rt.settings.var_dir.absolute() / "scratch"
+    assert not workdir.exists() and list(world.rt.scratch.own.iterdir()) == []
+    assert list(system_temp.iterdir()) == []
+
+
+def generate_clip_bytes() -> bytes:
     from vidonate.ingest.samples import generate_clip
 
     with tempfile.TemporaryDirectory() as folder:

@@ -220,7 +220,7 @@ def test_expired_upload_is_410_and_housekeeping_removes_its_bytes(
         s.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
     r = patch(client, token, location, 500, DATA[500:1000])
     assert (r.status_code, _error(r)) == (410, "upload_expired")
-    assert expire_uploads(world.rt) == 1
+    assert expire_uploads(world.rt.sessions, world.rt.store) == 1
     assert world.rt.store.keys("uploads/") == []
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).one()

@@ -1,8 +1,9 @@
 """Reading a release's clips for training: through the vault, logged, checked.
 
 Each clip is opened with ``donations.content.open_content`` for the purpose "training"
-(one access-log entry per clip, naming who trains), decrypted into a private temporary
-directory, checked against the manifest's sha256, handed to the caller, and deleted
+(one access-log entry per clip, naming who trains), decrypted into a job directory of
+the registered scratch space (``storage.scratch``: swept at start-up should the process
+die meanwhile), checked against the manifest's sha256, handed to the caller, and deleted
 before the next one; the directory goes in a ``finally``. A clip whose key was destroyed
 since the release (withdrawn, or past retention) cannot be read and is skipped.
 """
@@ -10,22 +11,20 @@ since the release (withdrawn, or past retention) cannot be read and is skipped.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vidonate.crypto.vault import ContentShredded
+from sqlalchemy.orm import Session, sessionmaker
+
+from vidonate.crypto.vault import ContentShredded, Vault
 from vidonate.datasets.release import get_release, manifest
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
 from vidonate.donations.content import open_content
 from vidonate.errors import NotFound
-
-if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
+from vidonate.storage.scratch import ScratchSpace
 
 
 class ManifestMismatch(Exception):
@@ -36,7 +35,9 @@ class ManifestMismatch(Exception):
 class ReleaseReader:
     """Iterate ``(manifest row, local plaintext file)`` over a release's clips."""
 
-    rt: Runtime
+    sessions: sessionmaker[Session]
+    vault: Vault
+    scratch: ScratchSpace
     release: str | int
     actor_id: int | None
     splits: tuple[str, ...] | None = None
@@ -44,15 +45,14 @@ class ReleaseReader:
     release_version: int | None = None
 
     def rows(self) -> list[dict[str, Any]]:
-        with transaction(self.rt.sessions) as session:
+        with transaction(self.sessions) as session:
             release = get_release(session, self.release)
             self.release_version = release.version
             rows = manifest(session, release)
         return [r for r in rows if self.splits is None or r["split"] in self.splits]
 
     def __iter__(self) -> Iterator[tuple[dict[str, Any], Path]]:
-        workdir = Path(tempfile.mkdtemp(prefix="vidonate-training-"))
-        try:
+        with self.scratch.job_dir("training") as workdir:
             for row in self.rows():
                 path = workdir / f"{row['id']}.mp4"
                 if not self._fetch(row, path):
@@ -62,17 +62,15 @@ class ReleaseReader:
                     yield row, path
                 finally:
                     path.unlink(missing_ok=True)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
 
     def _fetch(self, row: dict[str, Any], dest: Path) -> bool:
-        with transaction(self.rt.sessions) as session:
+        with transaction(self.sessions) as session:
             donation = session.get(Donation, row["id"])
             if donation is None:
                 return False
             try:
                 content = open_content(
-                    self.rt.vault,
+                    self.vault,
                     session,
                     donation,
                     "video",

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.accounts.cameras import add_camera
 from vidonate.accounts.users import create_user
 from vidonate.campaigns.service import consent_in_force, create_campaign
+from vidonate.crypto.vault import Vault
 from vidonate.db.engine import transaction
 from vidonate.db.models import (
     Camera,
@@ -38,10 +39,9 @@ from vidonate.db.models import (
 )
 from vidonate.donations.service import record_acceptance
 from vidonate.donations.states import transition
-from vidonate.storage import layout
+from vidonate.storage import BlobStore, layout
 
 if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
     from vidonate.synth import SynthClip
 
 SYNTH_USERNAME = "vidonate-synthesizer"
@@ -86,7 +86,9 @@ def _camera(session: Session, owner: User, background: str) -> Camera:
 
 
 def import_synthetic(
-    rt: Runtime,
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    store: BlobStore,
     clips: Sequence[SynthClip],
     *,
     progress: Callable[[int, int], None] | None = None,
@@ -95,6 +97,8 @@ def import_synthetic(
     from vidonate.ingest.media import thumbnail
 
     ids: list[int] = []
+    # Not the scratch space: a rendered scene shows nobody, and it lies in the renderer's
+    # output folder already; its thumbnail is no more private than it.
     workdir = Path(tempfile.mkdtemp(prefix="vidonate-synth-import-"))
     try:
         for done, clip in enumerate(clips, 1):
@@ -105,11 +109,11 @@ def import_synthetic(
                 video_sha256 = hashlib.file_digest(f, "sha256").hexdigest()
             written: list[str] = []
             try:
-                with transaction(rt.sessions) as session:
-                    ids.append(_store(rt, session, clip, sidecar, thumb, video_sha256, written))
+                with transaction(sessions) as session:
+                    ids.append(_store(vault, session, clip, sidecar, thumb, video_sha256, written))
             except BaseException:
                 for key in written:  # the rows rolled back; so do the blobs
-                    rt.store.delete(key)
+                    store.delete(key)
                 raise
             if progress is not None:
                 progress(done, len(clips))
@@ -119,7 +123,7 @@ def import_synthetic(
 
 
 def _store(
-    rt: Runtime,
+    vault: Vault,
     session: Session,
     clip: SynthClip,
     sidecar: dict,
@@ -152,12 +156,12 @@ def _store(
     )
     session.add(donation)
     session.flush()
-    clip_key = rt.vault.new_clip_key(session, donation)
+    clip_key = vault.new_clip_key(session, donation)
     video_key, thumb_key = layout.video_key(donation.id), layout.thumbnail_key(donation.id)
     written.append(video_key)
-    rt.vault.put_file(clip_key, video_key, clip.path)
+    vault.put_file(clip_key, video_key, clip.path)
     written.append(thumb_key)
-    rt.vault.put_file(clip_key, thumb_key, thumb)
+    vault.put_file(clip_key, thumb_key, thumb)
     donation.video_key, donation.thumbnail_key = video_key, thumb_key
     for status in (
         DonationStatus.uploading,

@@ -8,8 +8,9 @@
   write the Markdown/JSON/PNG report; the headline numbers join the model's metrics.
 * ``detect_video``: events in one video, optionally drawn into an annotated copy.
 
-Feature caches and decrypted clips live only in temporary directories removed in
-``finally``.
+Feature caches, model files and decrypted clips live only in job directories of the
+registered scratch space (``storage.scratch``), removed when the work ends and swept at
+start-up should the process die meanwhile.
 """
 
 from __future__ import annotations
@@ -18,28 +19,48 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from vidonate.crypto.vault import Vault
 from vidonate.datasets.reader import ReleaseReader
 from vidonate.db.engine import transaction
 from vidonate.detect.evaluation import CLASSES, ClipResult, EvaluationResult, Event, evaluate
 from vidonate.detect.lineage import fetch_model, get_model, record_evaluation, register_model
 from vidonate.extras import require
+from vidonate.storage import BlobStore
+from vidonate.storage.scratch import ScratchSpace
 
 if TYPE_CHECKING:
     from vidonate.db.models import DetectorModel
     from vidonate.detect.dataset import TrainingClip
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import ReportFiles
-    from vidonate.runtime import Runtime
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What training, evaluation and detection work with: releases are read through the
+    vault, models are kept in the blob store, work files go to the scratch space."""
+
+    sessions: sessionmaker[Session]
+    vault: Vault
+    store: BlobStore
+    scratch: ScratchSpace
+
+    def reader(
+        self, release: str | int, *, actor_id: int | None, splits: tuple[str, ...] | None = None
+    ) -> ReleaseReader:
+        return ReleaseReader(
+            self.sessions, self.vault, self.scratch, release, actor_id=actor_id, splits=splits
+        )
 
 
 def truth_events(row: dict[str, Any], duration: float) -> tuple[Event, ...]:
@@ -53,7 +74,7 @@ def truth_events(row: dict[str, Any], duration: float) -> tuple[Event, ...]:
 
 
 def training_clips(
-    rt: Runtime,
+    pipeline: Pipeline,
     release: str | int,
     *,
     actor_id: int | None,
@@ -64,7 +85,7 @@ def training_clips(
     from vidonate.detect.dataset import TrainingClip
     from vidonate.detect.features import extract_features
 
-    reader = ReleaseReader(rt, release, actor_id=actor_id, splits=splits)
+    reader = pipeline.reader(release, actor_id=actor_id, splits=splits)
     total = len(reader.rows())
     clips: dict[str, list[TrainingClip]] = {split: [] for split in splits}
     for done, (row, path) in enumerate(reader, 1):
@@ -82,24 +103,18 @@ def training_clips(
     return clips, reader
 
 
-@contextmanager
-def _private_dir(prefix: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as path:
-        yield Path(path)
-
-
 def fetch_registered(
-    rt: Runtime, model_ref: str | int | None, dest: Path
+    sessions: sessionmaker[Session], store: BlobStore, model_ref: str | int | None, dest: Path
 ) -> tuple[DetectorModel, Path]:
     """A registered model (detached from any session) and its files copied into ``dest``."""
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         model = get_model(session, model_ref)
         session.expunge(model)
-    return model, fetch_model(rt.store, model, dest)
+    return model, fetch_model(store, model, dest)
 
 
 def train_release(
-    rt: Runtime,
+    pipeline: Pipeline,
     release: str | int,
     *,
     actor_id: int | None = None,
@@ -115,13 +130,13 @@ def train_release(
     from vidonate.detect.dataset import save_features
     from vidonate.detect.train import train
 
-    by_split, reader = training_clips(rt, release, actor_id=actor_id, progress=progress)
+    by_split, reader = training_clips(pipeline, release, actor_id=actor_id, progress=progress)
     clips, validation = by_split["train"], by_split["val"]
     if not clips:
         clips, validation = validation, []
     if not clips:
         raise ValueError(f"release {release} has no readable train or val clip")
-    with _private_dir("vidonate-train-") as work:
+    with pipeline.scratch.job_dir("train") as work:
         model_dir = work / "model"
         if nproc > 1:
             cache, held_out = work / "features.npz", None
@@ -145,12 +160,12 @@ def train_release(
                 progress=report,
                 validation=validation,
             )
-        with transaction(rt.sessions) as session:
+        with transaction(pipeline.sessions) as session:
             from vidonate.datasets.release import get_release
 
             release_row = get_release(session, release)
             model = register_model(
-                session, rt.store, model_dir, release_id=release_row.id, actor_id=actor_id
+                session, pipeline.store, model_dir, release_id=release_row.id, actor_id=actor_id
             )
             metrics = dict(model.metrics)
             metrics["training_data"] = {
@@ -198,7 +213,7 @@ class Evaluation:
 
 
 def evaluate_release(
-    rt: Runtime,
+    pipeline: Pipeline,
     model_ref: str | int | None,
     release: str | int,
     out_dir: Path,
@@ -214,10 +229,12 @@ def evaluate_release(
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import write_report
 
-    with _private_dir("vidonate-evaluate-") as work:
-        model, model_dir = fetch_registered(rt, model_ref, work / "model")
+    with pipeline.scratch.job_dir("evaluate") as work:
+        model, model_dir = fetch_registered(
+            pipeline.sessions, pipeline.store, model_ref, work / "model"
+        )
         detector = Detector.load(model_dir)
-        reader = ReleaseReader(rt, release, actor_id=actor_id, splits=(split,))
+        reader = pipeline.reader(release, actor_id=actor_id, splits=(split,))
         rows = reader.rows()
         footage = _media_videos(media_dir)
         total = len(rows) + len(footage)
@@ -244,7 +261,7 @@ def evaluate_release(
                  "real_normal_footage": [p.name for p in footage]},
         threshold=detector.manifest.threshold,
     )  # fmt: skip
-    with transaction(rt.sessions) as session:
+    with transaction(pipeline.sessions) as session:
         from vidonate.db.models import DetectorModel
 
         stored = session.get(DetectorModel, model.id)
@@ -272,14 +289,16 @@ def _clip_result(detector: Detector, video: Path, row: dict[str, Any] | None) ->
 
 
 def detect_video(
-    rt: Runtime, model_ref: str | int | None, video: Path, *, annotated: Path | None = None
+    pipeline: Pipeline, model_ref: str | int | None, video: Path, *, annotated: Path | None = None
 ) -> tuple[int, list[Event]]:
     """(model id, events) for ``video``; with ``annotated``, also draw them into a copy."""
     from vidonate.detect.annotate import annotate
     from vidonate.detect.infer import Detector
 
-    with _private_dir("vidonate-detect-") as work:
-        model, model_dir = fetch_registered(rt, model_ref, work / "model")
+    with pipeline.scratch.job_dir("detect") as work:
+        model, model_dir = fetch_registered(
+            pipeline.sessions, pipeline.store, model_ref, work / "model"
+        )
         detector = Detector.load(model_dir)
         events = detector.detect(video)
     if annotated is not None:

@@ -14,12 +14,13 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vidonate.config import Settings
+from vidonate.crypto.vault import Vault
 from vidonate.db.dml import rows_matched
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload, UploadPart, User, utcnow
@@ -37,11 +38,8 @@ from vidonate.errors import (
 )
 from vidonate.ingest.process import PROCESS_JOB
 from vidonate.ingest.sniff import SNIFF_BYTES, container_of
-from vidonate.jobs import queue
-from vidonate.storage import layout
-
-if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
+from vidonate.jobs.base import JobQueue
+from vidonate.storage import BlobStore, layout
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
@@ -50,6 +48,19 @@ EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 CHECKSUM_ALGORITHMS = "sha1,sha256"
 _HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 IN_FLIGHT = (DonationStatus.uploading, DonationStatus.received, DonationStatus.processing)
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """What the upload service works with; the wiring builds it once."""
+
+    sessions: sessionmaker[Session]
+    vault: Vault
+    store: BlobStore
+    # A finished upload enqueues its processing job here and wakes the queue.
+    jobs: JobQueue
+    # tus_max_size, donor_quota_bytes and upload_expiry_hours.
+    settings: Settings
 
 
 class ClientGone(Exception):
@@ -152,14 +163,14 @@ def _in_flight_bytes(session: Session, donor: User) -> int:
 
 
 def create_upload(
-    rt: Runtime,
+    uploads: Uploads,
     donor: User,
     length: int,
     metadata: dict[str, str],
     metadata_header: str | None = None,
 ) -> UploadState:
     """A new upload and its donation; ``metadata_header`` is kept for HEAD to return."""
-    settings = rt.settings
+    settings = uploads.settings
     if length > settings.tus_max_size:
         raise PayloadTooLarge(
             "upload_too_large",
@@ -167,7 +178,7 @@ def create_upload(
         )
     if length == 0:
         raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
-    with transaction(rt.sessions) as session:
+    with transaction(uploads.sessions) as session:
         request = validate_request(session, donor, donation_metadata(metadata))
         held = _in_flight_bytes(session, donor)
         if held + length > settings.donor_quota_bytes:
@@ -177,7 +188,7 @@ def create_upload(
                 f"your quota of {settings.donor_quota_bytes} bytes",
             )
         donation = create_donation(session, donor, request, size=length)
-        rt.vault.new_clip_key(session, donation)  # every byte of it is encrypted under this
+        uploads.vault.new_clip_key(session, donation)  # every byte of it is encrypted under this
         upload = Upload(
             id=secrets.token_hex(16),
             donation_id=donation.id,
@@ -201,13 +212,13 @@ def _own_upload(session: Session, donor: User, upload_id: str) -> Upload:
     return upload
 
 
-def upload_state(rt: Runtime, donor: User, upload_id: str) -> UploadState:
-    with transaction(rt.sessions) as session:
+def upload_state(sessions: sessionmaker[Session], donor: User, upload_id: str) -> UploadState:
+    with transaction(sessions) as session:
         return _state(_own_upload(session, donor, upload_id))
 
 
 async def append(
-    rt: Runtime,
+    uploads: Uploads,
     donor: User,
     upload_id: str,
     offset: int,
@@ -223,9 +234,11 @@ async def append(
     checksum was promised, which a partial body cannot meet. With ``ends_upload``
     the upload's length was only an upper bound: it becomes what this body held.
     """
-    room, clip_key = await to_thread.run_sync(_room_at, rt, donor, upload_id, offset)
+    room, clip_key = await to_thread.run_sync(
+        _room_at, uploads.sessions, uploads.vault, donor, upload_id, offset
+    )
     key = layout.upload_part_key(upload_id, offset)
-    writer = rt.vault.writer(clip_key, key)  # encrypted as it arrives
+    writer = uploads.vault.writer(clip_key, key)  # encrypted as it arrives
     digest = checksum.hasher() if checksum is not None else None
     size = 0
     cut_off = False
@@ -258,7 +271,9 @@ async def append(
     except UnsupportedContentType:
         writer.abort()
         # Nothing of it is kept (the caller may already have removed it).
-        await to_thread.run_sync(lambda: terminate(rt, donor, upload_id, missing_ok=True))
+        await to_thread.run_sync(
+            lambda: terminate(uploads.sessions, uploads.store, donor, upload_id, missing_ok=True)
+        )
         raise
     except BaseException:
         writer.abort()
@@ -267,12 +282,14 @@ async def append(
         writer.abort()
         if ends_upload:
             raise InvalidInput("empty_upload", "an upload of 0 bytes cannot be a clip")
-        return await to_thread.run_sync(upload_state, rt, donor, upload_id)
+        return await to_thread.run_sync(upload_state, uploads.sessions, donor, upload_id)
     writer.commit()
     try:
-        return await to_thread.run_sync(_record_part, rt, upload_id, offset, size, key, ends_upload)
+        return await to_thread.run_sync(
+            _record_part, uploads.sessions, uploads.jobs, upload_id, offset, size, key, ends_upload
+        )
     except BaseException:
-        rt.store.delete(key)
+        uploads.store.delete(key)
         raise
 
 
@@ -285,14 +302,16 @@ def _check_container(head: bytes) -> None:
         )
 
 
-def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> tuple[int, bytes]:
+def _room_at(
+    sessions: sessionmaker[Session], vault: Vault, donor: User, upload_id: str, offset: int
+) -> tuple[int, bytes]:
     """Bytes the upload still takes at ``offset``, after checking the PATCH may go there,
     and the key its bytes are encrypted under."""
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         upload = _own_upload(session, donor, upload_id)
         donation = session.get(Donation, upload.donation_id)
         assert donation is not None
-        clip_key = rt.vault.clip_key(session, donation)
+        clip_key = vault.clip_key(session, donation)
         if upload.completed_at is not None:
             raise Conflict("upload_complete", "this upload is already complete")
         if offset != upload.offset:
@@ -303,10 +322,16 @@ def _room_at(rt: Runtime, donor: User, upload_id: str, offset: int) -> tuple[int
 
 
 def _record_part(
-    rt: Runtime, upload_id: str, offset: int, size: int, key: str, ends_upload: bool = False
+    sessions: sessionmaker[Session],
+    jobs: JobQueue,
+    upload_id: str,
+    offset: int,
+    size: int,
+    key: str,
+    ends_upload: bool = False,
 ) -> UploadState:
     end = offset + size
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         values = {"offset": end, "length": end} if ends_upload else {"offset": end}
         moved = rows_matched(
             session,
@@ -324,20 +349,27 @@ def _record_part(
             assert donation is not None
             donation.source_size = upload.length
             transition(session, donation, DonationStatus.received, actor_id=upload.donor_id)
-            queue.enqueue(session, PROCESS_JOB, {"donation_id": donation.id})
+            jobs.enqueue(session, PROCESS_JOB, {"donation_id": donation.id})
         state = _state(upload)
     if state.completed:
-        rt.worker.wake()
+        jobs.wake()
     return state
 
 
-def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = False) -> None:
+def terminate(
+    sessions: sessionmaker[Session],
+    store: BlobStore,
+    donor: User,
+    upload_id: str,
+    *,
+    missing_ok: bool = False,
+) -> None:
     """tus termination: the donor cancels; the donation and its bytes are gone.
 
     ``missing_ok``: an upload already removed (a refusal removes its own) is no error,
     so cleaning up after a failure never hides the failure's reason.
     """
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         if missing_ok and session.get(Upload, upload_id) is None:
             return
         upload = _own_upload(session, donor, upload_id)
@@ -346,21 +378,21 @@ def terminate(rt: Runtime, donor: User, upload_id: str, *, missing_ok: bool = Fa
                 "upload_complete", "a complete upload cannot be terminated; withdraw the clip"
             )
         donation = session.get(Donation, upload.donation_id)
-        delete_upload(session, rt.store, upload)
+        delete_upload(session, store, upload)
         if donation is not None:
             session.delete(donation)
 
 
-def expire_uploads(rt: Runtime) -> int:
+def expire_uploads(sessions: sessionmaker[Session], store: BlobStore) -> int:
     """Remove the bytes of unfinished uploads past their expiry; their donations fail."""
     expired = 0
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         uploads = session.scalars(
             select(Upload).where(Upload.completed_at.is_(None), Upload.expires_at <= utcnow())
         )
         for upload in list(uploads):
             donation = session.get(Donation, upload.donation_id)
-            delete_upload(session, rt.store, upload)
+            delete_upload(session, store, upload)
             if donation is not None:
                 transition(session, donation, DonationStatus.failed, reason="upload_expired")
             expired += 1
@@ -368,15 +400,21 @@ def expire_uploads(rt: Runtime) -> int:
 
 
 async def upload_whole(
-    rt: Runtime, donor: User, metadata: dict[str, str], at_most: int, body: AsyncIterator[bytes]
+    uploads: Uploads,
+    donor: User,
+    metadata: dict[str, str],
+    at_most: int,
+    body: AsyncIterator[bytes],
 ) -> UploadState:
     """Create and fill an upload from one stream whose exact length shows only at its end
     (the web form): ``at_most`` bounds it for the size and quota checks. On any failure
     nothing remains, and the failure's own reason is what the caller sees."""
-    state = await to_thread.run_sync(create_upload, rt, donor, at_most, metadata)
+    state = await to_thread.run_sync(create_upload, uploads, donor, at_most, metadata)
     try:
-        state = await append(rt, donor, state.id, 0, body, ends_upload=True)
+        state = await append(uploads, donor, state.id, 0, body, ends_upload=True)
     except BaseException:
-        await to_thread.run_sync(lambda: terminate(rt, donor, state.id, missing_ok=True))
+        await to_thread.run_sync(
+            lambda: terminate(uploads.sessions, uploads.store, donor, state.id, missing_ok=True)
+        )
         raise
     return state

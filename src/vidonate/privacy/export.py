@@ -20,11 +20,12 @@ import json
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vidonate.crypto.vault import Vault
 from vidonate.db.engine import transaction
 from vidonate.db.models import (
     ApiToken,
@@ -45,9 +46,6 @@ from vidonate.db.models import (
 )
 from vidonate.donations.content import ClipContent, ContentKind, open_content
 from vidonate.donations.service import history
-
-if TYPE_CHECKING:
-    from vidonate.runtime import Runtime
 
 README = """\
 Everything vidonate keeps about you, as of {at} (UTC).
@@ -185,7 +183,7 @@ _EXPORTED_FILES: tuple[tuple[ContentKind, str], ...] = (
 )
 
 
-def _open_clips(rt: Runtime, session: Session, user: User) -> list[tuple[str, ClipContent]]:
+def _open_clips(vault: Vault, session: Session, user: User) -> list[tuple[str, ClipContent]]:
     """Open (and log the read of) every clip object still held."""
     opened = []
     held = session.scalars(
@@ -200,7 +198,7 @@ def _open_clips(rt: Runtime, session: Session, user: User) -> list[tuple[str, Cl
     for donation in held:
         for kind, name in _EXPORTED_FILES:
             content = open_content(
-                rt.vault, session, donation, kind, actor_id=user.id, purpose="export"
+                vault, session, donation, kind, actor_id=user.id, purpose="export"
             )
             opened.append((f"clips/{donation.id}/{name}", content))
     return opened
@@ -239,15 +237,15 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, indent=2, default=default, ensure_ascii=False).encode()
 
 
-def export_archive(rt: Runtime, user_id: int) -> Iterator[bytes]:
+def export_archive(sessions: sessionmaker[Session], vault: Vault, user_id: int) -> Iterator[bytes]:
     """The donor's export as a zip, in pieces. Records are read and clip reads logged in
     one short transaction that commits before the first piece; clip bytes are decrypted
     while streaming, outside it (no writer waits for a slow download)."""
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         user = session.get(User, user_id)
         assert user is not None
         documents = _documents(session, user)
-        clips = _open_clips(rt, session, user)
+        clips = _open_clips(vault, session, user)
         ids = [d["id"] for d in documents["donations.json"]]
         documents["access-log.json"] = _access_log(session, ids)
         at = utcnow()

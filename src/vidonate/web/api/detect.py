@@ -1,15 +1,14 @@
 """Detection over HTTP: post a video, get the events the detector finds in it.
 
-The body is the video file itself. It is streamed to a private temp file (removed in a
-``finally``), refused at its first bytes unless it starts like a video container, and
-decoded only in a sandboxed child process with CPU, memory and time limits, like every
-upload. Nothing is stored.
+The body is the video file itself. It is streamed to a job directory of the registered
+scratch space (it is plaintext: removed when the request ends, and swept at start-up
+should the process die meanwhile), refused at its first bytes unless it starts like a
+video container, and decoded only in a sandboxed child process with CPU, memory and time
+limits, like every upload. Nothing is stored.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Query, Request
@@ -55,8 +54,7 @@ async def detect(
     model: str | None = Query(None, max_length=20, description="a model id; default the latest"),
 ) -> DetectionResult:
     """Find package-theft and car-door-tampering events (start, end, label, score)."""
-    workdir = Path(tempfile.mkdtemp(prefix="vidonate-detect-upload-"))
-    try:
+    with rt.scratch.job_dir("detect-upload") as workdir:
         video = workdir / "video"
         size = 0
         head = b""
@@ -78,8 +76,6 @@ async def detect(
             )
         model_id, events = await run_in_threadpool(_detect_sandboxed, rt, model, video)
         return DetectionResult(model=model_id, events=[DetectedEvent(**e) for e in events])
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[int, list[dict]]:
@@ -87,6 +83,6 @@ def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[i
     from vidonate.ingest.process import sandbox_limits
     from vidonate.ingest.sandbox import run_sandboxed
 
-    found, model_dir = fetch_registered(rt, model, video.parent / "model")
+    found, model_dir = fetch_registered(rt.sessions, rt.store, model, video.parent / "model")
     limits = sandbox_limits(rt.settings)
     return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)

@@ -57,7 +57,7 @@ def withdraw_all(user: CurrentUser, rt: RuntimeDep) -> WithdrawalPublic:
 @router.get("/export", response_class=StreamingResponse)
 def export(user: CurrentUser, rt: RuntimeDep) -> StreamingResponse:
     """One zip of everything kept about you, clips decrypted."""
-    pieces = export_archive(rt, user.id)
+    pieces = export_archive(rt.sessions, rt.vault, user.id)
     return StreamingResponse(
         pieces,
         media_type="application/zip",

@@ -134,13 +134,13 @@ async def create(
     header = request.headers.get("upload-metadata")
     metadata = tus.parse_metadata(header)
 
-    state = await run_in_threadpool(tus.create_upload, rt, user, length, metadata, header)
+    state = await run_in_threadpool(tus.create_upload, rt.uploads, user, length, metadata, header)
     location = str(request.url_for("upload_head", upload_id=state.id))
     headers = {**_headers(state, offset=False), "Location": location}
     if request.headers.get("content-type") == OFFSET_STREAM:
         _check_content_length(request, state.length)
         checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
-        state = await tus.append(rt, user, state.id, 0, _body(request), checksum)
+        state = await tus.append(rt.uploads, user, state.id, 0, _body(request), checksum)
         headers = {**_headers(state), "Location": location}
     return Response(status_code=201, headers=headers)
 
@@ -148,7 +148,7 @@ async def create(
 @router.head("/{upload_id}", name="upload_head", openapi_extra={"parameters": [TUS_RESUMABLE]})
 def head(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
-    state = tus.upload_state(rt, user, upload_id)
+    state = tus.upload_state(rt.sessions, user, upload_id)
     headers = {**_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
     if state.metadata_header:  # tus: returned as the client sent it at creation
         headers["Upload-Metadata"] = state.metadata_header
@@ -175,14 +175,14 @@ async def patch(upload_id: str, request: Request, user: CurrentUser, rt: Runtime
         raise UnsupportedContentType("bad_content_type", f"PATCH bodies are {OFFSET_STREAM}")
     offset = header_count(request.headers.get("upload-offset"), "Upload-Offset")
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
-    state = await tus.append(rt, user, upload_id, offset, _body(request), checksum)
+    state = await tus.append(rt.uploads, user, upload_id, offset, _body(request), checksum)
     return Response(status_code=204, headers=_headers(state))
 
 
 @router.delete("/{upload_id}", status_code=204, openapi_extra={"parameters": [TUS_RESUMABLE]})
 def terminate(upload_id: str, request: Request, user: CurrentUser, rt: RuntimeDep) -> Response:
     _require_tus(request)
-    tus.terminate(rt, user, upload_id)
+    tus.terminate(rt.sessions, rt.store, user, upload_id)
     return Response(status_code=204, headers={"Tus-Resumable": tus.TUS_VERSION})
 
 

@@ -160,7 +160,7 @@ async def donate(
     metadata = {"staged": "false", "attestation": "false"}
     metadata.update({k: fields[k] for k in _DONATE_FIELDS if k in fields})
     metadata["filename"] = form.filename
-    await upload_whole(rt, user, metadata, form.file_bound(), form.file_chunks())
+    await upload_whole(rt.uploads, user, metadata, form.file_bound(), form.file_chunks())
     return RedirectResponse("/donations", status_code=303)
 
 
