@@ -272,9 +272,7 @@ async def append(
     except UnsupportedContentType:
         writer.abort()
         # Nothing of it is kept (the caller may already have removed it).
-        await to_thread.run_sync(
-            lambda: terminate(uploads.sessions, uploads.store, donor, upload_id, missing_ok=True)
-        )
+        await _discard(uploads, donor, upload_id)
         raise
     except BaseException:
         writer.abort()
@@ -420,6 +418,13 @@ def terminate(
             session.delete(donation)
 
 
+async def _discard(uploads: Uploads, donor: User, upload_id: str) -> None:
+    """Remove what a failed upload left (if anything), off the event loop."""
+    await to_thread.run_sync(
+        lambda: terminate(uploads.sessions, uploads.store, donor, upload_id, missing_ok=True)
+    )
+
+
 def expire_uploads(sessions: sessionmaker[Session], store: BlobStore) -> int:
     """Remove the bytes of unfinished uploads past their expiry; their donations fail."""
     expired = 0
@@ -450,8 +455,6 @@ async def upload_whole(
     try:
         state = await append(uploads, donor, state.id, 0, body, ends_upload=True)
     except BaseException:
-        await to_thread.run_sync(
-            lambda: terminate(uploads.sessions, uploads.store, donor, state.id, missing_ok=True)
-        )
+        await _discard(uploads, donor, state.id)
         raise
     return state
