@@ -215,11 +215,19 @@ def test_an_unknown_host_and_a_failed_tls_handshake_are_one_line_each(cli_env: P
         "error could not reach http://no-such-host.invalid (its host name is unknown): "
         "check the address, or pass --server (reason: server_unreachable)"
     ]
-    with socket.socket() as listener:  # speaks no TLS: it hangs up on the handshake
+    def answer_in_plain_http(listener: socket.socket) -> None:
+        # Read the client's hello first: closing with it unread would send a reset, which
+        # reads as a connection failure rather than a failed handshake.
+        conn = listener.accept()[0]
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    with socket.socket() as listener:  # speaks no TLS: the handshake fails
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        hang_up = threading.Thread(target=lambda: listener.accept()[0].close())
+        hang_up = threading.Thread(target=answer_in_plain_http, args=(listener,))
         hang_up.start()
         r = runner.invoke(app, [*CLIENT_COMMANDS["login"], "--server", f"https://127.0.0.1:{port}"])
         hang_up.join()
