@@ -88,7 +88,7 @@ def make_source(path: Path, size: int) -> str:
         while left > 0:
             block = os.urandom(min(BLOCK, left))
             if first:
-                block, first = MP4_HEAD + block[len(MP4_HEAD):], False
+                block, first = MP4_HEAD + block[len(MP4_HEAD) :], False
             f.write(block)
             digest.update(block)
             left -= len(block)

@@ -215,6 +215,7 @@ def test_an_unknown_host_and_a_failed_tls_handshake_are_one_line_each(cli_env: P
         "error could not reach http://no-such-host.invalid (its host name is unknown): "
         "check the address, or pass --server (reason: server_unreachable)"
     ]
+
     def answer_in_plain_http(listener: socket.socket) -> None:
         # Read the client's hello first: closing with it unread would send a reset, which
         # reads as a connection failure rather than a failed handshake.

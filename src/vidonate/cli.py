@@ -80,7 +80,7 @@ def serve(
 
     from vidonate.server import prepare
     from vidonate.web.app import create_app
-    from vidonate.web.clientip import uvicorn_proxy_options
+    from vidonate.web.protocol import uvicorn_options
 
     settings = _settings()
     prepared = prepare(settings)
@@ -93,17 +93,12 @@ def serve(
     console.print(
         f"Serving on http://{host}:{port} (API docs at /docs); data in {settings.var_dir.resolve()}"
     )
-    proxies = uvicorn_proxy_options(settings.trusted_proxies)
     uvicorn.run(
         create_app(prepared.runtime),
         host=host,
         port=port,
         log_level="info",
-        # h11 bounds the header bytes it buffers before the app sees them (httptools has no
-        # such limit), so an 8 MiB header never reaches memory; the app answers 431 above it.
-        http="h11",
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        **proxies,
+        **uvicorn_options(settings),
     )
 
 

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     sandbox_cpu_seconds: int = Field(1800, gt=0, description="CPU limit of a media child.")
     sandbox_memory_bytes: int = Field(6 * GIB, gt=0, description="Address-space limit.")
     sandbox_wall_seconds: float = Field(1200.0, gt=0, description="Wall-clock limit.")
+    sandbox_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "How much a media child yields the CPU to the server (0 to 19, as nice(1)): "
+            "processing is background work, and pages must not wait for it."
+        ),
+    )
 
     review_accepts_needed: int = Field(2, ge=1, description="Accept votes needed to accept.")
     review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")

@@ -15,7 +15,7 @@ from vidonate.db.migrate import upgrade
 from vidonate.runtime import Runtime
 from vidonate.seed import ensure_admin, ensure_demo_campaign
 from vidonate.web.app import create_app
-from vidonate.web.clientip import uvicorn_proxy_options
+from vidonate.web.protocol import uvicorn_options
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class BackgroundServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
-            **uvicorn_proxy_options(runtime.settings.trusted_proxies),
+            **uvicorn_options(runtime.settings),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="vidonate-http", daemon=True)

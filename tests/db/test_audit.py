@@ -24,8 +24,14 @@ from world import World
 def _append(rt: Runtime, n: int, actor: int = 1) -> None:
     for i in range(n):
         with transaction(rt.sessions) as s:
-            audit.record(s, actor_id=actor, action="read_video", purpose="review",
-                         object_type="donation", object_id=i)
+            audit.record(
+                s,
+                actor_id=actor,
+                action="read_video",
+                purpose="review",
+                object_type="donation",
+                object_id=i,
+            )
 
 
 def _verify(rt: Runtime) -> audit.Verification:
@@ -34,24 +40,34 @@ def _verify(rt: Runtime) -> audit.Verification:
 
 
 def test_reading_a_clip_is_logged_with_actor_purpose_and_object(
-        client: TestClient, world: World, tmp_path: Path) -> None:
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
     from tus_helpers import upload
 
-    upload(client, world.tokens["alice"], generate_clip(tmp_path / "a.mp4", seconds=1.5)
-           .read_bytes(), world.metadata())
+    upload(
+        client,
+        world.tokens["alice"],
+        generate_clip(tmp_path / "a.mp4", seconds=1.5).read_bytes(),
+        world.metadata(),
+    )
     world.rt.worker.run_pending()
     rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
     assert client.get("/api/v1/review/next", headers=rita).json()["id"] == 1, "given to rita"
     for who in ("rita", "alice"):
-        r = client.get("/api/v1/donations/1/video",
-                       headers={"Authorization": f"Bearer {world.tokens[who]}"})
+        r = client.get(
+            "/api/v1/donations/1/video", headers={"Authorization": f"Bearer {world.tokens[who]}"}
+        )
         assert r.status_code == 200
     with transaction(world.rt.sessions) as s:
-        rows = [(e.actor_id, e.action, e.purpose, e.object_type, e.object_id)
-                for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
-    assert rows == [(None, "read_upload", "processing", "donation", "1"),
-                    (world.rita.id, "read_video", "review", "donation", "1"),
-                    (world.alice.id, "read_video", "owner", "donation", "1")]
+        rows = [
+            (e.actor_id, e.action, e.purpose, e.object_type, e.object_id)
+            for e in s.query(AuditEntry).order_by(AuditEntry.seq)
+        ]
+    assert rows == [
+        (None, "read_upload", "processing", "donation", "1"),
+        (world.rita.id, "read_video", "review", "donation", "1"),
+        (world.alice.id, "read_video", "owner", "donation", "1"),
+    ]
     assert _verify(world.rt).ok
 
 
@@ -86,13 +102,24 @@ def test_concurrent_appends_keep_one_chain(rt: Runtime) -> None:
 def test_the_log_holds_no_clip_content_or_personal_data() -> None:
     """Ids, codes, times and hashes only: no bytes, names, handles or file names."""
     columns = {c.name: type(c.type).__name__ for c in AuditEntry.__table__.columns}
-    assert set(columns) == {"id", "seq", "at", "actor_id", "action", "purpose",
-                            "object_type", "object_id", "prev_hash", "entry_hash"}
+    assert set(columns) == {
+        "id",
+        "seq",
+        "at",
+        "actor_id",
+        "action",
+        "purpose",
+        "object_type",
+        "object_id",
+        "prev_hash",
+        "entry_hash",
+    }
     assert "LargeBinary" not in columns.values() and "Text" not in columns.values()
 
 
-def test_cli_verify_exits_1_on_a_broken_chain(rt: Runtime, settings: Settings,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_verify_exits_1_on_a_broken_chain(
+    rt: Runtime, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VIDONATE_VAR_DIR", str(settings.var_dir))
     monkeypatch.setenv("VIDONATE_DATABASE_URL", settings.database_url)
     _append(rt, 3)

@@ -53,8 +53,7 @@ def test_another_donors_mirrored_copy_is_flagged_and_not_paid(
     original = generate_clip(tmp_path / "porch.mp4", seconds=3, width=640, height=480, seed=11)
     first = _donate(client, world, original, "alice")
     copy = _donate(client, world, mirrored_half_size(original, tmp_path / "copy.mp4"), "bob")
-    fresh = _donate(client, world, generate_clip(tmp_path / "new.mp4", seconds=3, seed=12),
-                    "bob")
+    fresh = _donate(client, world, generate_clip(tmp_path / "new.mp4", seconds=3, seed=12), "bob")
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, first).duplicate_of is None  # type: ignore[union-attr]
         assert s.get(Donation, copy).duplicate_of == first  # type: ignore[union-attr]

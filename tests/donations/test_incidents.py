@@ -30,8 +30,14 @@ def cams(world: World) -> dict[str, int]:
         }
 
 
-def clip(world: World, camera: int, start: datetime | None, seconds: float = 30,
-         key: str | None = None, donor: str = "alice") -> int:
+def clip(
+    world: World,
+    camera: int,
+    start: datetime | None,
+    seconds: float = 30,
+    key: str | None = None,
+    donor: str = "alice",
+) -> int:
     meta = {"camera": str(camera)}
     if start is not None:
         meta["recorded_at"] = start.isoformat()
@@ -52,7 +58,8 @@ def incident_of(world: World, donation_id: int) -> int | None:
 
 
 def test_overlapping_clips_from_different_cameras_form_one_incident(
-        world: World, cams: dict[str, int]) -> None:
+    world: World, cams: dict[str, int]
+) -> None:
     a = clip(world, cams["porch"], T0)
     b = clip(world, cams["drive"], T0 + timedelta(seconds=20))
     c = clip(world, cams["street"], T0 + timedelta(minutes=5))
@@ -61,15 +68,17 @@ def test_overlapping_clips_from_different_cameras_form_one_incident(
     assert incident_of(world, c) is None, "a later, separate recording stays alone"
 
 
-def test_overlap_on_the_same_camera_is_not_another_angle(world: World,
-                                                         cams: dict[str, int]) -> None:
+def test_overlap_on_the_same_camera_is_not_another_angle(
+    world: World, cams: dict[str, int]
+) -> None:
     clip(world, cams["porch"], T0)
     b = clip(world, cams["porch"], T0 + timedelta(seconds=10))
     assert incident_of(world, b) is None
 
 
-def test_clips_without_a_recording_time_join_by_key_only(world: World,
-                                                         cams: dict[str, int]) -> None:
+def test_clips_without_a_recording_time_join_by_key_only(
+    world: World, cams: dict[str, int]
+) -> None:
     a = clip(world, cams["porch"], None)
     b = clip(world, cams["drive"], None)
     assert incident_of(world, a) is None and incident_of(world, b) is None
@@ -84,8 +93,7 @@ def test_other_donors_clips_never_join(world: World, cams: dict[str, int]) -> No
     assert incident_of(world, a) != incident_of(world, b)
 
 
-def test_a_clip_that_bridges_two_incidents_merges_them(world: World,
-                                                       cams: dict[str, int]) -> None:
+def test_a_clip_that_bridges_two_incidents_merges_them(world: World, cams: dict[str, int]) -> None:
     a = clip(world, cams["porch"], T0, key="left")
     b = clip(world, cams["drive"], T0 + timedelta(minutes=2), key="right")
     assert incident_of(world, a) != incident_of(world, b)
@@ -97,24 +105,27 @@ def test_a_clip_that_bridges_two_incidents_merges_them(world: World,
         assert incident.ends_at == T0 + timedelta(minutes=2, seconds=30)
 
 
-def test_reviewers_see_the_other_angles(world: World, cams: dict[str, int],
-                                        client: TestClient) -> None:
+def test_reviewers_see_the_other_angles(
+    world: World, cams: dict[str, int], client: TestClient
+) -> None:
     a = clip(world, cams["porch"], T0)
     b = clip(world, cams["drive"], T0 + timedelta(seconds=5))
-    item = client.get("/api/v1/review/next",
-                      headers={"Authorization": f"Bearer {world.tokens['rita']}"}).json()
+    item = client.get(
+        "/api/v1/review/next", headers={"Authorization": f"Bearer {world.tokens['rita']}"}
+    ).json()
     assert item["id"] == a
     assert [angle["id"] for angle in item["angles"]] == [b]
     assert item["angles"][0]["video_url"].endswith(f"/donations/{b}/video")
-    page = client.get("/review",
-                      headers={"Authorization": f"Bearer {world.tokens['rita']}"}).text
+    page = client.get("/review", headers={"Authorization": f"Bearer {world.tokens['rita']}"}).text
     assert f"/api/v1/donations/{b}/video" in page and "angle #" in page
 
 
-@pytest.mark.parametrize(("policy", "paid"), [("each_angle", [200, 200]),
-                                             ("once_per_incident", [200, 0])])
-def test_a_campaign_pays_each_angle_or_once_per_incident(rt: Runtime, policy: str,
-                                                         paid: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("policy", "paid"), [("each_angle", [200, 200]), ("once_per_incident", [200, 0])]
+)
+def test_a_campaign_pays_each_angle_or_once_per_incident(
+    rt: Runtime, policy: str, paid: list[int]
+) -> None:
     world = build_world(rt, incident_payment=policy)
     with transaction(rt.sessions) as s:
         drive = add_camera(s, s.get(User, world.alice.id), "driveway", "driveway").id  # type: ignore[arg-type]

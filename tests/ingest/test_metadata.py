@@ -44,8 +44,9 @@ SECRETS = ("52.37", "52 deg", "Acme", "Cam 3", "SN123456", "0F3C-PORCH-42")
 def exif(path: Path) -> list[tuple[str, str, str]]:
     """``exiftool -ee -a -G`` as (group, tag name, value) rows, duplicates kept."""
     assert EXIFTOOL is not None
-    out = subprocess.run([EXIFTOOL, "-ee", "-a", "-G", str(path)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [EXIFTOOL, "-ee", "-a", "-G", str(path)], check=True, capture_output=True, text=True
+    ).stdout
     rows = []
     for line in out.splitlines():
         group, _, rest = line.partition("]")
@@ -58,8 +59,10 @@ def tagged_with_data_track(path: Path, fmt: str, data_codec: str) -> Path:
     """A clip with video, audio, an extra data track carrying GPS text, and device tags."""
     plain = generate_clip(path.with_suffix(".src.mp4"), seconds=2, audio=True)
     options = {"movflags": "use_metadata_tags"} if fmt == "mp4" else {}
-    with av.open(str(plain)) as inp, av.open(str(path), "w", format=fmt,
-                                             container_options=options) as out:
+    with (
+        av.open(str(plain)) as inp,
+        av.open(str(path), "w", format=fmt, container_options=options) as out,
+    ):
         out.metadata.update(TAGS)
         video = out.add_stream_from_template(inp.streams.video[0])
         audio = out.add_stream_from_template(inp.streams.audio[0])
@@ -78,8 +81,9 @@ def tagged_with_data_track(path: Path, fmt: str, data_codec: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("fmt", "suffix", "codec"), [("mp4", ".mp4", "bin_data"),
-                                                      ("mpegts", ".ts", "klv")])
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "codec"), [("mp4", ".mp4", "bin_data"), ("mpegts", ".ts", "klv")]
+)
 def test_stored_clip_has_one_video_stream_and_no_location_or_device_tags(
     client: TestClient, world: World, tmp_path: Path, fmt: str, suffix: str, codec: str
 ) -> None:
@@ -105,8 +109,9 @@ def test_stored_clip_has_one_video_stream_and_no_location_or_device_tags(
     tracks = [value for _g, name, value in rows if name == "Handler Type" and "Track" in value]
     assert tracks == ["Video Track"]
     assert [value for _g, name, value in rows if name == "Track ID"] == ["1"]
-    leaked = [row for row in rows
-              if any(word in row[1].lower().replace(" ", "") for word in FORBIDDEN)]
+    leaked = [
+        row for row in rows if any(word in row[1].lower().replace(" ", "") for word in FORBIDDEN)
+    ]
     assert leaked == []
     text = "\n".join(f"{g} {n} {v}" for g, n, v in rows)
     assert not [s for s in SECRETS if s in text]

@@ -10,8 +10,9 @@ from vidonate.ingest.samples import generate_clip, test_media_dir
 from vidonate.ingest.sniff import SNIFF_BYTES, container_of
 
 
-@pytest.mark.parametrize(("suffix", "family"), [(".mp4", "mp4"), (".avi", "avi"),
-                                                (".mkv", "matroska")])
+@pytest.mark.parametrize(
+    ("suffix", "family"), [(".mp4", "mp4"), (".avi", "avi"), (".mkv", "matroska")]
+)
 def test_generated_clips_are_recognised(tmp_path: Path, suffix: str, family: str) -> None:
     clip = generate_clip(tmp_path / f"c{suffix}", seconds=1.0)
     assert container_of(clip.read_bytes()[:SNIFF_BYTES]) == family

@@ -175,8 +175,6 @@ def test_bad_requests_name_their_reason_and_leave_no_row(
 runner = CliRunner()
 
 
-
-
 def test_the_cli_records_a_disclosure_and_refuses_bad_input(rt: Runtime, cli_env: Path) -> None:
     base = ["disclosure", "record", "--recipient", "County court", "--legal-basis", "subpoena 44"]
     r = runner.invoke(cli.app, [*base, "--donations", "3", "--at", "2026-03-01T14:00:00Z"])

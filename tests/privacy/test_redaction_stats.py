@@ -10,8 +10,9 @@ from vidonate.db.models import Donation
 from world import World
 
 
-def test_miss_rate_counts_flagged_clips_among_redacted_ones(world: World,
-                                                            client: TestClient) -> None:
+def test_miss_rate_counts_flagged_clips_among_redacted_ones(
+    world: World, client: TestClient
+) -> None:
     ids = [world.clip_in_review() for _ in range(4)]
     with transaction(world.rt.sessions) as s:
         for i, donation_id in enumerate(ids):
@@ -22,8 +23,12 @@ def test_miss_rate_counts_flagged_clips_among_redacted_ones(world: World,
         s.get(Donation, ids[3]).duplicate_of = ids[2]  # type: ignore[union-attr]
     r = client.get("/api/v1/stats/redaction")
     assert r.status_code == 200
-    assert r.json() == {"clips_redacted": 4, "clips_flagged": 1, "miss_rate": 0.25,
-                        "duplicates_caught": 1}
+    assert r.json() == {
+        "clips_redacted": 4,
+        "clips_flagged": 1,
+        "miss_rate": 0.25,
+        "duplicates_caught": 1,
+    }
 
 
 def test_a_clip_with_legible_text_counts_in_the_miss_rate_and_the_transparency_report(

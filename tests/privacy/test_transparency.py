@@ -519,8 +519,6 @@ def test_the_page_says_zero_disclosures_proudly(client: TestClient) -> None:
 runner = CliRunner()
 
 
-
-
 def test_the_cli_prints_the_report_as_text_and_as_json(mix: Mix, cli_env: Path) -> None:
     r = runner.invoke(cli.app, ["transparency"])
     assert r.exit_code == 0, r.output

@@ -116,11 +116,15 @@ def test_votes_on_a_decided_clip_are_refused(world: World) -> None:
     assert exc.value.code == "not_in_review"
 
 
-def test_a_vote_of_the_wrong_shape_is_422_with_a_reason_code(world: World,
-                                                              client: TestClient) -> None:
+def test_a_vote_of_the_wrong_shape_is_422_with_a_reason_code(
+    world: World, client: TestClient
+) -> None:
     clip = world.clip_in_review()
-    r = client.post(f"/api/v1/review/{clip}/votes", json={"decision": ["accept"]},
-                    headers={"Authorization": f"Bearer {world.tokens['rita']}"})
+    r = client.post(
+        f"/api/v1/review/{clip}/votes",
+        json={"decision": ["accept"]},
+        headers={"Authorization": f"Bearer {world.tokens['rita']}"},
+    )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_request"
     assert "decision" in r.json()["error"]["message"]

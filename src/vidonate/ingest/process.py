@@ -106,6 +106,7 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
         cpu_seconds=s.sandbox_cpu_seconds,
         memory_bytes=s.sandbox_memory_bytes,
         wall_seconds=s.sandbox_wall_seconds,
+        nice=s.sandbox_nice,
     )
 
 

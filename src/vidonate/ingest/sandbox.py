@@ -100,6 +100,9 @@ class SandboxLimits:
     wall_seconds: float = 1200.0
     file_bytes: int = 8 * _GIB
     open_files: int = 256
+    # CPU priority (as nice(1)): a child yields the CPU to the server's requests, so that
+    # a long processing job does not slow every page down. Only ever lowered.
+    nice: int = 0
 
 
 class SandboxError(RuntimeError):
@@ -395,6 +398,8 @@ def _apply_limits(limits: SandboxLimits) -> None:
     lower(resource.RLIMIT_AS, limits.memory_bytes)
     lower(resource.RLIMIT_FSIZE, limits.file_bytes)
     lower(resource.RLIMIT_NOFILE, limits.open_files)
+    if limits.nice > 0:
+        os.nice(limits.nice)
     # Backstop for the parent's wall-clock kill, should the parent itself die first.
     signal.alarm(max(1, math.ceil(limits.wall_seconds) + 5))
 

@@ -40,14 +40,14 @@ WRITER_ROLES = frozenset({Role.donor.value, Role.reviewer.value, Role.admin.valu
 _TUS_UPLOAD = re.compile(r"^/api/v1/uploads/[^/]+$")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     return request.app.state.rate_limits
 
 
@@ -100,7 +100,7 @@ def identify(request: Request, rt: RuntimeDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(identify)]
 
 
-def optional_user(request: Request, caller: CallerDep) -> User | None:
+async def optional_user(request: Request, caller: CallerDep) -> User | None:
     if caller.refusal is not None:
         raise caller.refusal
     if (
@@ -115,13 +115,13 @@ def optional_user(request: Request, caller: CallerDep) -> User | None:
     return caller.user
 
 
-def signed_in_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def signed_in_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise NotAuthenticated("not_signed_in", "sign in, or send 'Authorization: Bearer <token>'")
     return user
 
 
-def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)]) -> User:
+async def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)]) -> User:
     if request.method not in csrf.SAFE_METHODS and not (user.roles & WRITER_ROLES):
         raise Forbidden(
             "read_only_role", "this account reads only (an auditor); it cannot change anything"
@@ -137,7 +137,7 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 def require_role(role: str) -> Any:  # what FastAPI's Depends() is typed to return
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not user.has_role(role):
             raise Forbidden(
                 f"not_{'an' if role[0] in 'aeiou' else 'a'}_{role}", f"this needs the {role} role"
@@ -147,7 +147,7 @@ def require_role(role: str) -> Any:  # what FastAPI's Depends() is typed to retu
     return Depends(check)
 
 
-def _audit_reader(user: CurrentUser) -> User:
+async def _audit_reader(user: CurrentUser) -> User:
     if not (user.has_role(Role.auditor) or user.has_role(Role.admin)):
         raise Forbidden("not_an_auditor", "this needs the auditor or the admin role")
     return user
@@ -158,7 +158,7 @@ ReviewerUser = Annotated[User, require_role("reviewer")]
 AuditReader = Annotated[User, Depends(_audit_reader)]
 
 
-def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep) -> None:
+async def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep) -> None:
     """App-wide: every request counts against its user, or its IP when anonymous.
 
     tus PATCH and HEAD on an existing upload count in a bucket of their own, so one
