@@ -260,6 +260,7 @@ def test_an_empty_file_is_reported_as_not_donated_and_the_exit_code_says_so(
         assert [d.source_filename for d in s.query(Donation)] == ["porch.mp4"]
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_donate_wait_prints_each_clips_outcome_in_words_and_status_lists_them(
     world: World, cli_env: Path
 ) -> None:

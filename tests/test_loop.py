@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tus_helpers import upload
 from vidonate.ingest.samples import generate_clip
@@ -28,6 +29,7 @@ def _wait_status(client: httpx.Client, token: str, donation_id: int, want: str) 
     raise AssertionError(f"donation {donation_id} never left processing")
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_donate_process_review_pay_rank(world: World, tmp_path: Path) -> None:
     clip = generate_clip(
         tmp_path / "porch.mp4", seconds=2, audio=True, metadata={"location": "+52.37+004.89/"}

@@ -188,6 +188,7 @@ def test_rotating_the_master_key_rewraps_donor_keys_and_rewrites_no_blob(
     assert world.plaintext(donation_id, "clips/1/video.mp4") == DATA
 
 
+@pytest.mark.slow  # writes and reads 2 GiB: make test, not test-fast
 def test_objects_over_2_gib_work(world: World) -> None:
     """Sizes past 2^31 (and 2^32) bytes: written, sized and read back at both ends."""
     clip_key = _clip_key(world, world.clip_in_review())

@@ -39,6 +39,7 @@ def _verify(rt: Runtime) -> audit.Verification:
         return audit.verify(s)
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_reading_a_clip_is_logged_with_actor_purpose_and_object(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tus_helpers import upload
@@ -36,6 +37,7 @@ def _expire(world: World) -> int:
     return expire_retained_clips(rt.sessions, rt.vault, rt.duplicates, rt.worker)
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -86,6 +88,7 @@ def _accepted_clips(world: World, n: int, **metadata: str) -> list[int]:
         return ids
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_a_short_retention_clip_expires_behind_hundreds_of_older_long_retention_ones(
     world: World,
 ) -> None:

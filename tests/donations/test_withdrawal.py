@@ -86,6 +86,7 @@ def _operator_reads(world: World, store: BlobStore) -> dict[str, bool]:
     return readable
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_withdrawing_everything_leaves_nothing_readable_even_to_the_master_key_holder(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -156,6 +157,7 @@ def test_withdrawing_everything_leaves_nothing_readable_even_to_the_master_key_h
     assert world.plaintext(again, f"clips/{again}/thumbnail.jpg")[:2] == b"\xff\xd8"
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_withdrawing_one_clip_keeps_the_others_and_the_money(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -211,6 +213,7 @@ def test_nobody_withdraws_another_donors_clip(
         assert donation.wrapped_key is not None and s.query(Withdrawal).count() == 0
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_a_clip_withdrawn_while_it_is_processed_ends_withdrawn_with_nothing_stored(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:

@@ -397,6 +397,7 @@ def test_the_demuxer_whitelist_alone_refuses_images(tmp_path: Path) -> None:
         av.open(str(png), container_options=inputs.OPEN_OPTIONS)
 
 
+@pytest.mark.slow  # probes a file under every allowed demuxer: make test, not test-fast
 def test_a_nested_open_is_refused_even_where_a_demuxer_is_allowed(tmp_path: Path) -> None:
     secret = tmp_path / "secret.ts"
     secret.write_bytes(b"SECRET")

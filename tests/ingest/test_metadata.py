@@ -84,6 +84,7 @@ def tagged_with_data_track(path: Path, fmt: str, data_codec: str) -> Path:
 @pytest.mark.parametrize(
     ("fmt", "suffix", "codec"), [("mp4", ".mp4", "bin_data"), ("mpegts", ".ts", "klv")]
 )
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_stored_clip_has_one_video_stream_and_no_location_or_device_tags(
     client: TestClient, world: World, tmp_path: Path, fmt: str, suffix: str, codec: str
 ) -> None:

@@ -24,6 +24,7 @@ def _donate(client: TestClient, world: World, data: bytes, donor: str = "alice")
         return s.query(Donation).order_by(Donation.id.desc()).first().id  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_good_clip_becomes_video_only_h264_with_thumbnail(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -59,6 +60,7 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
         (lambda p: generate_clip(p, seconds=0.4), "too_short"),
     ],
 )
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_bad_file_fails_with_its_reason_and_the_worker_goes_on(
     client: TestClient,
     world: World,
@@ -97,6 +99,7 @@ def test_over_the_duration_limit_fails_as_too_long(
         assert s.get(Donation, donation_id).failure_reason == "too_long"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:

@@ -96,6 +96,7 @@ def test_the_sampler_keeps_its_samples_spread_over_a_long_clip() -> None:
     assert len(seen) <= 3 + 3 + 3, "thinning halves the rate instead of re-reading"
 
 
+@pytest.mark.slow  # OCR on every sampled frame of a long pan: make test, not test-fast
 def test_a_box_label_in_a_pan_and_zoom_passes_the_text_audit(work: Path) -> None:
     still = np.asarray(Image.open(_media("box_in_scene.png")).convert("RGB"))
     # From the whole table to the box's label (the photo is 512×384).

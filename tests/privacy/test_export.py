@@ -7,6 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -33,6 +34,7 @@ def _bearer(world: World, who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[who]}"}
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_the_export_holds_account_consents_clips_reviews_ledger_and_access_log(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:

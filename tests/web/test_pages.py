@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from vidonate.db.engine import transaction
@@ -55,6 +56,7 @@ def test_wrong_password_shows_the_reason(client: TestClient) -> None:
     assert r.status_code == 401 and "bad_credentials" in r.text
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_donor_donates_through_the_form_and_sees_status_and_earnings(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
@@ -223,6 +225,7 @@ def test_leaderboard_opt_in_and_own_rank(client: TestClient, world: World) -> No
     assert "<td>porch-hero</td>" in page
 
 
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
 def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:

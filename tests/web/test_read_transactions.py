@@ -131,6 +131,7 @@ def _take_the_write_lock_at_once(database: Path) -> None:
 
 
 @pytest.mark.parametrize("what", ["video", "range of the video", "data export"])
+@pytest.mark.slow  # streams whole clips while writing: make test, not test-fast
 def test_a_writer_takes_the_sqlite_write_lock_at_once_while_clip_bytes_stream(
     client: TestClient, world: World, tmp_path: Path, what: str
 ) -> None:
