@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from vidonate.accounts.credentials import new_secret, secret_digest
 from vidonate.db.models import User, WebSession, utcnow
@@ -39,12 +39,19 @@ def start_session(session: Session, user: User, lifetime: timedelta = DEFAULT_LI
 
 def user_for_session(session: Session, secret: str) -> User | None:
     """The user of a live session; None when it ended, expired or never was."""
-    row = session.scalar(
-        select(WebSession).where(
-            WebSession.secret_sha256 == secret_digest(secret), WebSession.expires_at > utcnow()
+    # One query for the session, its user and their roles: every page asks this first.
+    return (
+        session.scalars(
+            select(User)
+            .join(WebSession, WebSession.user_id == User.id)
+            .where(
+                WebSession.secret_sha256 == secret_digest(secret), WebSession.expires_at > utcnow()
+            )
+            .options(joinedload(User.role_rows))
         )
+        .unique()
+        .one_or_none()
     )
-    return session.get(User, row.user_id) if row is not None else None
 
 
 def end_session(session: Session, secret: str) -> None:

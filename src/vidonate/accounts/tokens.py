@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from vidonate.accounts.credentials import new_secret, secret_digest
 from vidonate.db.models import ApiToken, User, utcnow
@@ -52,24 +52,36 @@ def issue_token(session: Session, user: User, name: str = "cli") -> str:
     return new_token(session, user, name).secret
 
 
-def token_for_secret(session: Session, secret: str) -> ApiToken:
-    """The live token whose secret this is; 401 when unknown, revoked or expired."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == secret_digest(secret)))
-    if token is None:
+def token_and_user(session: Session, secret: str) -> tuple[ApiToken, User]:
+    """The live token whose secret this is, and its user with their roles, in one query
+    (every API request asks this first); 401 when unknown, revoked or expired."""
+    row = (
+        session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_sha256 == secret_digest(secret))
+            .options(joinedload(User.role_rows))
+        )
+        .unique()
+        .one_or_none()
+    )
+    if row is None:
         raise NotAuthenticated("bad_token", "the API token is unknown or revoked")
+    token, user = row
     if token.expires_at <= utcnow():
         raise NotAuthenticated(
             "token_expired",
             f"the API token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; sign in again",
         )
-    return token
+    return token, user
+
+
+def token_for_secret(session: Session, secret: str) -> ApiToken:
+    return token_and_user(session, secret)[0]
 
 
 def user_for_token(session: Session, secret: str) -> User:
-    user = session.get(User, token_for_secret(session, secret).user_id)
-    if user is None:  # deleted between the two reads
-        raise NotAuthenticated("bad_token", "the API token is unknown or revoked")
-    return user
+    return token_and_user(session, secret)[1]
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

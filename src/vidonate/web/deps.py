@@ -25,7 +25,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
 from vidonate.accounts.sessions import user_for_session
-from vidonate.accounts.tokens import token_for_secret
+from vidonate.accounts.tokens import token_and_user
 from vidonate.db.engine import read_transaction
 from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
@@ -83,15 +83,15 @@ def identify(request: Request, rt: RuntimeDep) -> Caller:
     with read_transaction(rt.sessions) as session:
         if header.lower().startswith("bearer "):
             try:
-                token = token_for_secret(session, header[7:].strip())
+                token, user = token_and_user(session, header[7:].strip())
             except NotAuthenticated as refusal:
                 return Caller(None, refusal=refusal)
-            return Caller(session.get(User, token.user_id), token_id=token.id)
+            return Caller(user, token_id=token.id)
         secret = request.session.get(SESSION_SECRET) if "session" in request.scope else None
         if isinstance(secret, str):
-            user = user_for_session(session, secret)
-            if user is not None:
-                return Caller(user, via_session=True)
+            signed_in = user_for_session(session, secret)
+            if signed_in is not None:
+                return Caller(signed_in, via_session=True)
             # Signed out or expired on the server: the cookie is dropped too.
             request.session.pop(SESSION_SECRET, None)
     return Caller(None)
