@@ -213,6 +213,21 @@ def _reads(base_url: str, token: str) -> list[float]:
         return [ms for timings in pool.map(client, range(CLIENTS)) for ms in timings]
 
 
+def _one_at_a_time(http: httpx.Client, world: World, rounds: int = 10) -> str:
+    """Each path's median latency with one client and nothing else running: what a read
+    costs the server, before any queueing."""
+    headers = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    medians = []
+    for path in PATHS:
+        timings = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            http.get(path, headers=headers)
+            timings.append((time.perf_counter() - start) * 1000)
+        medians.append(f"{path} {statistics.median(timings):.1f} ms")
+    return ", ".join(medians)
+
+
 def _server_env(var_dir: Path, *, old_path: bool) -> dict[str, str]:
     """The server's environment: ours without foreign VIDONATE_*, plus the bench's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDONATE_")}
@@ -261,6 +276,8 @@ def run_once(workdir: Path, *, old_path: bool, size: int, clip: bytes, job_clip:
                     for d in ready
                 ),
             )
+            alone = _one_at_a_time(http, world)
+            err.print(f"{label} each path alone, nothing else running: {alone}")
             err.print(f"{label} {READS} reads from {CLIENTS} clients, nothing else running ...")
             unloaded = _reads(url, world.tokens["alice"])
             upload = BigUpload(url, world, size)
