@@ -70,15 +70,15 @@ class HeaderSizeLimit:
         await self.app(scope, receive, send)
 
 
+def headers_too_large(message: str) -> bytes:
+    """The JSON body of a 431 answer, from the app or from the HTTP protocol itself."""
+    return json.dumps({"error": {"code": "headers_too_large", "message": message}}).encode()
+
+
 async def _refuse(send: Send, size: int, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "headers_too_large",
-                "message": f"the request's headers are {size} bytes; at most {limit} are accepted",
-            }
-        }
-    ).encode()
+    body = headers_too_large(
+        f"the request's headers are {size} bytes; at most {limit} are accepted"
+    )
     await send(
         {
             "type": "http.response.start",

@@ -16,7 +16,6 @@ take their options from :func:`uvicorn_options`, so tests run the protocol users
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from uvicorn.config import Config
@@ -25,6 +24,7 @@ from uvicorn.server import ServerState
 
 from vidonate.config import Settings
 from vidonate.web.clientip import uvicorn_proxy_options
+from vidonate.web.headers import headers_too_large
 
 
 class BoundedHttpTools(HttpToolsProtocol):
@@ -75,14 +75,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().on_headers_complete()
 
     def _refuse_head(self) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "headers_too_large",
-                    "message": f"the request's headers are more than {self.max_bytes} bytes",
-                }
-            }
-        ).encode()
+        body = headers_too_large(f"the request's headers are more than {self.max_bytes} bytes")
         head = (
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"content-type: application/json\r\n"
