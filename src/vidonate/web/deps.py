@@ -12,6 +12,9 @@ the default way in, and raises 401 without a valid token or session. Roles:
 App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
 ``web/app.py``): ``throttle_requests`` (429 past the per-user or per-IP limit),
 ``csrf.protect_pages`` and ``refuse_nul_characters``.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a sync dependency on a worker
+thread, a hand-off per dependency per request. Only ``identify`` reads the database.
 """
 
 from __future__ import annotations
