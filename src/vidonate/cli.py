@@ -26,14 +26,15 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
+from vidonate.cli_server import runtime_or_exit as _runtime
+from vidonate.cli_server import server_app
 from vidonate.cli_tokens import token_app
-from vidonate.config import Settings, UnknownSetting, load_settings
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
 
 if TYPE_CHECKING:
     # The runtime imports the whole server; commands load it only when they run.
-    from vidonate.runtime import Runtime
+    pass
 
 app = typer.Typer(
     help="vidonate: open, privacy-first donation of security-camera clips.",
@@ -47,76 +48,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(camera_app, name="camera")
 app.add_typer(token_app, name="token")
+app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
-
-
-def _settings() -> Settings:
-    """The server's settings; a misspelled ``VIDONATE_`` variable stops the command."""
-    try:
-        return load_settings()
-    except UnknownSetting as exc:
-        err.print(f"[red]error[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def _runtime() -> Runtime:
-    from vidonate.server import prepare
-
-    return prepare(_settings(), seed=False).runtime
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (make run HOST=...).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port to listen on (make run PORT=8100).")] = 8000,
-) -> None:
-    """Migrate, seed once (admin account and demo campaign) and serve the web app and API.
-
-    `make run` passes HOST and PORT through: `make run PORT=8100`.
-    """
-    import uvicorn
-
-    from vidonate.server import prepare
-    from vidonate.web.app import create_app
-    from vidonate.web.protocol import uvicorn_options
-
-    settings = _settings()
-    prepared = prepare(settings)
-    if prepared.new_admin_password:
-        console.print(
-            f"[bold green]Admin account created[/]: username [bold]"
-            f"{prepared.admin_username}[/], password [bold]"
-            f"{prepared.new_admin_password}[/] (shown once; keep it)"
-        )
-    console.print(
-        f"Serving on http://{host}:{port} (API docs at /docs); data in {settings.var_dir.resolve()}"
-    )
-    uvicorn.run(
-        create_app(prepared.runtime),
-        host=host,
-        port=port,
-        log_level="info",
-        **uvicorn_options(settings),
-    )
-
-
-@app.command()
-def migrate() -> None:
-    """Apply the database migrations."""
-    from vidonate.db.migrate import upgrade
-
-    upgrade(_settings().database_url)
-    console.print("database is up to date")
-
-
-@app.command()
-def process() -> None:
-    """Run every pending background job now, then exit."""
-    rt = _runtime()
-    ran = rt.worker.run_pending()
-    console.print(f"ran {ran} jobs")
 
 
 @user_app.command("create")
