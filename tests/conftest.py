@@ -103,6 +103,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         storage_url="",
         queue_url="inprocess://",
         worker_threads=0,  # tests run jobs explicitly with rt.worker.run_pending()
+        transparency_max_age_seconds=0,  # a report read after a change shows it
         job_poll_seconds=0.1,
         secret_key="test-secret-key-test-secret-key",
     )

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         3, ge=1, description="Runs a job gets (a crash counts); then it and its clip fail."
     )
 
+    transparency_max_age_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long each server process serves a computed transparency report "
+        "before computing it again (its computed_at says when); 0 computes every request.",
+    )
     # Abuse protection: in-process token buckets (web/ratelimit.py). Each limit is also the
     # burst a client may spend at once; 0 turns a limit off.
     rate_limit_requests_per_minute: int = Field(

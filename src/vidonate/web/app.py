@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from vidonate.errors import InvalidRequest, MethodNotAllowed, TooManyRequests, VidonateError
 from vidonate.ingest.tus import TUS_VERSION
+from vidonate.privacy.report_cache import ReportCache
 from vidonate.runtime import Runtime
 from vidonate.web import docs
 from vidonate.web.clientip import TrustedProxies
@@ -47,6 +48,7 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
     app.state.runtime = rt
     app.state.rate_limits = RateLimits.from_settings(rt.settings)
     app.state.trusted_proxies = TrustedProxies.parse(rt.settings.trusted_proxies)
+    app.state.report_cache = ReportCache(rt.settings.transparency_max_age_seconds)
     # The session cookie: signed, out of reach of scripts (HttpOnly), not sent with
     # cross-site subrequests or form posts (SameSite=Lax), and Secure behind https. It
     # holds the secret of a session kept on the server (accounts/sessions.py), which

@@ -9,8 +9,8 @@ the default way in, and raises 401 without a valid token or session. Roles:
   (revoking their own API tokens);
 - ``AdminUser``, ``ReviewerUser`` and ``AuditReader`` require a role (403 without).
 
-App-wide dependencies run before every route (``APP_DEPENDENCIES``, see
-``web/app.py``): ``throttle_requests`` (429 past the per-user or per-IP limit),
+One app-wide dependency runs before every route (``guard_request``, see ``web/app.py``):
+it finds the caller, then ``throttle_requests`` (429 past the per-user or per-IP limit),
 ``csrf.protect_pages`` and ``refuse_nul_characters``.
 
 Dependencies that do no I/O are ``async def``: FastAPI runs a sync dependency on a worker
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from vidonate.accounts.sessions import user_for_session
@@ -32,6 +33,7 @@ from vidonate.accounts.tokens import token_and_user
 from vidonate.db.engine import read_transaction
 from vidonate.db.models import Role, User
 from vidonate.errors import Forbidden, InvalidRequest, NotAuthenticated
+from vidonate.privacy.report_cache import ReportCache
 from vidonate.runtime import Runtime
 from vidonate.web import csrf
 from vidonate.web.clientip import TrustedProxies
@@ -57,6 +59,13 @@ async def get_rate_limits(request: Request) -> RateLimits:
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
+async def get_report_cache(request: Request) -> ReportCache:
+    return request.app.state.report_cache
+
+
+ReportCacheDep = Annotated[ReportCache, Depends(get_report_cache)]
+
+
 def client_ip(request: Request) -> str:
     """The client's address: the peer's, or behind one of the ``trusted_proxies`` the one
     it forwarded for (``web/clientip.py``)."""
@@ -78,7 +87,7 @@ class Caller:
 SESSION_SECRET = "sid"
 
 
-def identify(request: Request, rt: RuntimeDep) -> Caller:
+def identify(request: Request, rt: Runtime) -> Caller:
     """Who sent the request. Looking a token or session up writes nothing (no last-used
     time, expired rows are cleared at sign-in), so it reads without SQLite's write lock:
     no page or API call waits here for an upload or a job that is writing."""
@@ -100,10 +109,32 @@ def identify(request: Request, rt: RuntimeDep) -> Caller:
     return Caller(None)
 
 
-CallerDep = Annotated[Caller, Depends(identify)]
+async def guard_request(request: Request) -> None:
+    """The one app-wide dependency, run before every route: it finds the caller (once per
+    request, on a worker thread: it reads the database), then applies the rate limits,
+    the CSRF check of pages and the NUL check.
+
+    The role dependencies below read the caller it found from ``request.state``; they are
+    plain ``async`` functions of the request, so FastAPI solves a shallow tree per request
+    (its solving costs about as much per dependency as a small query).
+    """
+    caller = await run_in_threadpool(identify, request, request.app.state.runtime)
+    request.state.caller = caller
+    throttle_requests(request, caller, request.app.state.rate_limits)
+    await csrf.protect_pages(request)
+    await refuse_nul_characters(request)
 
 
-async def optional_user(request: Request, caller: CallerDep) -> User | None:
+async def get_caller(request: Request) -> Caller:
+    caller: Caller = request.state.caller  # set by guard_request, before any route runs
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def _optional_user(request: Request) -> User | None:
+    caller: Caller = request.state.caller
     if caller.refusal is not None:
         raise caller.refusal
     if (
@@ -118,13 +149,23 @@ async def optional_user(request: Request, caller: CallerDep) -> User | None:
     return caller.user
 
 
-async def signed_in_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+def _signed_in_user(request: Request) -> User:
+    user = _optional_user(request)
     if user is None:
         raise NotAuthenticated("not_signed_in", "sign in, or send 'Authorization: Bearer <token>'")
     return user
 
 
-async def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)]) -> User:
+async def optional_user(request: Request) -> User | None:
+    return _optional_user(request)
+
+
+async def signed_in_user(request: Request) -> User:
+    return _signed_in_user(request)
+
+
+async def current_user(request: Request) -> User:
+    user = _signed_in_user(request)
     if request.method not in csrf.SAFE_METHODS and not (user.roles & WRITER_ROLES):
         raise Forbidden(
             "read_only_role", "this account reads only (an auditor); it cannot change anything"
@@ -161,8 +202,8 @@ ReviewerUser = Annotated[User, require_role("reviewer")]
 AuditReader = Annotated[User, Depends(_audit_reader)]
 
 
-async def throttle_requests(request: Request, caller: CallerDep, limits: RateLimitsDep) -> None:
-    """App-wide: every request counts against its user, or its IP when anonymous.
+def throttle_requests(request: Request, caller: Caller, limits: RateLimits) -> None:
+    """Every request counts against its user, or its IP when anonymous.
 
     tus PATCH and HEAD on an existing upload count in a bucket of their own, so one
     large upload does not use up the budget of everything else.
@@ -176,7 +217,7 @@ async def throttle_requests(request: Request, caller: CallerDep, limits: RateLim
 
 
 async def refuse_nul_characters(request: Request) -> None:
-    """App-wide: a NUL character in the path, the query or a page's form is refused (422).
+    """A NUL character in the path, the query or a page's form is refused (422).
 
     No text in vidonate has a use for one, and PostgreSQL cannot store or even compare
     it: it would answer with an error, a 500. JSON bodies are checked by their schemas
@@ -209,8 +250,4 @@ def check_upload_rate(limits: RateLimits, donor: User) -> None:
 
 
 AppDependency = Callable[..., object]
-APP_DEPENDENCIES: tuple[AppDependency, ...] = (
-    throttle_requests,
-    csrf.protect_pages,
-    refuse_nul_characters,
-)
+APP_DEPENDENCIES: tuple[AppDependency, ...] = (guard_request,)

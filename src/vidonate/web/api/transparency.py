@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import Disclosure
 from vidonate.privacy.disclosures import list_disclosures, record_disclosure
-from vidonate.privacy.transparency import TransparencyReport, build_report
+from vidonate.privacy.transparency import TransparencyReport
 from vidonate.web.api.schemas import INT32_MAX, Text
-from vidonate.web.deps import AdminUser, AuditReader, RuntimeDep
+from vidonate.web.deps import AdminUser, AuditReader, ReportCacheDep, RuntimeDep
 
 router = APIRouter(tags=["transparency"])
 
@@ -46,13 +46,18 @@ class DisclosurePublic(BaseModel):
 @router.get("/transparency", response_model=TransparencyReport)
 def transparency(
     rt: RuntimeDep,
+    reports: ReportCacheDep,
+    response: Response,
     campaign: Annotated[str | None, Query(description="a campaign's slug; omit for all")] = None,
 ) -> TransparencyReport:
     """Public, no sign-in: clips received and what became of them, money paid and how it
     is spread over donors, withdrawals and how fast they took effect, reads of clip
-    content by purpose, and disclosures to third parties. See docs/transparency.md."""
-    with read_transaction(rt.sessions) as session:
-        return build_report(session, campaign or None)
+    content by purpose, and disclosures to third parties. See docs/transparency.md.
+
+    Each server recomputes it at most every ``VIDONATE_TRANSPARENCY_MAX_AGE_SECONDS``
+    (5 s by default); ``computed_at`` says when, and ``Cache-Control`` how long it keeps."""
+    response.headers["Cache-Control"] = reports.cache_control()
+    return reports.report(rt.sessions, campaign or None)
 
 
 @router.post("/admin/disclosures", response_model=DisclosurePublic, status_code=201)

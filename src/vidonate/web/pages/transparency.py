@@ -16,12 +16,11 @@ from vidonate.privacy.transparency import (
     REASON_LABELS,
     TransparencyReport,
     band_label,
-    build_report,
     duration,
     money,
     percent,
 )
-from vidonate.web.deps import OptionalUser, RuntimeDep
+from vidonate.web.deps import OptionalUser, ReportCacheDep, RuntimeDep
 from vidonate.web.pages.routes import page
 
 router = APIRouter(include_in_schema=False)
@@ -92,11 +91,13 @@ def transparency_page(
     request: Request,
     user: OptionalUser,
     rt: RuntimeDep,
+    reports: ReportCacheDep,
     campaign: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
-    """Public, no sign-in."""
+    """Public, no sign-in. The report comes from the cache the API's shares
+    (``privacy/report_cache.py``)."""
+    report = reports.report(rt.sessions, campaign or None)
     with read_transaction(rt.sessions) as session:
-        report = build_report(session, campaign or None)
         campaigns = [(c.slug, c.name) for c in list_campaigns(session)]
     return page(
         request,
