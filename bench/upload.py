@@ -140,9 +140,10 @@ def set_up_donor() -> Donor:
         rt.close()
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_server(port: int, env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``vidonate serve`` on a loopback port (``extra``: more options, e.g. --no-worker)."""
     vidonate = Path(sys.executable).with_name("vidonate")
-    command = [str(vidonate), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [str(vidonate), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
     with log.open("wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
