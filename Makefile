@@ -25,7 +25,7 @@ $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	@touch $(SERVE_STAMP)
 
 $(ALL_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,report]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,report,cluster]'
 	@touch $(ALL_STAMP) $(SERVE_STAMP)
 
 run: $(SERVE_STAMP)

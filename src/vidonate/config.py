@@ -43,7 +43,12 @@ class Settings(BaseSettings):
 
     var_dir: Path = Field(Path("var"), description="Where the embedded defaults keep state.")
     database_url: str = Field("", description="SQLAlchemy URL; default sqlite under var_dir.")
-    storage_url: str = Field("", description="Blob store URL; default file:// under var_dir.")
+    storage_url: str = Field(
+        "",
+        description="Blob store URL: file:///path (default: under var_dir), memory://, or "
+        "s3://bucket[/prefix][?endpoint_url=http://host:port&region=...] (credentials from "
+        "boto3's usual chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, files, roles).",
+    )
     queue_url: str = Field("inprocess://", description="Job queue; inprocess:// runs a thread.")
     secret_key: str = Field("", description="Signs session cookies; default a file in var_dir.")
     master_key_file: Path | None = Field(
@@ -98,6 +103,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long each server process serves a computed transparency report "
         "before computing it again (its computed_at says when); 0 computes every request.",
+    )
+    rate_limit_storage_url: str = Field(
+        "memory://",
+        description="Where the rate limits' counts live: memory:// (this process; one "
+        "server) or redis://host:port/db (shared by every server of a deployment).",
     )
     # Abuse protection: in-process token buckets (web/ratelimit.py). Each limit is also the
     # burst a client may spend at once; 0 turns a limit off.
