@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from seaweed import SeaweedS3
 from vidonate.config import Settings
 from vidonate.db.engine import transaction
 from vidonate.db.migrate import upgrade
@@ -200,3 +201,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.fuzz)
         if module in _SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 server on loopback for this test process (tests/seaweed.py)."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(seaweed: SeaweedS3, monkeypatch: pytest.MonkeyPatch) -> SeaweedS3:
+    """The server, with its access key in this test's environment (boto3 reads it there,
+    as a deployment's processes do)."""
+    for name, value in seaweed.environment().items():
+        monkeypatch.setenv(name, value)
+    return seaweed

@@ -20,6 +20,7 @@ Every error that crosses the API or the CLI is a :class:`VidonateError`. Its
     ├── InvalidRequest             422  a JSON body or parameter of the wrong shape
     ├── TooManyRequests            429  a rate limit; carries ``retry_after`` seconds
     ├── ChecksumMismatch           460  tus checksum extension
+    ├── ServiceUnavailable         503  a part the server needs (the blob store) is down
     └── ProcessingFailed           --   stored on the donation, never raised to HTTP
 """
 
@@ -108,6 +109,12 @@ class TooManyRequests(VidonateError):
 
 class ChecksumMismatch(VidonateError):
     status_code = 460
+
+
+class ServiceUnavailable(VidonateError):
+    """A part the server depends on does not answer; the same request may pass later."""
+
+    status_code = 503
 
 
 class ProcessingFailed(VidonateError):

@@ -36,6 +36,7 @@ SENTENCES: dict[str, str] = {
     "not_an_auditor": "Only an auditor or an administrator may read this.",
     "csrf_failed": "This form is out of date or did not come from vidonate; reload the page.",
     "rate_limited": "Too many requests; wait a little and try again.",
+    "storage_unavailable": "The clip store is not reachable just now; try again in a minute.",
     # Campaigns and cameras
     "unknown_campaign": "There is no such campaign.",
     "campaign_exists": "A campaign with that name exists already.",

@@ -1,8 +1,8 @@
 """The blob-store contract: every back end behaves the same to its callers.
 
-Each test runs against every back end (the local directory and memory today; the S3
-store joins by adding a fixture parameter). A back end's own extras (how it sweeps, what
-it leaves on disk) are tested beside it, in tests/storage/test_<back end>.py.
+Each test runs against every back end: the local directory, memory, and an S3 bucket on a
+real SeaweedFS server started on loopback (tests/seaweed.py). A back end's own extras (how
+it sweeps, what it leaves on disk) are tested beside it, in tests/storage/test_<back end>.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from vidonate.storage.base import copy_blobs, put_bytes, read_bytes
 from vidonate.storage.memory import MemoryStore
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    if request.param == "s3":
+        seaweed = request.getfixturevalue("s3_env")
+        return open_store(seaweed.storage_url(seaweed.new_prefix()))
     url = {"local": f"file://{tmp_path / 'blobs'}", "memory": "memory://"}[request.param]
     return open_store(url)
 
