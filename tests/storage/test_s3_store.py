@@ -8,13 +8,23 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from seaweed import SeaweedS3
+from tus_helpers import upload
+from vidonate.config import Settings
 from vidonate.crypto.vault import Vault
+from vidonate.db.engine import transaction
+from vidonate.db.models import Donation
 from vidonate.errors import ServiceUnavailable
+from vidonate.ingest.samples import generate_clip
+from vidonate.runtime import Runtime
 from vidonate.storage import open_store
 from vidonate.storage.base import put_bytes, read_bytes
 from vidonate.storage.s3 import MIN_PART_SIZE, S3Store
+from vidonate.web.app import create_app
+from world import build_world
 
 MIB = 1024 * 1024
 
@@ -155,3 +165,33 @@ class socket_port:
 
     def __exit__(self, *_: object) -> None:
         self._socket.close()
+
+
+@pytest.mark.slow  # a whole clip through processing: make test, not test-fast
+def test_a_clip_is_uploaded_processed_and_withdrawn_with_its_blobs_in_s3(
+    s3_env: SeaweedS3, settings: Settings, tmp_path: Any
+) -> None:
+    """The same code path as on a local disk, with only the storage URL changed."""
+    on_s3 = settings.model_copy(update={"storage_url": s3_env.storage_url(s3_env.new_prefix())})
+    rt = Runtime.from_settings(on_s3)
+    try:
+        assert isinstance(rt.store, S3Store)
+        world = build_world(rt)
+        clip = generate_clip(tmp_path / "clip.mp4", seconds=1.5).read_bytes()
+        with TestClient(create_app(rt, run_worker=False)) as client:
+            upload(client, world.tokens["alice"], clip, world.metadata())
+            assert rt.worker.run_pending() == 1
+            with transaction(rt.sessions) as s:
+                donation = s.scalars(select(Donation)).one()
+                assert donation.status == "in_review" and donation.video_key
+                video_key = donation.video_key
+            assert video_key in rt.store.keys("clips/") and rt.store.keys("uploads/") == []
+            assert world.plaintext(donation.id, video_key)[4:8] == b"ftyp"
+            withdrawn = client.post(
+                "/api/v1/me/withdraw", headers={"Authorization": f"Bearer {world.tokens['alice']}"}
+            )
+            assert withdrawn.status_code == 200, withdrawn.text
+            rt.worker.run_pending()  # the deletion of the ciphertext left behind
+        assert rt.store.keys() == []
+    finally:
+        rt.close()
