@@ -127,9 +127,7 @@ class RedisTokenBuckets(Buckets):
         if limit is None:
             return 0.0
         try:
-            wait = self._script(
-                keys=[self.key(key)], args=[limit.capacity, repr(limit.per_second)]
-            )
+            wait = self._script(keys=[self.key(key)], args=[limit.capacity, repr(limit.per_second)])
         except redis.RedisError as error:
             self._outage.report(error)
             return 0.0
@@ -165,4 +163,3 @@ class RedisBackend:
     def buckets(self, name: str, limit: Limit | None) -> RedisTokenBuckets:
         """The buckets of the limit ``name``."""
         return RedisTokenBuckets(limit, self.client, name, prefix=self.prefix, outage=self.outage)
-
