@@ -81,7 +81,7 @@ class Outage:
                 return
             self._last = now
         log.warning(
-            "rate limits are off: Redis is unreachable (%s: %s); letting requests through",
+            "rate limits are off: Redis failed (%s: %s); letting requests through",
             type(error).__name__,
             error,
         )
