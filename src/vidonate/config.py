@@ -33,6 +33,7 @@ NON_SETTING_VARIABLES: Mapping[str, str] = {
     "VIDONATE_TEST_MEDIA": "the test suite and benches: real footage",
     "VIDONATE_TEST_PG": "the test suite: PostgreSQL admin URL",
     "VIDONATE_REQUIRE_POSTGRES": "CI: PostgreSQL tests must run, not skip",
+    "VIDONATE_REQUIRE_REDIS": "CI: Redis rate-limit tests must run, not skip",
     "VIDONATE_REQUIRE_EXIFTOOL": "CI: exiftool tests must run, not skip",
     "VIDONATE_HUGE_TESTS": "the test suite: objects over 4 GiB",
 }

@@ -1,9 +1,14 @@
-"""Rate limits as in-process token buckets.
+"""Rate limits as token buckets, kept in this process or shared through Redis.
 
 A bucket holds up to ``capacity`` tokens and refills at ``capacity`` tokens per
 ``period_s``; every request takes one token, and a request that finds the bucket
-empty is refused with 429 and the seconds until the next token. One process keeps
-its own buckets: behind several server processes each enforces the limit itself.
+empty is refused with 429 and the seconds until the next token.
+
+Where the buckets live is ``rate_limit_storage_url``: ``memory://`` (the default) keeps
+them in this process (``TokenBuckets``), which is exact for one server process but lets
+each of several processes enforce the limit by itself; ``redis://host:port/db`` keeps
+them in Redis (``RedisTokenBuckets`` in ``ratelimit_redis``), shared by every server of
+a deployment.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from vidonate.config import Settings
 from vidonate.errors import TooManyRequests
 
-__all__ = ["Clock", "Limit", "RateLimits", "TokenBuckets"]
+__all__ = ["Buckets", "Clock", "Limit", "RateLimits", "TokenBuckets"]
 
 Clock = Callable[[], float]
 MINUTE, HOUR = 60.0, 3600.0
@@ -42,8 +48,31 @@ class _Bucket:
     updated: float
 
 
-class TokenBuckets:
-    """One token bucket per key (a user, an IP, a username), safe to share between threads.
+class Buckets(ABC):
+    """One token bucket per key, with ``limit``; the back ends differ in where they live.
+
+    ``limit=None`` (a limit of 0 in the settings) lets everything through.
+    """
+
+    limit: Limit | None
+
+    @abstractmethod
+    def take(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 when it was there, else the seconds to wait."""
+
+    def check(self, key: str, what: str) -> None:
+        """Take a token for ``key`` or refuse with 429; ``what`` names what was counted."""
+        wait = self.take(key)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise TooManyRequests(
+                "rate_limited", f"too many {what}; try again in {retry_after} s", retry_after
+            )
+
+
+class TokenBuckets(Buckets):
+    """One token bucket per key (a user, an IP, a username) in this process, safe to share
+    between threads.
 
     ``limit=None`` (a limit of 0 in the settings) lets everything through. At most
     ``max_keys`` buckets are kept: past that, the least recently used are dropped, which
@@ -81,42 +110,62 @@ class TokenBuckets:
                 return 0.0
             return (1.0 - bucket.tokens) / limit.per_second
 
-    def check(self, key: str, what: str) -> None:
-        """Take a token for ``key`` or refuse with 429; ``what`` names what was counted."""
-        wait = self.take(key)
-        if wait > 0:
-            retry_after = max(1, math.ceil(wait))
-            raise TooManyRequests(
-                "rate_limited", f"too many {what}; try again in {retry_after} s", retry_after
-            )
-
 
 def _limit(capacity: int, period_s: float) -> Limit | None:
     return Limit(capacity, period_s) if capacity > 0 else None
+
+
+MEMORY_URL = "memory://"
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 @dataclass
 class RateLimits:
     """Every limit the web app enforces, built from the settings."""
 
-    requests: TokenBuckets
-    upload_chunks: TokenBuckets
-    uploads: TokenBuckets
-    sign_ins_per_ip: TokenBuckets
-    sign_ins_per_ip_and_username: TokenBuckets
+    requests: Buckets
+    upload_chunks: Buckets
+    uploads: Buckets
+    sign_ins_per_ip: Buckets
+    sign_ins_per_ip_and_username: Buckets
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> RateLimits:
-        def buckets(capacity: int, period_s: float) -> TokenBuckets:
-            return TokenBuckets(_limit(capacity, period_s), clock)
+        """The five limits, in the back end ``settings.rate_limit_storage_url`` names.
+
+        ``clock`` is for the memory back end; Redis buckets read Redis's clock, one for
+        every server.
+        """
+        url = settings.rate_limit_storage_url
+        make: Callable[[str, Limit | None], Buckets]
+        if url == MEMORY_URL:
+
+            def make(name: str, limit: Limit | None) -> Buckets:
+                return TokenBuckets(limit, clock)
+
+        elif url.startswith(REDIS_SCHEMES):
+            # Imported here: redis is an optional dependency (the [cluster] extra).
+            from vidonate.web.ratelimit_redis import RedisBackend
+
+            make = RedisBackend.from_url(url).buckets
+        else:
+            raise ValueError(
+                f"rate_limit_storage_url must be {MEMORY_URL} (this process) or "
+                f"redis://host:port/db (rediss:// with TLS), not {url!r}"
+            )
 
         return cls(
-            requests=buckets(settings.rate_limit_requests_per_minute, MINUTE),
-            upload_chunks=buckets(settings.rate_limit_upload_chunks_per_minute, MINUTE),
-            uploads=buckets(settings.rate_limit_uploads_per_hour, HOUR),
-            sign_ins_per_ip=buckets(settings.rate_limit_sign_ins_per_ip_per_minute, MINUTE),
-            sign_ins_per_ip_and_username=buckets(
-                settings.rate_limit_sign_ins_per_address_and_username_per_hour, HOUR
+            requests=make("requests", _limit(settings.rate_limit_requests_per_minute, MINUTE)),
+            upload_chunks=make(
+                "upload_chunks", _limit(settings.rate_limit_upload_chunks_per_minute, MINUTE)
+            ),
+            uploads=make("uploads", _limit(settings.rate_limit_uploads_per_hour, HOUR)),
+            sign_ins_per_ip=make(
+                "sign_ins_per_ip", _limit(settings.rate_limit_sign_ins_per_ip_per_minute, MINUTE)
+            ),
+            sign_ins_per_ip_and_username=make(
+                "sign_ins_per_ip_and_username",
+                _limit(settings.rate_limit_sign_ins_per_address_and_username_per_hour, HOUR),
             ),
         )
 
