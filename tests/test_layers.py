@@ -26,6 +26,7 @@ WIRING_MODULES = frozenset(
         "cli.py",
         "cli_common.py",
         "cli_donor.py",
+        "cli_server.py",
         "cli_tokens.py",
     }
 )
