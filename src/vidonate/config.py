@@ -110,8 +110,8 @@ class Settings(BaseSettings):
         description="Where the rate limits' counts live: memory:// (this process; one "
         "server) or redis://host:port/db (shared by every server of a deployment).",
     )
-    # Abuse protection: token buckets (web/ratelimit.py), in this process or in Redis. Each limit is also the
-    # burst a client may spend at once; 0 turns a limit off.
+    # Abuse protection: token buckets (web/ratelimit.py), in this process or in Redis.
+    # Each limit is also the burst a client may spend at once; 0 turns a limit off.
     rate_limit_requests_per_minute: int = Field(
         1200, ge=0, description="Requests per minute per signed-in user, or per IP if anonymous."
     )
