@@ -102,7 +102,11 @@ class Runtime:
             DELETE_BLOBS_JOB,
             lambda payload: delete_content_blobs(self.store, self.sessions, payload),
         )
-        jobs.schedule(self.housekeeping, HOUSEKEEPING_SECONDS)
+        jobs.schedule("housekeeping", self.shared_housekeeping, HOUSEKEEPING_SECONDS)
+        # Scratch space is on each host's disk: every process sweeps what dead ones left.
+        jobs.schedule(
+            "scratch_sweep", self.scratch.sweep, HOUSEKEEPING_SECONDS, once_per_deployment=False
+        )
 
     def pipeline(self) -> Pipeline:
         """What training, evaluation and detection work with. Built on demand: its module
@@ -111,10 +115,16 @@ class Runtime:
 
         return Pipeline(self.sessions, self.vault, self.store, self.scratch)
 
-    def housekeeping(self) -> None:
+    def shared_housekeeping(self) -> None:
+        """What one worker of the deployment does each turn: expired uploads and clips
+        past their retention go, and the blob store's abandoned writes are swept."""
         expire_uploads(self.sessions, self.store)
         expire_retained_clips(self.sessions, self.vault, self.duplicates, self.worker)
         self.store.sweep_partial()
+
+    def housekeeping(self) -> None:
+        """All of it at once, now (tests, `vidonate process`)."""
+        self.shared_housekeeping()
         self.scratch.sweep()
 
     def start(self) -> None:

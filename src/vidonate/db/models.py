@@ -527,6 +527,18 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class ScheduledTask(Base):
+    """A periodic task that runs once per deployment, not once per process: the worker
+    that moves ``next_run_at`` forward (a conditional UPDATE) runs it; the others see the
+    row moved and wait for the next turn (jobs/schedule.py)."""
+
+    __tablename__ = "scheduled_tasks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_run_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
 @event.listens_for(Release, "before_update")
 @event.listens_for(Release, "before_delete")
 @event.listens_for(ReleaseClip, "before_update")

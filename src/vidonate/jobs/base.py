@@ -36,8 +36,16 @@ class JobQueue(Protocol):
         """Run `handler` for jobs of `kind`; `give_up` when one has used up its attempts."""
         ...
 
-    def schedule(self, task: Callable[[], None], every_s: float) -> None:
-        """Run `task` periodically (once at start, then every `every_s` seconds)."""
+    def schedule(
+        self,
+        name: str,
+        task: Callable[[], object],
+        every_s: float,
+        *,
+        once_per_deployment: bool = True,
+    ) -> None:
+        """Run `task` periodically (at start, then every `every_s` seconds): by one
+        worker of the deployment, or with ``once_per_deployment=False`` in every process."""
         ...
 
     def wake(self) -> None:

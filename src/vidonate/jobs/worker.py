@@ -1,13 +1,15 @@
 """In-process workers: threads that claim jobs from the database and run their handlers.
 
 While a job runs, a heartbeat thread renews its lease; the first worker thread also
-requeues jobs whose lease lapsed (see :mod:`vidonate.jobs.queue`) and runs housekeeping.
+requeues jobs whose lease lapsed (see :mod:`vidonate.jobs.queue`) and runs the periodic
+tasks, housekeeping once per deployment (see :mod:`vidonate.jobs.schedule`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vidonate.db.engine import transaction
 from vidonate.jobs import queue
 from vidonate.jobs.base import GiveUp, Handler, Payload
+from vidonate.jobs.schedule import Periodic, claim_turn
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +33,8 @@ class Worker:
 
     sessions: sessionmaker[Session]
     handlers: dict[str, Handler] = field(default_factory=dict)
-    housekeeping: Callable[[], None] | None = None
     threads: int = 1
     poll_seconds: float = 1.0
-    housekeeping_seconds: float = 60.0
     lease_seconds: float = queue.LEASE.total_seconds()
     max_attempts: int = queue.MAX_ATTEMPTS
     give_up: dict[str, GiveUp] = field(default_factory=dict)
@@ -42,6 +43,7 @@ class Worker:
     _threads: list[threading.Thread] = field(default_factory=list)
     _running: dict[int, str] = field(default_factory=dict)  # job id -> worker name
     _running_lock: threading.Lock = field(default_factory=threading.Lock)
+    _periodic: list[Periodic] = field(default_factory=list)
 
     def enqueue(
         self, session: Session, kind: str, payload: Payload, run_after: datetime | None = None
@@ -53,9 +55,34 @@ class Worker:
         if give_up is not None:
             self.give_up[kind] = give_up
 
-    def schedule(self, task: Callable[[], None], every_s: float) -> None:
-        """One periodic task (housekeeping), run by the first worker thread."""
-        self.housekeeping, self.housekeeping_seconds = task, every_s
+    def schedule(
+        self,
+        name: str,
+        task: Callable[[], object],
+        every_s: float,
+        *,
+        once_per_deployment: bool = True,
+    ) -> None:
+        """A periodic task, run by the first worker thread at start and every ``every_s``
+        seconds: by one worker of the whole deployment, or by every process."""
+        self._periodic.append(Periodic(name, task, every_s, once_per_deployment))
+
+    def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
+        """Run the periodic tasks whose turn it is; the names of those that ran."""
+        now = time.monotonic() if now is None else now
+        ran = []
+        for periodic in self._periodic:
+            if now < periodic._next_look:
+                continue
+            periodic._next_look = now + periodic.look_every_s()
+            if periodic.once_per_deployment:
+                every = timedelta(seconds=periodic.every_s)
+                with transaction(self.sessions) as session:
+                    if not claim_turn(session, periodic.name, every, runner):
+                        continue
+            self._guarded(periodic.name, periodic.task)
+            ran.append(periodic.name)
+        return ran
 
     @property
     def lease(self) -> timedelta:
@@ -99,16 +126,13 @@ class Worker:
 
     def _loop(self, index: int) -> None:
         worker = queue.worker_name(index)
-        elapsed = self.housekeeping_seconds  # run housekeeping once at start
         since_recovery = 0.0
         while not self._stop.is_set():
             if index == 0:
-                if self.housekeeping and elapsed >= self.housekeeping_seconds:
-                    elapsed = 0.0
-                    self._guarded(self.housekeeping)
+                self._guarded("the periodic tasks", lambda: self.run_periodic(worker))
                 if since_recovery >= self.lease_seconds / 2:
                     since_recovery = 0.0
-                    self._guarded(self._recover)
+                    self._guarded("lease recovery", self._recover)
             try:
                 if self._run_one(worker):
                     continue
@@ -116,7 +140,6 @@ class Worker:
                 log.exception("worker %s could not claim a job", worker)
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
-            elapsed += self.poll_seconds
             since_recovery += self.poll_seconds
 
     def _heartbeat(self) -> None:
@@ -186,8 +209,8 @@ class Worker:
         return None
 
     @staticmethod
-    def _guarded(task: Callable[[], None]) -> None:
+    def _guarded(what: str, task: Callable[[], object]) -> None:
         try:
             task()
-        except Exception:
-            log.exception("housekeeping failed")
+        except Exception:  # logged; the worker goes on and tries again next turn
+            log.exception("%s failed", what)

@@ -1,0 +1,57 @@
+"""Periodic tasks: once per deployment, or in every process.
+
+Housekeeping (expiring uploads, retention, sweeping the blob store) must run once per
+interval however many workers a deployment runs: each worker would otherwise repeat it,
+and two at once would race each other. Such a task has a row in ``scheduled_tasks``;
+a worker whose turn it thinks it is moves the row's ``next_run_at`` forward with a
+conditional UPDATE, and only the one whose UPDATE matched runs the task. Should that worker
+die mid-task, the next turn comes ``every`` later, from whichever worker is alive.
+
+A task that concerns the process itself (sweeping the scratch space of its own host) runs
+in every process instead (``once_per_deployment=False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import Session
+
+from vidonate.db.models import ScheduledTask, utcnow
+from vidonate.db.upsert import insert_unless_present
+
+
+def claim_turn(
+    session: Session, name: str, every: timedelta, runner: str, now: datetime | None = None
+) -> bool:
+    """Whether ``runner`` has the turn of task ``name`` now; if so, the next turn is
+    ``every`` from now. At most one caller per turn gets True, across processes."""
+    now = now or utcnow()
+    insert_unless_present(session, ScheduledTask, {"name": name, "next_run_at": now}, ["name"])
+    result = session.execute(
+        update(ScheduledTask)
+        .where(ScheduledTask.name == name, ScheduledTask.next_run_at <= now)
+        .values(next_run_at=now + every, last_run_at=now, last_run_by=runner)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+@dataclass
+class Periodic:
+    """One periodic task and when this process next looks at it."""
+
+    name: str
+    task: Callable[[], object]
+    every_s: float
+    once_per_deployment: bool = True
+    _next_look: float = field(default=float("-inf"))  # monotonic time; -inf: at start
+
+    def look_every_s(self) -> float:
+        # A task shared by the deployment is looked at more often than it runs, so that
+        # the turn passes quickly to a live worker when the last runner died.
+        return min(self.every_s, 5.0) if self.once_per_deployment else self.every_s
