@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import av
@@ -12,7 +14,7 @@ from PIL import ImageOps
 from tus_helpers import upload
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation
-from vidonate.dedupe.finder import from_bytes, to_bytes
+from vidonate.dedupe.finder import DuplicateFinder, from_bytes, to_bytes
 from vidonate.dedupe.phash import video_signature
 from vidonate.ingest.samples import generate_clip
 from world import World
@@ -79,3 +81,31 @@ def test_resubmitting_a_rejected_clip_is_not_a_duplicate(
     again = _donate(client, world, clip, "alice")
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, again).duplicate_of is None  # type: ignore[union-attr]
+
+
+def test_two_workers_checking_two_copies_at_once_still_catch_the_second(
+    world: World, tmp_path: Path
+) -> None:
+    """Two processes (two finders, each with its own index), two copies of one clip, at
+    the same moment: the second check waits for the first to commit its signature, then
+    finds it. Without the deployment-wide lock, on PostgreSQL, each would miss the other."""
+    signature = video_signature(generate_clip(tmp_path / "a.mp4", seconds=3, seed=21))
+    first_id, second_id = world.clip_in_review("alice"), world.clip_in_review("bob")
+    finders = [DuplicateFinder(world.rt.vault), DuplicateFinder(world.rt.vault)]
+    first_checked = threading.Event()
+    found: dict[int, int | None] = {}
+
+    def check(finder: DuplicateFinder, donation_id: int, hold_s: float) -> None:
+        with transaction(world.rt.sessions) as s:
+            duplicate = finder.find(s, donation_id, signature)
+            first_checked.set()
+            finder.record(s, s.get_one(Donation, donation_id), signature)
+            time.sleep(hold_s)  # still uncommitted while the other worker checks
+        found[donation_id] = None if duplicate is None else duplicate.donation_id
+
+    first = threading.Thread(target=check, args=(finders[0], first_id, 1.0))
+    first.start()
+    assert first_checked.wait(30)
+    check(finders[1], second_id, 0.0)
+    first.join()
+    assert found == {first_id: None, second_id: first_id}

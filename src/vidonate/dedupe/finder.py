@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from vidonate.db.locks import hold_until_commit
 from vidonate.db.models import ClipSignature, Donation, DonationStatus
 from vidonate.dedupe.index import HashIndex
 from vidonate.dedupe.phash import VideoSignature, is_near_duplicate, match_score
@@ -37,6 +38,7 @@ COUNTING = (
 )
 _MAX_CANDIDATES = 20
 _SEAL_PURPOSE = "clip_signatures.hashes"
+DEDUPE_LOCK = "vidonate.dedupe"
 
 
 def to_bytes(signature: VideoSignature) -> bytes:
@@ -98,9 +100,15 @@ class DuplicateFinder:
     def find(
         self, session: Session, donation_id: int, signature: VideoSignature
     ) -> Duplicate | None:
-        """The accepted or pending clip (other than this one) that `signature` copies."""
+        r"""The accepted or pending clip (other than this one) that `signature` copies.
+
+        Call it in the write transaction that then :meth:`record`\ s the signature: it
+        takes the deployment-wide dedupe lock until that transaction commits, so two
+        workers checking two copies of one clip at once take turns, and the second sees
+        the first's signature (``db/locks.py``)."""
         if len(signature) == 0:
             return None
+        hold_until_commit(session, DEDUPE_LOCK)
         with self._lock:
             self._refresh(session)
             hits = self._index.query(signature.query_hashes())
