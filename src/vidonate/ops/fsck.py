@@ -169,7 +169,7 @@ def _classify(
     parts: set[str],
     models: set[int],
 ) -> str:
-    """"referenced", "orphan" or "shredded" for one stored key."""
+    """ "referenced", "orphan" or "shredded" for one stored key."""
     donation_id = _int_id(_id_under(key, layout.CLIPS))
     if donation_id is not None:
         clip = clips.get(donation_id)
