@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +49,7 @@ CONTENT_STATUSES = frozenset(
 )
 _BATCH = 2000
 Progress = Callable[[str], None]
+Verdict = Literal["referenced", "orphan", "shredded"]
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,8 @@ def _classify(
     upload_donation: dict[str, int],
     parts: set[str],
     models: set[int],
-) -> str:
-    """ "referenced", "orphan" or "shredded" for one stored key."""
+) -> Verdict:
+    """Whether one stored key is referenced, an orphan, or bytes under a destroyed key."""
     donation_id = _int_id(_id_under(key, layout.CLIPS))
     if donation_id is not None:
         clip = clips.get(donation_id)
