@@ -137,3 +137,81 @@ def process() -> None:
     rt = runtime_or_exit()
     ran = rt.worker.run_pending()
     console.print(f"ran {ran} jobs")
+
+
+@server_app.command()
+def fsck(
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Delete orphan blobs and the bytes of shredded clips (never a referenced "
+            "blob); missing blobs cannot be repaired and are only reported.",
+        ),
+    ] = False,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            min=0,
+            metavar="SECONDS",
+            help="With --repair: delete only what is still unreferenced this long after the "
+            "first scan (bytes are written before the row naming them commits).",
+        ),
+    ] = 30.0,
+) -> None:
+    """Compare the database with the blob store: orphan, missing and shredded blobs.
+
+    Exits 0 when nothing is left to report (after repairing, with --repair), else 1.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from vidonate.ops import fsck as ops
+
+    rt = runtime_or_exit()
+    try:
+        with console.status("checking the blob store against the database") as status:
+
+            def progress(message: str) -> None:
+                status.update(f"fsck: {message}")
+
+            if repair:
+                report, removed = ops.repair(rt.sessions, rt.store, grace, progress=progress)
+            else:
+                report, removed = ops.check(rt.sessions, rt.store, progress), 0
+    finally:
+        rt.close()
+    table = Table(title="vidonate fsck", show_header=False)
+    table.add_row("blobs", str(report.blobs))
+    table.add_row("orphans", str(len(report.orphans)))
+    table.add_row("missing", str(len(report.missing)))
+    table.add_row("shredded", str(len(report.shredded)))
+    table.add_row("pending deletions", f"{report.pending_deletions} job(s)")
+    if repair:
+        table.add_row("removed", str(removed))
+    console.print(table)
+    shown = 20
+    sections = (
+        ("orphans", "no row refers to them", report.orphans),
+        ("missing", "rows refer to them; cannot be repaired", report.missing),
+        ("shredded", "their key is destroyed; the bytes remain", report.shredded),
+    )
+    for name, meaning, keys in sections:
+        if not keys:
+            continue
+        console.print(f"[bold]{name}[/] ({len(keys)}: {meaning})")
+        for key in keys[:shown]:
+            console.print(f"  {escape(key)}", soft_wrap=True, highlight=False)
+        if len(keys) > shown:
+            console.print(f"  … and {len(keys) - shown} more")
+    if report.shredded and report.pending_deletions:
+        console.print(
+            f"{report.pending_deletions} queued deletion job(s) will remove shredded bytes "
+            "(the worker runs them; `vidonate process` runs them now)."
+        )
+    if (report.orphans or report.shredded) and not repair:
+        console.print("`vidonate fsck --repair` removes orphans and shredded bytes.")
+    if report.clean:
+        console.print("[green]clean[/]: the database and the blob store agree")
+    raise typer.Exit(0 if report.clean else 1)

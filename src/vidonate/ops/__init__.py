@@ -1,0 +1,1 @@
+"""Operator tools that check and mend the deployment's state (``vidonate fsck``)."""
