@@ -49,6 +49,22 @@ class SeaweedS3:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "weed.log"
         self.bucket = "vidonate-test"
+        # Fixed for the server's life, so that a restart comes back on the same addresses.
+        self.ports = {
+            name: _free_port()
+            for name in (
+                "master.port",
+                "master.port.grpc",
+                "volume.port",
+                "volume.port.grpc",
+                "filer.port",
+                "filer.port.grpc",
+                "s3.port.grpc",
+                "s3.port.iceberg",
+                "s3.port.lance",
+                "metricsPort",
+            )
+        }
 
     def command(self) -> list[str]:
         identities = {
@@ -64,21 +80,6 @@ class SeaweedS3:
         config.write_text(json.dumps(identities))
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
-        ports = {
-            name: _free_port()
-            for name in (
-                "master.port",
-                "master.port.grpc",
-                "volume.port",
-                "volume.port.grpc",
-                "filer.port",
-                "filer.port.grpc",
-                "s3.port.grpc",
-                "s3.port.iceberg",
-                "s3.port.lance",
-                "metricsPort",
-            )
-        }
         return [
             weed_binary(),
             "server",
@@ -91,7 +92,7 @@ class SeaweedS3:
             f"-s3.config={config}",
             "-master.volumeSizeLimitMB=64",
             "-volume.max=100",
-            *(f"-{name}={port}" for name, port in ports.items()),
+            *(f"-{name}={port}" for name, port in self.ports.items()),
         ]
 
     def start(self, timeout_s: float = 60.0) -> None:
