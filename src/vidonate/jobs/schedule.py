@@ -55,3 +55,11 @@ class Periodic:
         # A task shared by the deployment is looked at more often than it runs, so that
         # the turn passes quickly to a live worker when the last runner died.
         return min(self.every_s, 5.0) if self.once_per_deployment else self.every_s
+
+    def time_to_look(self, now: float) -> bool:
+        """Whether this process looks at the task at ``now`` (then not again for
+        :meth:`look_every_s`)."""
+        if now < self._next_look:
+            return False
+        self._next_look = now + self.look_every_s()
+        return True

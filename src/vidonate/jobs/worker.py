@@ -72,9 +72,8 @@ class Worker:
         now = time.monotonic() if now is None else now
         ran = []
         for periodic in self._periodic:
-            if now < periodic._next_look:
+            if not periodic.time_to_look(now):
                 continue
-            periodic._next_look = now + periodic.look_every_s()
             if periodic.once_per_deployment:
                 every = timedelta(seconds=periodic.every_s)
                 with transaction(self.sessions) as session:
