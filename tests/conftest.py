@@ -102,8 +102,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         var_dir=tmp_path / "var",
         database_url=database_url,
         storage_url="",
-        queue_url="inprocess://",
-        worker_threads=0,  # tests run jobs explicitly with rt.worker.run_pending()
+        queue_url="",  # each database's default: Procrastinate on PostgreSQL
+        worker_threads=0,  # tests run jobs explicitly with rt.jobs.run_pending()
         transparency_max_age_seconds=0,  # a report read after a change shows it
         job_poll_seconds=0.1,
         secret_key="test-secret-key-test-secret-key",

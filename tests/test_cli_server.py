@@ -17,7 +17,7 @@ from servers import server, vidonate_process
 from tus_helpers import upload
 from vidonate.config import Settings
 from vidonate.db.engine import read_transaction
-from vidonate.db.models import Donation, Job
+from vidonate.db.models import Donation
 from vidonate.ingest.samples import generate_clip
 from vidonate.ingest.tus import PROCESS_JOB
 from world import World
@@ -42,7 +42,7 @@ def test_a_server_without_worker_leaves_jobs_to_a_worker_process(
         with read_transaction(world.rt.sessions) as s:
             donation = s.scalars(select(Donation)).one()
             donation_id = donation.id
-            job = s.scalars(select(Job).where(Job.kind == PROCESS_JOB)).one()
+            (job,) = world.rt.jobs.list_jobs(s, PROCESS_JOB)
             # Received, its processing job queued and claimed by nobody: this server runs none.
             assert (donation.status, job.status, job.attempts) == ("received", "queued", 0)
 

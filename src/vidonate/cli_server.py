@@ -135,7 +135,7 @@ def migrate() -> None:
 def process() -> None:
     """Run every pending background job now, then exit."""
     rt = runtime_or_exit()
-    ran = rt.worker.run_pending()
+    ran = rt.jobs.run_pending()
     console.print(f"ran {ran} jobs")
 
 
@@ -177,9 +177,11 @@ def fsck(
                 status.update(f"fsck: {message}")
 
             if repair:
-                report, removed = ops.repair(rt.sessions, rt.store, grace, progress=progress)
+                report, removed = ops.repair(
+                    rt.sessions, rt.store, rt.jobs, grace, progress=progress
+                )
             else:
-                report, removed = ops.check(rt.sessions, rt.store, progress), 0
+                report, removed = ops.check(rt.sessions, rt.store, rt.jobs, progress), 0
     finally:
         rt.close()
     table = Table(title="vidonate fsck", show_header=False)

@@ -50,7 +50,12 @@ class Settings(BaseSettings):
         "s3://bucket[/prefix][?endpoint_url=http://host:port&region=...] (credentials from "
         "boto3's usual chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, files, roles).",
     )
-    queue_url: str = Field("inprocess://", description="Job queue; inprocess:// runs a thread.")
+    queue_url: str = Field(
+        "",
+        description="Job queue: inprocess:// (threads on the jobs table) or procrastinate:// "
+        "(Procrastinate on the PostgreSQL database); default: procrastinate on PostgreSQL, "
+        "inprocess on SQLite.",
+    )
     secret_key: str = Field("", description="Signs session cookies; default a file in var_dir.")
     master_key_file: Path | None = Field(
         None, description="Master key wrapping donor keys; default var_dir/master.key."

@@ -27,7 +27,8 @@ from vidonate.ingest.process import (
     process_donation,
 )
 from vidonate.ingest.tus import Uploads, expire_uploads
-from vidonate.jobs.worker import Worker
+from vidonate.jobs.base import JobQueue
+from vidonate.jobs.factory import open_queue
 from vidonate.storage import BlobStore, open_store
 from vidonate.storage.scratch import ScratchSpace
 
@@ -44,8 +45,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     store: BlobStore
     vault: Vault = field(init=False)
-    # The job queue (vidonate.jobs.base.JobQueue); its in-process, database-backed back end.
-    worker: Worker = field(init=False)
+    # In-process threads on the jobs table, or Procrastinate: picked by the queue URL.
+    jobs: JobQueue = field(init=False)
     duplicates: DuplicateFinder = field(init=False)
     scratch: ScratchSpace = field(init=False)
     processing: Processing = field(init=False)
@@ -53,11 +54,6 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        if not settings.queue_url.startswith("inprocess"):
-            raise ValueError(
-                f"unsupported queue URL {settings.queue_url!r}: this version runs jobs in "
-                "process (inprocess://); Celery comes with the distributed deployment"
-            )
         engine = make_engine(
             settings.database_url, reads_take_write_lock=settings.sqlite_reads_take_write_lock
         )
@@ -76,21 +72,15 @@ class Runtime:
             runtime.scratch,
             settings,
         )
-        runtime.worker = Worker(
-            sessions=runtime.sessions,
-            threads=max(settings.worker_threads, 1),
-            poll_seconds=settings.job_poll_seconds,
-            lease_seconds=settings.job_lease_seconds,
-            max_attempts=settings.job_max_attempts,
-        )
+        runtime.jobs = open_queue(settings, runtime.sessions)
         runtime.uploads = Uploads(
-            runtime.sessions, runtime.vault, runtime.store, runtime.worker, settings
+            runtime.sessions, runtime.vault, runtime.store, runtime.jobs, settings
         )
         runtime._register_jobs()
         return runtime
 
     def _register_jobs(self) -> None:
-        jobs = self.worker
+        jobs = self.jobs
         jobs.register(
             PROCESS_JOB,
             lambda payload: process_donation(self.processing, int(payload["donation_id"])),
@@ -119,7 +109,7 @@ class Runtime:
         """What one worker of the deployment does each turn: expired uploads and clips
         past their retention go, and the blob store's abandoned writes are swept."""
         expire_uploads(self.sessions, self.store)
-        expire_retained_clips(self.sessions, self.vault, self.duplicates, self.worker)
+        expire_retained_clips(self.sessions, self.vault, self.duplicates, self.jobs)
         self.store.sweep_partial()
 
     def housekeeping(self) -> None:
@@ -130,9 +120,9 @@ class Runtime:
     def start(self) -> None:
         self.scratch.sweep()  # plaintext a crashed process left behind goes first
         if self.settings.worker_threads > 0:
-            self.worker.start()
+            self.jobs.start()
 
     def close(self) -> None:
-        self.worker.stop()
+        self.jobs.stop()
         self.scratch.close()
         self.engine.dispose()

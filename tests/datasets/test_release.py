@@ -131,7 +131,7 @@ def test_a_withdrawn_clip_is_listed_with_the_next_release_and_unreadable_in_ever
         assert alice is not None and donation is not None
         owner = alice if donation.donor_id == alice.id else s.get(User, world.bob.id)
         rt = world.rt
-        withdraw_clip(s, rt.vault, rt.duplicates, rt.worker, owner, gone)  # type: ignore[arg-type]
+        withdraw_clip(s, rt.vault, rt.duplicates, rt.jobs, owner, gone)  # type: ignore[arg-type]
     _release(world)
     with transaction(world.rt.sessions) as s:
         second = get_release(s, "v2")
@@ -162,7 +162,7 @@ def test_a_donor_who_withdraws_everything_leaves_every_release(
     with transaction(world.rt.sessions) as s:
         bob = s.get(User, world.bob.id)
         assert bob is not None
-        withdraw_everything(s, world.rt.vault, world.rt.duplicates, world.rt.worker, bob)
+        withdraw_everything(s, world.rt.vault, world.rt.duplicates, world.rt.jobs, bob)
         bobs = {d.id for d in s.query(Donation).filter_by(donor_id=world.bob.id)}
     reader = world.rt.pipeline().reader("v1", actor_id=None)
     assert {row["id"] for row, _ in reader} == set(clips) - bobs

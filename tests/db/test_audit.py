@@ -51,7 +51,7 @@ def test_reading_a_clip_is_logged_with_actor_purpose_and_object(
         generate_clip(tmp_path / "a.mp4", seconds=1.5).read_bytes(),
         world.metadata(),
     )
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
     assert client.get("/api/v1/review/next", headers=rita).json()["id"] == 1, "given to rita"
     for who in ("rita", "alice"):

@@ -16,7 +16,11 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine = create_engine(database_url)
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     engine.dispose()
-    assert tables == set(Base.metadata.tables)
+    engine_tables = {t for t in tables if t.startswith("procrastinate_")}
+    assert tables - engine_tables == set(Base.metadata.tables)
+    # The task engine's own tables are there on PostgreSQL only (SQLite queues in `jobs`).
+    expected = {"procrastinate_jobs", "procrastinate_events", "procrastinate_workers"}
+    assert engine_tables >= expected if database_url.startswith("postgresql") else not engine_tables
 
 
 def test_migrations_go_down_to_nothing_and_back_up(database_url: str) -> None:

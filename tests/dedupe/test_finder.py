@@ -36,7 +36,7 @@ def mirrored_half_size(src: Path, dst: Path) -> Path:
 
 def _donate(client: TestClient, world: World, clip: Path, donor: str) -> int:
     upload(client, world.tokens[donor], clip.read_bytes(), world.metadata(donor))
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         return max(d.id for d in s.query(Donation))
 

@@ -34,7 +34,7 @@ def _days_pass(world: World, donation_ids: list[int], days: float) -> None:
 
 def _expire(world: World) -> int:
     rt = world.rt
-    return expire_retained_clips(rt.sessions, rt.vault, rt.duplicates, rt.worker)
+    return expire_retained_clips(rt.sessions, rt.vault, rt.duplicates, rt.jobs)
 
 
 @pytest.mark.slow  # a whole clip through processing: make test, not test-fast
@@ -49,7 +49,7 @@ def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
     for name in ("old", "recent"):
         clip = generate_clip(tmp_path / f"{name}.mp4", seconds=1.2, seed=len(name))
         upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     for donation_id in (1, 2):
         world.vote("rita", donation_id)
         world.vote("ravi", donation_id)
@@ -57,7 +57,7 @@ def test_an_accepted_clip_past_its_retention_period_loses_key_and_bytes(
 
     assert _expire(world) == 1
     assert _expire(world) == 0, "nothing twice"
-    assert world.rt.worker.run_pending() == 1, "the blobs go by a job"
+    assert world.rt.jobs.run_pending() == 1, "the blobs go by a job"
 
     assert sorted(world.rt.store.keys("clips/")) == ["clips/2/thumbnail.jpg", "clips/2/video.mp4"]
     with transaction(world.rt.sessions) as s:

@@ -43,7 +43,7 @@ from world import World
 def _donate(client: TestClient, world: World, tmp_path: Path, donor: str = "alice") -> int:
     clip = generate_clip(tmp_path / f"{donor}-{len(list(tmp_path.iterdir()))}.mp4", seconds=1.2)
     upload(client, world.tokens[donor], clip.read_bytes(), world.metadata(donor))
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).order_by(Donation.id.desc()).first()
         assert donation is not None and donation.status == "in_review", donation.failure_detail
@@ -145,7 +145,7 @@ def test_withdrawing_everything_leaves_nothing_readable_even_to_the_master_key_h
         served = next_for_review(s, rita)
         assert served is not None and served.id == bobs, "withdrawn clips leave review"
 
-    assert world.rt.worker.run_pending() == 3, "one job a clip deletes its blobs"
+    assert world.rt.jobs.run_pending() == 3, "one job a clip deletes its blobs"
     left = world.rt.store.keys()
     assert left and all(k.startswith(f"clips/{bobs}/") for k in left)
     with transaction(world.rt.sessions) as s:
@@ -189,7 +189,7 @@ def test_withdrawing_one_clip_keeps_the_others_and_the_money(
     assert mine["history"][-1]["reason"] == "donor_withdrew"
     again = client.post(f"/api/v1/donations/{paid}/withdraw", headers=alice)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     assert sorted(world.rt.store.keys()) == [
         f"clips/{kept}/thumbnail.jpg",
         f"clips/{kept}/video.mp4",
@@ -234,10 +234,10 @@ def test_a_clip_withdrawn_while_it_is_processed_ends_withdrawn_with_nothing_stor
 
     process._run_stages = withdraw_midway
     try:
-        world.rt.worker.run_pending()
+        world.rt.jobs.run_pending()
     finally:
         process._run_stages = real_stages
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     with transaction(world.rt.sessions) as s:
         (donation,) = s.query(Donation).all()
         assert donation.status == "withdrawn"

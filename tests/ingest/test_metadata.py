@@ -97,7 +97,7 @@ def test_stored_clip_has_one_video_stream_and_no_location_or_device_tags(
         assert {"Make", "Model", "Serial Number", "Content Identifier"} <= before
 
     upload(client, world.tokens["alice"], fixture.read_bytes(), world.metadata())
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).one()
         assert donation.status == "in_review", donation.failure_detail

@@ -11,9 +11,11 @@ import av
 import pytest
 from fastapi.testclient import TestClient
 
+from jobs.crashes import as_if_its_worker_died, only_job
 from tus_helpers import upload
 from vidonate.db.engine import transaction
-from vidonate.db.models import Donation, Job
+from vidonate.db.models import Donation
+from vidonate.donations.states import transition
 from vidonate.ingest.samples import generate_clip
 from world import World
 
@@ -35,7 +37,7 @@ def test_good_clip_becomes_video_only_h264_with_thumbnail(
         metadata={"make": "Acme", "model": "Cam 3", "location": "+52+004/"},
     )
     donation_id = _donate(client, world, clip.read_bytes())
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         d = s.get(Donation, donation_id)
         assert d is not None and d.status == "in_review"
@@ -72,7 +74,7 @@ def test_bad_file_fails_with_its_reason_and_the_worker_goes_on(
     make(bad)
     bad_id = _donate(client, world, bad.read_bytes())
     good_id = _donate(client, world, generate_clip(tmp_path / "ok.mp4", seconds=1.5).read_bytes())
-    assert world.rt.worker.run_pending() == 2
+    assert world.rt.jobs.run_pending() == 2
     with transaction(world.rt.sessions) as s:
         bad_d, good_d = s.get(Donation, bad_id), s.get(Donation, good_id)
         assert bad_d is not None and good_d is not None
@@ -80,7 +82,7 @@ def test_bad_file_fails_with_its_reason_and_the_worker_goes_on(
         assert bad_d.failure_detail
         assert bad_d.video_key is None
         assert good_d.status == "in_review"
-        assert {j.status for j in s.query(Job)} == {"done"}
+        assert {j.status for j in world.rt.jobs.list_jobs(s)} == {"done"}
     assert world.rt.store.keys("uploads/") == []
     assert not any(k.startswith(f"clips/{bad_id}/") for k in world.rt.store.keys("clips/"))
     mine = client.get(
@@ -94,7 +96,7 @@ def test_over_the_duration_limit_fails_as_too_long(
 ) -> None:
     world.rt.settings.max_duration_s = 1.0
     donation_id = _donate(client, world, generate_clip(tmp_path / "a.mp4", seconds=2).read_bytes())
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, donation_id).failure_reason == "too_long"  # type: ignore[union-attr]
 
@@ -103,20 +105,14 @@ def test_over_the_duration_limit_fails_as_too_long(
 def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
-    from vidonate.donations.states import transition
-    from vidonate.jobs import queue
-
     donation_id = _donate(
         client, world, generate_clip(tmp_path / "a.mp4", seconds=1.5).read_bytes()
     )
     with transaction(world.rt.sessions) as s:
         # What a crash leaves: the donation in processing, its job claimed by a dead worker.
-        transition(s, s.get(Donation, donation_id), "processing")  # type: ignore[arg-type]
-        job = s.query(Job).one()
-        job.status, job.locked_by = "running", "gone-host:1:0"
-        job.locked_at = job.created_at - queue.LEASE  # and it stopped renewing its lease
-    with transaction(world.rt.sessions) as s:
-        assert queue.recover(s) == 1
-    assert world.rt.worker.run_pending() == 1
+        transition(s, s.get_one(Donation, donation_id), "processing")
+        as_if_its_worker_died(world.rt, s, only_job(world.rt, s).id)
+    assert world.rt.jobs.recover() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, donation_id).status == "in_review"  # type: ignore[union-attr]

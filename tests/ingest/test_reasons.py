@@ -114,7 +114,7 @@ def test_a_damaged_upload_fails_with_a_detail_free_of_server_internals_and_the_d
 ) -> None:
     broken = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 200  # an MP4 head, then noise
     upload(client, world.tokens["alice"], broken, world.metadata(filename="doorbell.mp4"))
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).one()
         code, detail = donation.failure_reason, donation.failure_detail or ""

@@ -42,7 +42,7 @@ def faces_clip(tmp_path: Path) -> Path:
 
 def _process(client: TestClient, world: World, clip: Path) -> Donation:
     upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).order_by(Donation.id.desc()).first()
         assert donation is not None and donation.status == "in_review", donation

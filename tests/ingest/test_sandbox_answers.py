@@ -103,7 +103,7 @@ def test_a_clip_whose_decoder_answers_with_a_pickle_fails_and_nothing_runs_in_th
     monkeypatch.setattr(process, "redaction_settings", lambda _rt: marker)
     clip = generate_clip(tmp_path / "clip.mp4", seconds=1.2, width=64, height=48)
     upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).one()
         assert (donation.status, donation.failure_reason) == ("failed", "decoder_bad_answer")

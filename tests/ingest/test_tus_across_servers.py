@@ -47,7 +47,7 @@ def test_an_upload_begun_on_one_server_resumes_on_another(
             assert head.headers["Upload-Offset"] == str(half)
             done = patch(second, token, location, half, clip[half:], checksum=True)
             assert done.status_code == 204, done.text
-    assert world.rt.worker.run_pending() == 1  # processing, in this test's process
+    assert world.rt.jobs.run_pending() == 1  # processing, in this test's process
     with read_transaction(world.rt.sessions) as s:
         donation = s.scalars(select(Donation)).one()
         assert donation.status == "in_review"

@@ -41,7 +41,8 @@ def crash(payload: dict[str, Any]) -> None:
 def main() -> None:
     runtime = Runtime.from_settings(Settings())
     if os.environ.get("WORKER_TEST_LOG"):
-        runtime.worker.handlers.update({"test_hold": hold, "test_crash": crash})
+        runtime.jobs.register("test_hold", hold)
+        runtime.jobs.register("test_crash", crash)
     runtime.start()
     print("ready", flush=True)
     stop = threading.Event()

@@ -82,7 +82,7 @@ def test_a_processed_clip_an_upload_and_a_model_are_clean(world: World) -> None:
     processed_clip(world)
     upload_with_part(world)
     registered_model(world.rt)
-    report = check(world.rt.sessions, world.rt.store)
+    report = check(world.rt.sessions, world.rt.store, world.rt.jobs)
     assert report == FsckReport(5, [], [], [], 0)
     assert report.clean
 
@@ -105,14 +105,14 @@ def test_orphans_are_listed_and_repair_removes_only_them(world: World) -> None:
     for key in orphans:
         put_bytes(rt.store, key, b"orphan")
 
-    report = check(rt.sessions, rt.store)
+    report = check(rt.sessions, rt.store, rt.jobs)
     assert report.orphans == orphans and report.blobs == 5 + len(orphans)
     assert report.missing == [] and report.shredded == [] and not report.clean
 
-    after, removed = repair(rt.sessions, rt.store, grace_s=0)
+    after, removed = repair(rt.sessions, rt.store, rt.jobs, grace_s=0)
     assert removed == len(orphans) and after.clean and after.blobs == 5
     assert snapshot(rt) == kept  # every referenced blob byte-identical
-    assert check(rt.sessions, rt.store).clean
+    assert check(rt.sessions, rt.store, rt.jobs).clean
 
 
 def test_a_blob_not_named_by_its_donation_is_an_orphan(world: World) -> None:
@@ -120,17 +120,17 @@ def test_a_blob_not_named_by_its_donation_is_an_orphan(world: World) -> None:
     donation_id = processed_clip(world)
     extra = layout.clip_prefix(donation_id) + "old-video.mp4"
     put_bytes(rt.store, extra, b"left over")
-    assert check(rt.sessions, rt.store).orphans == [extra]
+    assert check(rt.sessions, rt.store, rt.jobs).orphans == [extra]
 
 
 def test_a_lost_video_is_missing_and_repair_cannot_mend_it(world: World) -> None:
     rt = world.rt
     donation_id = processed_clip(world)
     rt.store.delete(layout.video_key(donation_id))
-    report = check(rt.sessions, rt.store)
+    report = check(rt.sessions, rt.store, rt.jobs)
     assert report.missing == [layout.video_key(donation_id)]
     assert report.orphans == [] and report.shredded == [] and not report.clean
-    after, removed = repair(rt.sessions, rt.store, grace_s=0)
+    after, removed = repair(rt.sessions, rt.store, rt.jobs, grace_s=0)
     assert removed == 0 and after.missing == [layout.video_key(donation_id)]
     assert not after.clean
     assert rt.store.exists(layout.thumbnail_key(donation_id))
@@ -142,12 +142,12 @@ def test_missing_upload_parts_and_model_files_are_listed(world: World) -> None:
     artifact = registered_model(rt)
     rt.store.delete(part)
     rt.store.delete(artifact)
-    assert check(rt.sessions, rt.store).missing == sorted([part, artifact])
+    assert check(rt.sessions, rt.store, rt.jobs).missing == sorted([part, artifact])
 
 
 def test_a_clip_before_processing_owes_no_content(world: World) -> None:
     world.clip_in_review()  # in review, but no keys set: nothing to be missing
-    assert check(world.rt.sessions, world.rt.store).clean
+    assert check(world.rt.sessions, world.rt.store, world.rt.jobs).clean
 
 
 @pytest.mark.parametrize("how", ["clip", "donor"])
@@ -162,13 +162,13 @@ def test_bytes_of_a_shredded_clip_are_listed_and_repair_removes_them(
             rt.vault.shred_clip(s.get_one(Donation, gone))
         else:
             rt.vault.shred_donor(s, world.alice.id)
-    report = check(rt.sessions, rt.store)
+    report = check(rt.sessions, rt.store, rt.jobs)
     assert report.shredded == sorted([layout.video_key(gone), layout.thumbnail_key(gone)])
     # Its keys are still on the row, yet nothing is owed of a clip nobody can read.
     assert report.orphans == [] and report.missing == [] and not report.clean
     bob_before = {k: v for k, v in snapshot(rt).items() if k.startswith(f"clips/{kept}/")}
 
-    after, removed = repair(rt.sessions, rt.store, grace_s=0)
+    after, removed = repair(rt.sessions, rt.store, rt.jobs, grace_s=0)
     assert removed == 2 and after.clean
     assert rt.store.keys(layout.clip_prefix(gone)) == []
     assert snapshot(rt) == bob_before
@@ -181,11 +181,11 @@ def test_a_withdrawal_awaiting_its_job_is_counted_and_the_job_clears_it(world: W
     donation_id = processed_clip(world)
     with transaction(rt.sessions) as s:
         donor = s.get_one(User, world.alice.id)
-        withdraw_clip(s, rt.vault, rt.duplicates, rt.worker, donor, donation_id)  # type: ignore[arg-type]
-    report = check(rt.sessions, rt.store)
+        withdraw_clip(s, rt.vault, rt.duplicates, rt.jobs, donor, donation_id)  # type: ignore[arg-type]
+    report = check(rt.sessions, rt.store, rt.jobs)
     assert report.pending_deletions == 1 and len(report.shredded) == 2
-    rt.worker.run_pending()
-    assert check(rt.sessions, rt.store) == FsckReport(0, [], [], [], 0)
+    rt.jobs.run_pending()
+    assert check(rt.sessions, rt.store, rt.jobs) == FsckReport(0, [], [], [], 0)
 
 
 def test_an_orphan_referenced_during_the_grace_period_is_kept(world: World) -> None:
@@ -203,7 +203,7 @@ def test_an_orphan_referenced_during_the_grace_period_is_kept(world: World) -> N
             s.get_one(Donation, donation_id).video_key = video
         put_bytes(rt.store, late, b"not orphan in the first scan")
 
-    after, removed = repair(rt.sessions, rt.store, grace_s=30.0, sleep=processing_commits)
+    after, removed = repair(rt.sessions, rt.store, rt.jobs, grace_s=30.0, sleep=processing_commits)
     assert waited == [30.0]
     assert removed == 1 and not rt.store.exists("stray/file.bin")
     assert read_bytes(rt.store, video) == b"processed video"
@@ -216,7 +216,7 @@ def test_nothing_to_repair_does_not_wait(world: World) -> None:
         raise AssertionError("repair waited with nothing to delete")
 
     processed_clip(world)
-    after, removed = repair(world.rt.sessions, world.rt.store, sleep=no_sleep)
+    after, removed = repair(world.rt.sessions, world.rt.store, world.rt.jobs, sleep=no_sleep)
     assert after.clean and removed == 0
 
 

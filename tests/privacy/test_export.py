@@ -23,7 +23,7 @@ from world import World
 def _donate(client: TestClient, world: World, tmp_path: Path, donor: str) -> int:
     clip = generate_clip(tmp_path / f"{donor}.mp4", seconds=1.2)
     upload(client, world.tokens[donor], clip.read_bytes(), world.metadata(donor))
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).order_by(Donation.id.desc()).first()
         assert donation is not None and donation.status == "in_review"

@@ -180,7 +180,7 @@ def test_a_clip_is_uploaded_processed_and_withdrawn_with_its_blobs_in_s3(
         clip = generate_clip(tmp_path / "clip.mp4", seconds=1.5).read_bytes()
         with TestClient(create_app(rt, run_worker=False)) as client:
             upload(client, world.tokens["alice"], clip, world.metadata())
-            assert rt.worker.run_pending() == 1
+            assert rt.jobs.run_pending() == 1
             with transaction(rt.sessions) as s:
                 donation = s.scalars(select(Donation)).one()
                 assert donation.status == "in_review" and donation.video_key
@@ -191,7 +191,7 @@ def test_a_clip_is_uploaded_processed_and_withdrawn_with_its_blobs_in_s3(
                 "/api/v1/me/withdraw", headers={"Authorization": f"Bearer {world.tokens['alice']}"}
             )
             assert withdrawn.status_code == 200, withdrawn.text
-            rt.worker.run_pending()  # the deletion of the ciphertext left behind
+            rt.jobs.run_pending()  # the deletion of the ciphertext left behind
         assert rt.store.keys() == []
     finally:
         rt.close()

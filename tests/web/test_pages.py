@@ -78,7 +78,7 @@ def test_donor_donates_through_the_form_and_sees_status_and_earnings(
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
-    assert world.rt.worker.run_pending() == 1
+    assert world.rt.jobs.run_pending() == 1
     world.vote("rita", 1)
     world.vote("ravi", 1)
     page = client.get("/donations").text
@@ -233,7 +233,7 @@ def test_the_video_serves_byte_ranges_so_reviewers_can_seek(
 
     clip = generate_clip(tmp_path / "porch.mp4", seconds=1.5)
     upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata())
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     rita = {"Authorization": f"Bearer {world.tokens['rita']}"}
     assert client.get("/api/v1/review/next", headers=rita).json()["id"] == 1, "given to rita"
     whole = client.get("/api/v1/donations/1/video", headers=rita)

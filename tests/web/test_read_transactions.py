@@ -67,7 +67,7 @@ def _processed_clip(client: TestClient, world: World, tmp_path: Path) -> int:
     world.rt.settings.redaction = False
     clip = generate_clip(tmp_path / "clip.mp4", seconds=1.2)
     upload(client, world.tokens["alice"], clip.read_bytes(), world.metadata("alice"))
-    world.rt.worker.run_pending()
+    world.rt.jobs.run_pending()
     with transaction(world.rt.sessions) as s:
         donation = s.query(Donation).order_by(Donation.id.desc()).first()
         assert donation is not None and donation.video_key, "the clip was processed"

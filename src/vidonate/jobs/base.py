@@ -6,13 +6,18 @@
   separate worker process registers the same names and runs the same jobs;
 * periodic work (housekeeping) is registered with :meth:`JobQueue.schedule`.
 
-The first back end is :class:`vidonate.jobs.worker.Worker`: the ``jobs`` table, claimed by
-threads of whichever processes run it (the server, or a process of its own).
+Two back ends, chosen by the queue URL (:func:`vidonate.jobs.factory.open_queue`):
+
+* :class:`vidonate.jobs.worker.Worker` (``inprocess://``, the embedded default): the
+  ``jobs`` table, claimed by threads of whichever processes run it;
+* :class:`vidonate.jobs.procrastinate_queue.ProcrastinateQueue` (``procrastinate://``,
+  the default on PostgreSQL): Procrastinate's tables and workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +28,18 @@ Payload = dict[str, Any]
 Handler = Callable[[Payload], object]
 # Called instead of the handler once a job has used up its attempts, with the reason.
 GiveUp = Callable[[Payload, str], None]
+
+
+@dataclass(frozen=True)
+class JobState:
+    """One job as any back end reports it: status is queued, running, done or failed;
+    attempts counts its runs started, the one running included."""
+
+    id: int
+    kind: str
+    payload: Payload
+    status: str
+    attempts: int
 
 
 class JobQueue(Protocol):
@@ -54,6 +71,20 @@ class JobQueue(Protocol):
 
     def run_pending(self) -> int:
         """Run every runnable job now, in this thread; returns how many ran."""
+        ...
+
+    def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
+        """Run the periodic tasks whose turn it is, in this thread; the names of those
+        that ran."""
+        ...
+
+    def recover(self) -> int:
+        """Give back to the queue the jobs of workers that died (their lease or heartbeat
+        lapsed); returns how many. Workers do it on their own; tests and operators call it."""
+        ...
+
+    def list_jobs(self, session: Session, kind: str | None = None) -> list[JobState]:
+        """The jobs (of `kind`) the queue holds, oldest first: for operators and fsck."""
         ...
 
     def start(self) -> None: ...

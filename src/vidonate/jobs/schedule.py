@@ -13,15 +13,20 @@ in every process instead (``once_per_deployment=False``).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vidonate.db.engine import transaction
 from vidonate.db.models import ScheduledTask, utcnow
 from vidonate.db.upsert import insert_unless_present
+
+log = logging.getLogger(__name__)
 
 
 def claim_turn(
@@ -63,3 +68,42 @@ class Periodic:
             return False
         self._next_look = now + self.look_every_s()
         return True
+
+
+@dataclass
+class Schedule:
+    """The periodic tasks of one process, whichever job queue runs them: its loop calls
+    :meth:`run_due` every second or so."""
+
+    sessions: sessionmaker[Session]
+    tasks: list[Periodic] = field(default_factory=list)
+
+    def add(
+        self, name: str, task: Callable[[], object], every_s: float, once_per_deployment: bool
+    ) -> None:
+        self.tasks.append(Periodic(name, task, every_s, once_per_deployment))
+
+    def run_due(self, runner: str, now: float | None = None) -> list[str]:
+        """Run the tasks whose turn it is; the names of those that ran. A failing task is
+        logged and tried again next turn."""
+        now = time.monotonic() if now is None else now
+        ran = []
+        for periodic in self.tasks:
+            if not periodic.time_to_look(now):
+                continue
+            if periodic.once_per_deployment:
+                every = timedelta(seconds=periodic.every_s)
+                with transaction(self.sessions) as session:
+                    if not claim_turn(session, periodic.name, every, runner):
+                        continue
+            guarded(periodic.name, periodic.task)
+            ran.append(periodic.name)
+        return ran
+
+
+def guarded(what: str, task: Callable[[], object]) -> None:
+    """Run `task`; log what it raises. For loops that must outlive one failing turn."""
+    try:
+        task()
+    except Exception:  # logged; the loop goes on and tries again next turn
+        log.exception("%s failed", what)

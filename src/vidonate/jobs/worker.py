@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.db.engine import transaction
+from vidonate.db.models import Job
 from vidonate.jobs import queue
-from vidonate.jobs.base import GiveUp, Handler, Payload
-from vidonate.jobs.schedule import Periodic, claim_turn
+from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
+from vidonate.jobs.schedule import Schedule, guarded
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,10 @@ class Worker:
     _threads: list[threading.Thread] = field(default_factory=list)
     _running: dict[int, str] = field(default_factory=dict)  # job id -> worker name
     _running_lock: threading.Lock = field(default_factory=threading.Lock)
-    _periodic: list[Periodic] = field(default_factory=list)
+    periodic: Schedule = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.periodic = Schedule(self.sessions)
 
     def enqueue(
         self, session: Session, kind: str, payload: Payload, run_after: datetime | None = None
@@ -65,23 +69,11 @@ class Worker:
     ) -> None:
         """A periodic task, run by the first worker thread at start and every ``every_s``
         seconds: by one worker of the whole deployment, or by every process."""
-        self._periodic.append(Periodic(name, task, every_s, once_per_deployment))
+        self.periodic.add(name, task, every_s, once_per_deployment)
 
     def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
         """Run the periodic tasks whose turn it is; the names of those that ran."""
-        now = time.monotonic() if now is None else now
-        ran = []
-        for periodic in self._periodic:
-            if not periodic.time_to_look(now):
-                continue
-            if periodic.once_per_deployment:
-                every = timedelta(seconds=periodic.every_s)
-                with transaction(self.sessions) as session:
-                    if not claim_turn(session, periodic.name, every, runner):
-                        continue
-            self._guarded(periodic.name, periodic.task)
-            ran.append(periodic.name)
-        return ran
+        return self.periodic.run_due(runner, now)
 
     @property
     def lease(self) -> timedelta:
@@ -89,7 +81,7 @@ class Worker:
 
     def start(self) -> None:
         self._stop.clear()
-        self._recover()
+        self.recover()
         targets: list[tuple[Callable[..., None], tuple[int, ...], str]] = [
             (self._loop, (index,), f"vidonate-worker-{index}") for index in range(self.threads)
         ]
@@ -117,21 +109,31 @@ class Worker:
             ran += 1
         return ran
 
-    def _recover(self) -> None:
+    def list_jobs(self, session: Session, kind: str | None = None) -> list[JobState]:
+        query = select(Job).order_by(Job.id)
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        return [
+            JobState(job.id, job.kind, dict(job.payload), job.status, job.attempts)
+            for job in session.scalars(query)
+        ]
+
+    def recover(self) -> int:
         with transaction(self.sessions) as session:
             recovered = queue.recover(session, self.lease)
         if recovered:
             log.info("requeued %d jobs whose worker stopped renewing their lease", recovered)
+        return recovered
 
     def _loop(self, index: int) -> None:
         worker = queue.worker_name(index)
         since_recovery = 0.0
         while not self._stop.is_set():
             if index == 0:
-                self._guarded("the periodic tasks", lambda: self.run_periodic(worker))
+                guarded("the periodic tasks", lambda: self.run_periodic(worker))
                 if since_recovery >= self.lease_seconds / 2:
                     since_recovery = 0.0
-                    self._guarded("lease recovery", self._recover)
+                    guarded("lease recovery", self.recover)
             try:
                 if self._run_one(worker):
                     continue
@@ -206,10 +208,3 @@ class Worker:
             log.error("job %s (%s) failed:\n%s", job_id, kind, error)
             return error
         return None
-
-    @staticmethod
-    def _guarded(what: str, task: Callable[[], object]) -> None:
-        try:
-            task()
-        except Exception:  # logged; the worker goes on and tries again next turn
-            log.exception("%s failed", what)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
@@ -32,11 +32,11 @@ from vidonate.db.models import (
     Donation,
     DonationStatus,
     DonorKey,
-    Job,
     Upload,
     UploadPart,
 )
 from vidonate.donations.content import DELETE_BLOBS_JOB
+from vidonate.jobs.base import JobQueue
 from vidonate.jobs.queue import QUEUED, RUNNING
 from vidonate.storage import layout
 from vidonate.storage.base import BlobStore
@@ -89,7 +89,9 @@ def _int_id(text: str | None) -> int | None:
     return int(text) if text and text.isascii() and text.isdigit() else None
 
 
-def scan(session: Session, store: BlobStore, progress: Progress | None = None) -> FsckReport:
+def scan(
+    session: Session, store: BlobStore, jobs: JobQueue, progress: Progress | None = None
+) -> FsckReport:
     """Compare the store with the database as ``session`` sees it; changes nothing.
 
     The store is listed before the rows are read: a blob is written before the row that
@@ -143,10 +145,8 @@ def scan(session: Session, store: BlobStore, progress: Progress | None = None) -
         if model_id in model_ids:
             models.add(model_id)
 
-    pending = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.kind == DELETE_BLOBS_JOB, Job.status.in_((QUEUED, RUNNING)))
+    pending = sum(
+        job.status in (QUEUED, RUNNING) for job in jobs.list_jobs(session, DELETE_BLOBS_JOB)
     )
 
     say(f"sorting {len(keys)} blobs")
@@ -160,7 +160,7 @@ def scan(session: Session, store: BlobStore, progress: Progress | None = None) -
             shredded.append(key)
     # Written since the listing (its row committed before we read it): not missing.
     gone_for_good = sorted(k for k in missing if not store.exists(k))
-    return FsckReport(len(keys), sorted(orphans), gone_for_good, sorted(shredded), pending or 0)
+    return FsckReport(len(keys), sorted(orphans), gone_for_good, sorted(shredded), pending)
 
 
 def _classify(
@@ -193,16 +193,20 @@ def _classify(
 
 
 def check(
-    sessions: sessionmaker[Session], store: BlobStore, progress: Progress | None = None
+    sessions: sessionmaker[Session],
+    store: BlobStore,
+    jobs: JobQueue,
+    progress: Progress | None = None,
 ) -> FsckReport:
     """One scan in a read-only transaction."""
     with read_transaction(sessions) as session:
-        return scan(session, store, progress)
+        return scan(session, store, jobs, progress)
 
 
 def repair(
     sessions: sessionmaker[Session],
     store: BlobStore,
+    jobs: JobQueue,
     grace_s: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress | None = None,
@@ -218,13 +222,13 @@ def repair(
     so the grace must exceed the slowest write-to-commit (seconds, in practice).
     """
     say = progress or (lambda _message: None)
-    first = check(sessions, store, progress)
+    first = check(sessions, store, jobs, progress)
     doomed = set(first.orphans) | set(first.shredded)
     if not doomed:
         return first, 0
     say(f"waiting {grace_s:g} s for writes in flight")
     sleep(grace_s)
-    second = check(sessions, store, progress)
+    second = check(sessions, store, jobs, progress)
     doomed &= set(second.orphans) | set(second.shredded)
     for done, key in enumerate(sorted(doomed), start=1):
         say(f"deleting blobs ({done}/{len(doomed)})")

@@ -32,7 +32,7 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
             yield
         finally:
             if run_worker:
-                rt.worker.stop()
+                rt.jobs.stop()
 
     app = FastAPI(
         title="vidonate",

@@ -38,12 +38,12 @@ def run_withdrawal(rt: Runtime, user: User, donation_id: int | None) -> Withdraw
         donor = session.get(User, user.id)
         assert donor is not None
         withdrawal: Withdrawal = (
-            withdraw_everything(session, rt.vault, rt.duplicates, rt.worker, donor)
+            withdraw_everything(session, rt.vault, rt.duplicates, rt.jobs, donor)
             if donation_id is None
-            else withdraw_clip(session, rt.vault, rt.duplicates, rt.worker, donor, donation_id)
+            else withdraw_clip(session, rt.vault, rt.duplicates, rt.jobs, donor, donation_id)
         )
         out = WithdrawalPublic.model_validate(withdrawal)
-    rt.worker.wake()
+    rt.jobs.wake()
     return out
 
 
