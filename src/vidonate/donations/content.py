@@ -131,7 +131,9 @@ def delete_content_blobs(
     if withdrawal_id is not None:
         with transaction(sessions) as session:
             withdrawal = session.get(Withdrawal, int(withdrawal_id))
-            if withdrawal is not None:
+            # A second run of the job (its worker died after deleting) finds nothing left
+            # and must not move the recorded time of the deletion.
+            if withdrawal is not None and (deleted or withdrawal.blobs_deleted_at is None):
                 withdrawal.blobs_deleted = (withdrawal.blobs_deleted or 0) + deleted
                 withdrawal.blobs_deleted_at = utcnow()
     return deleted

@@ -53,6 +53,10 @@ class JobQueue(Protocol):
         """Run `handler` for jobs of `kind`; `give_up` when one has used up its attempts."""
         ...
 
+    def kinds(self) -> set[str]:
+        """The job kinds registered."""
+        ...
+
     def schedule(
         self,
         name: str,

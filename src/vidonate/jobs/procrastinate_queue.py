@@ -87,8 +87,15 @@ class ProcrastinateQueue:
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.app = procrastinate.App(connector=self._connector())
+        # Jobs are deferred on the caller's (synchronous) connection; the worker's app may
+        # meanwhile hold an open asynchronous pool, which cannot use it. A second app
+        # with a synchronous connector, never opened, only ever sees callers' connections.
+        self._deferrer = procrastinate.App(
+            connector=procrastinate.SyncPsycopgConnector(conninfo=self.conninfo)
+        )
         self.periodic = Schedule(sessions)
         self.periodic.add("retry_stalled_jobs", self.recover, lease_seconds / 2, True)
+        self._kinds: set[str] = set()
         self._ran = 0
         self._ran_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -114,7 +121,7 @@ class ProcrastinateQueue:
             options["schedule_at"] = (
                 run_after if run_after.tzinfo else run_after.replace(tzinfo=UTC)
             )
-        self.app.configure_task(kind, **options).defer(**payload)
+        self._deferrer.configure_task(kind, **options).defer(**payload)
 
     def register(self, kind: str, handler: Handler, *, give_up: GiveUp | None = None) -> None:
         max_attempts = self.max_attempts
@@ -153,6 +160,10 @@ class ProcrastinateQueue:
             else False
         )
         self.app.task(name=kind, pass_context=True, retry=retry)(run)
+        self._kinds.add(kind)
+
+    def kinds(self) -> set[str]:
+        return set(self._kinds)
 
     def schedule(
         self,

@@ -59,6 +59,9 @@ class Worker:
         if give_up is not None:
             self.give_up[kind] = give_up
 
+    def kinds(self) -> set[str]:
+        return set(self.handlers)
+
     def schedule(
         self,
         name: str,
