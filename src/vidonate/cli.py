@@ -408,6 +408,12 @@ def keys_rotate() -> None:
     from vidonate.crypto.vault import rotate_master_key
 
     rt = _runtime()
+    if rt.settings.master_key.get_secret_value():
+        err.print(
+            "the master key comes from VIDONATE_MASTER_KEY: rotate where its file is kept "
+            "(without that variable), then give every node the new key and restart them"
+        )
+        raise typer.Exit(2)
     assert rt.settings.master_key_file is not None
     done = rotate_master_key(rt.sessions, rt.settings.master_key_file)
     console.print(

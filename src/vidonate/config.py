@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidonate.secret_file import create_private_file
@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="Signs session cookies; default a file in var_dir.")
     master_key_file: Path | None = Field(
         None, description="Master key wrapping donor keys; default var_dir/master.key."
+    )
+    master_key: SecretStr = Field(
+        SecretStr(""),
+        description="The master key itself, base64 of its 32 bytes (`base64 -w0 master.key`): "
+        "for nodes given it through the environment or a secret manager instead of a file; "
+        "overrides master_key_file.",
     )
     base_url: str = Field("http://127.0.0.1:8000", description="Public base URL of the server.")
 

@@ -58,10 +58,10 @@ class Runtime:
             settings.database_url, reads_take_write_lock=settings.sqlite_reads_take_write_lock
         )
         runtime = cls(settings, engine, make_sessionmaker(engine), open_store(settings.storage_url))
-        assert settings.master_key_file is not None  # filled in by Settings
-        runtime.vault = Vault(
-            runtime.store, open_key_ring(settings.master_key_file), settings.master_key_file
-        )
+        given = settings.master_key.get_secret_value()
+        # A key given in the environment is the whole ring: no file is read or created.
+        key_file = None if given else settings.master_key_file
+        runtime.vault = Vault(runtime.store, open_key_ring(key_file, given), key_file)
         runtime.duplicates = DuplicateFinder(runtime.vault)
         runtime.scratch = ScratchSpace(settings.var_dir / "scratch")
         runtime.processing = Processing(

@@ -5,8 +5,10 @@
 * The data key is stored only wrapped (encrypted) by a master key, as a ``WrappedKey``
   (the id of the master key plus the wrapped bytes); the caller keeps it in a table.
 * A ``KeyProvider`` wraps and unwraps. The default, ``FileKeyProvider``, holds a 32-byte
-  master key in a file under ``var/`` created at first start (mode 0600); a KMS-backed
-  provider implements the same two methods.
+  master key from a file under ``var/`` created at first start (mode 0600), or given
+  base64-encoded in the environment (``VIDONATE_MASTER_KEY``), which is how every node
+  of a deployment gets the same key; a KMS-backed provider implements the same two
+  methods (docs/deploy.md).
 * Rotating the master key (``rotate``) re-wraps data keys only. Blobs are encrypted under
   the data keys, which do not change, so no blob is rewritten.
 * Crypto-shredding: deleting a donor's ``WrappedKey`` row (and every backup of it) and
@@ -17,6 +19,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import os
@@ -93,6 +97,21 @@ class FileKeyProvider:
     def generate(cls) -> FileKeyProvider:
         """A provider with a new random master key, held in memory only."""
         return cls(secrets.token_bytes(MASTER_KEY_LEN))
+
+    @classmethod
+    def from_base64(cls, encoded: str) -> FileKeyProvider:
+        """The master key given as text (an environment variable, a secret manager): the
+        base64 of the key file's 32 bytes."""
+        try:
+            master_key = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
+            raise ValueError("the master key is not valid base64") from None
+        if len(master_key) != MASTER_KEY_LEN:
+            raise ValueError(
+                f"the master key must be {MASTER_KEY_LEN} bytes, base64-encoded "
+                f"(`base64 -w0 master.key`); this one is {len(master_key)} bytes"
+            )
+        return cls(master_key)
 
     @classmethod
     def load_or_create(cls, path: Path) -> FileKeyProvider:

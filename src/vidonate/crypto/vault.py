@@ -302,11 +302,15 @@ def _next_key_file(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".next")
 
 
-def open_key_ring(key_file: Path) -> KeyRing:
-    """The master key in ``key_file`` (created at first start), plus the next one if a
-    rotation was cut off: rows it already re-wrapped must still open."""
+def open_key_ring(key_file: Path | None, master_key: str = "") -> KeyRing:
+    """The master key given base64-encoded (``master_key``, from the environment), or
+    the one in ``key_file`` (created at first start) plus the next one if a rotation was
+    cut off: rows it already re-wrapped must still open."""
     from vidonate.crypto.keys import FileKeyProvider
 
+    if master_key:
+        return KeyRing(FileKeyProvider.from_base64(master_key))
+    assert key_file is not None, "a master key file or the master key itself"
     current = FileKeyProvider.load_or_create(key_file)
     pending = _next_key_file(key_file)
     older = [FileKeyProvider.load_or_create(pending)] if pending.exists() else []
