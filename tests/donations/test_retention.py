@@ -107,3 +107,16 @@ def test_a_short_retention_clip_expires_behind_hundreds_of_older_long_retention_
         assert s.get(Donation, short_one).wrapped_key is None  # type: ignore[union-attr]
         kept = s.query(Donation).filter(Donation.wrapped_key.is_not(None)).count()
         assert kept == 600
+
+
+def test_a_rejected_clip_loses_its_content_at_the_next_housekeeping(world: World) -> None:
+    kept, rejected = world.clip_in_review(), world.clip_in_review()
+    for reviewer in ("rita", "ravi"):
+        world.vote(reviewer, kept)
+        world.vote(reviewer, rejected, "reject", reason="not_an_incident")
+    assert _expire(world) == 1
+    with transaction(world.rt.sessions) as s:
+        gone, accepted = s.get_one(Donation, rejected), s.get_one(Donation, kept)
+        assert (gone.status, gone.wrapped_key) == ("rejected", None)
+        assert gone.rejection_reason == "not_an_incident", "the decision and its reason stay"
+        assert accepted.wrapped_key is not None, "accepted: kept for its retention period"

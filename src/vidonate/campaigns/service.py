@@ -48,7 +48,8 @@ What this clip is for, and what is promised:
 - It is never given to third parties; any disclosure the law compels is counted in the
   public transparency report.
 - Retention: the processed clip is kept for at most {retention_days} days after it is
-  accepted, then deleted; the original upload is deleted as soon as it is processed.
+  accepted, then deleted; a rejected clip is deleted once rejected; the original upload
+  is deleted as soon as it is processed.
 - Every stored byte is encrypted under my own key. I can withdraw this clip, or
   everything, at any time: the key is destroyed at once and the data deleted. Money
   already earned stays mine.

@@ -1,9 +1,9 @@
 """Retention: an accepted clip's content is kept for its campaign's ``retention_days``
-(stated in every consent text), then destroyed.
+(stated in every consent text), then destroyed; a rejected clip's goes at once.
 
-Each clip's expiry is fixed when it is accepted (``donations.content_expires_at``), so the
+Each clip's expiry is fixed when it is decided (``donations.content_expires_at``), so the
 expired ones are selected in SQL by their own expiry, oldest first, whatever the other
-campaigns keep. The donation row stays ``accepted``, so counts, payments and the
+campaigns keep. The donation row keeps its status, so counts, payments and the
 transparency report do not change; only the content goes, exactly as with a withdrawal.
 """
 
@@ -36,7 +36,7 @@ def expire_retained_clips(
                 session.scalars(
                     select(Donation)
                     .where(
-                        Donation.status == DonationStatus.accepted,
+                        Donation.status.in_((DonationStatus.accepted, DonationStatus.rejected)),
                         Donation.wrapped_key.is_not(None),
                         Donation.content_expires_at <= utcnow(),
                     )

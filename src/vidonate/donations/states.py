@@ -42,6 +42,8 @@ def transition(
         donation.failure_reason = reason
     if to == S.rejected:
         donation.rejection_reason = reason
+        # Not used for anything once rejected: its content goes at the next housekeeping.
+        donation.content_expires_at = donation.updated_at
     if to == S.accepted:
         campaign = session.get(Campaign, donation.campaign_id)
         assert campaign is not None
