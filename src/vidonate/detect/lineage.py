@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from vidonate.db.models import DetectorModel
 from vidonate.errors import NotFound
+from vidonate.storage import layout
 from vidonate.storage.base import BlobStore, put_file, read_bytes
 from vidonate.version import code_version
 
@@ -47,9 +48,9 @@ def register_model(
     )
     session.add(model)
     session.flush()
-    model.artifact_key = f"models/{model.id}/model.onnx"
+    model.artifact_key = layout.model_file_key(model.id, "model.onnx")
     for name in MODEL_FILES:
-        put_file(store, f"models/{model.id}/{name}", model_dir / name)
+        put_file(store, layout.model_file_key(model.id, name), model_dir / name)
     session.flush()
     return model
 
@@ -78,7 +79,7 @@ def fetch_model(store: BlobStore, model: DetectorModel, dest: Path) -> Path:
     """Copy the model's files into ``dest`` and check the ONNX file's hash."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
-        (dest / name).write_bytes(read_bytes(store, f"models/{model.id}/{name}"))
+        (dest / name).write_bytes(read_bytes(store, layout.model_file_key(model.id, name)))
     if hashlib.sha256((dest / "model.onnx").read_bytes()).hexdigest() != model.artifact_sha256:
         raise RuntimeError(f"model {model.id}'s stored ONNX file does not match its hash")
     return dest

@@ -41,7 +41,6 @@ from vidonate.jobs.queue import QUEUED, RUNNING
 from vidonate.storage import layout
 from vidonate.storage.base import BlobStore
 
-MODELS = "models/"
 # Statuses whose processed video and thumbnail must exist: before them processing has not
 # written them yet; after them (withdrawn, failed) none is owed.
 CONTENT_STATUSES = frozenset(
@@ -105,7 +104,7 @@ def scan(
     present = set(keys)
     clip_ids = {c for k in keys if (c := _int_id(_id_under(k, layout.CLIPS))) is not None}
     upload_ids = {u for k in keys if (u := _id_under(k, layout.UPLOADS)) is not None}
-    model_ids = {m for k in keys if (m := _int_id(_id_under(k, MODELS))) is not None}
+    model_ids = {m for k in keys if (m := _int_id(_id_under(k, layout.MODELS))) is not None}
     missing: set[str] = set()
 
     say(f"reading uploads ({len(keys)} blobs)")
@@ -186,7 +185,7 @@ def _classify(
         if owner is not None and owner.gone:
             return "shredded"
         return "referenced" if key in parts else "orphan"
-    model_id = _int_id(_id_under(key, MODELS))
+    model_id = _int_id(_id_under(key, layout.MODELS))
     if model_id is not None:
         return "referenced" if model_id in models else "orphan"
     return "orphan"
