@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vidonate.cli_common import err
@@ -48,7 +49,7 @@ def cluster_up(
         try:
             cluster.up()
         except ClusterError as exc:
-            err.print(f"[red]error[/] {exc}", highlight=False, markup=False)
+            err.print(f"[red]error[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
     console.print(f"[bold green]cluster up[/] at [bold]{cluster.url}[/]")
     console.print(f"servers: {', '.join(cluster.server_urls)}", highlight=False)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -427,10 +427,13 @@ class Cluster:
         if not self.running(name) or proc.pid is None:
             return
         self.progress(f"{name}: stopping")
-        os.kill(proc.pid, STOP_SIGNALS.get(name, signal.SIGTERM))
+        # It may end by itself between the check and the signal.
+        with suppress(ProcessLookupError):
+            os.kill(proc.pid, STOP_SIGNALS.get(name, signal.SIGTERM))
         if not self._wait_gone(name, timeout_s):
             # The whole session: a worker's media child or nginx's workers too.
-            os.killpg(proc.pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             self._wait_gone(name, 10)
 
     # --- up and down ----------------------------------------------------------------
@@ -580,7 +583,7 @@ def _traversable_by(user: str, root: Path) -> None:
     entry = pwd.getpwnam(user)
     for parent in root.parents:
         mode = parent.stat()
-        if parent.stat().st_uid != entry.pw_uid and not mode.st_mode & 0o001:
+        if mode.st_uid != entry.pw_uid and not mode.st_mode & 0o001:
             raise ClusterError(
                 f"postgres: the `{user}` account cannot enter {parent} (mode "
                 f"{mode.st_mode & 0o777:o}): choose a root outside it"
