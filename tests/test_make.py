@@ -74,3 +74,8 @@ def test_the_fast_selection_drops_whole_training_fuzzing_and_slow_modules() -> N
     }
     assert not [line for line in kept if "postgres" in line]
     assert "deselected" in done.stdout
+
+
+def test_make_cluster_starts_and_stops_the_one_machine_cluster() -> None:
+    assert "vidonate cluster up --root var/cluster" in dry_run("cluster")
+    assert "vidonate cluster down --root var/cluster" in dry_run("cluster-stop")

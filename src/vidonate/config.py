@@ -36,6 +36,7 @@ NON_SETTING_VARIABLES: Mapping[str, str] = {
     "VIDONATE_REQUIRE_REDIS": "CI: Redis rate-limit tests must run, not skip",
     "VIDONATE_REQUIRE_EXIFTOOL": "CI: exiftool tests must run, not skip",
     "VIDONATE_HUGE_TESTS": "the test suite: objects over 4 GiB",
+    "VIDONATE_REQUIRE_CLUSTER": "CI: the cluster tests (nginx, PostgreSQL binaries) must run",
 }
 
 
