@@ -116,3 +116,31 @@ def test_a_job_cut_off_mid_processing_is_redone_after_a_restart(
     assert world.rt.jobs.run_pending() == 1
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, donation_id).status == "in_review"  # type: ignore[union-attr]
+
+
+def test_a_store_outage_mid_processing_leaves_the_clip_to_a_retry_not_failed(
+    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidonate.errors import ServiceUnavailable
+    from vidonate.ingest.process import process_donation
+
+    donation_id = _donate(
+        client, world, generate_clip(tmp_path / "a.mp4", seconds=1.2).read_bytes()
+    )
+    store = world.rt.store
+    healthy = store.read
+
+    def down(key: str, *args: object, **kwargs: object) -> object:
+        raise ServiceUnavailable("storage_unavailable", "the blob store did not answer")
+
+    monkeypatch.setattr(store, "read", down)
+    with pytest.raises(ServiceUnavailable):
+        process_donation(world.rt.processing, donation_id)
+    with transaction(world.rt.sessions) as s:
+        assert s.get_one(Donation, donation_id).status == "processing", "not failed"
+    assert store.keys("uploads/"), "the original is still there for the retry"
+
+    monkeypatch.setattr(store, "read", healthy)
+    process_donation(world.rt.processing, donation_id)
+    with transaction(world.rt.sessions) as s:
+        assert s.get_one(Donation, donation_id).status == "in_review"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.config import Settings
@@ -27,7 +28,7 @@ from vidonate.donations.content import delete_upload
 from vidonate.donations.incidents import assign_incident
 from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
-from vidonate.errors import UnsupportedMedia
+from vidonate.errors import ServiceUnavailable, UnsupportedMedia
 from vidonate.reasons import sanitise
 from vidonate.storage import BlobStore, layout
 from vidonate.storage.scratch import ScratchSpace
@@ -240,6 +241,11 @@ def process_donation(ctx: Processing, donation_id: int) -> None:
             outcome = _run_stages(ctx, donation_id, workdir)
         except UnsupportedMedia as exc:
             failure = (exc.code, exc.message)
+        except (ServiceUnavailable, OperationalError):
+            # The blob store or the database is down, which is no fault of the clip: the
+            # job fails and is retried later, finding the donation still processing and
+            # its upload intact.
+            raise
         except Exception as exc:  # the worker must go on; the reason is stored, the trace logged
             log.exception("processing donation %s failed", donation_id)
             failure = ("processing_error", f"{type(exc).__name__}: {exc}")

@@ -148,8 +148,12 @@ class Cluster:
         base_port: int | None = None,
         progress: Callable[[str], None] | None = None,
         timeout_s: float = 90.0,
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        # Further VIDONATE_ settings for every vidonate process of the cluster (the fault
+        # tests shorten the job lease, so a dead worker's job comes back in seconds).
+        self.settings = dict(settings or {})
         self.base_port = base_port
         self.progress = progress or (lambda _message: None)
         self.timeout_s = timeout_s
@@ -211,6 +215,7 @@ class Cluster:
             "VIDONATE_VAR_DIR": str(var_dir or self.root / "var" / "cli"),
             "VIDONATE_SERVER": self.url,
             **self._seaweed().environment(),
+            **self.settings,
         }
 
     # --- the layout ---------------------------------------------------------------
@@ -221,6 +226,7 @@ class Cluster:
         self.seaweed_ports = state["seaweed_ports"]
         self.s3_keys = state["s3_keys"]
         self.admin_password = state.get("admin_password")
+        self.settings = {**state.get("settings", {}), **self.settings}
         self.procs = {name: Proc(**spec) for name, spec in state["processes"].items()}
 
     def _save(self) -> None:
@@ -232,6 +238,7 @@ class Cluster:
             "seaweed_ports": self.seaweed_ports,
             "s3_keys": self.s3_keys,
             "admin_password": self.admin_password,
+            "settings": self.settings,
             "env": self.env(),
             "processes": {name: asdict(proc) for name, proc in self.procs.items()},
         }
