@@ -218,9 +218,11 @@ class Api:
         on_progress: Callable[[int, int], None] | None = None,
         resume_store: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
-        retries: int = 5,
+        retries: int = 30,
     ) -> Uploaded:
-        """Upload one file over tus. Resumes where the server stopped."""
+        """Upload one file over tus. Resumes where the server stopped; a failure that is
+        not a refusal (a server gone, the store down for a while: 5xx, no answer) is
+        retried a second apart, `retries` times, from the offset the server holds."""
         tus = tus_client.TusClient(f"{self.server}/api/v1/uploads", headers=self._auth())
         options: dict[str, Any] = {}
         if resume_store is not None:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
+from vidonate.jobs.patience import PATIENCE_S, run_patiently
 from vidonate.jobs.queue import DONE, FAILED, QUEUED, RUNNING, worker_name
 from vidonate.jobs.schedule import Schedule, guarded
 
@@ -86,6 +87,7 @@ class ProcrastinateQueue:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
+        self.patience_s = PATIENCE_S  # how long a run waits out an outage (jobs.patience)
         self.app = procrastinate.App(connector=self._connector())
         # Jobs are deferred on the caller's (synchronous) connection; the worker's app may
         # meanwhile hold an open asynchronous pool, which cannot use it. A second app
@@ -144,7 +146,7 @@ class ProcrastinateQueue:
                 # Failed, not succeeded; and no retry is left (its attempts are used up).
                 raise GaveUp(reason)
             try:
-                handler(payload)
+                run_patiently(handler, payload, kind=kind, patience_s=self.patience_s)
             finally:
                 self._count_run()
 

@@ -22,6 +22,7 @@ from vidonate.db.engine import transaction
 from vidonate.db.models import Job
 from vidonate.jobs import queue
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
+from vidonate.jobs.patience import PATIENCE_S, run_patiently
 from vidonate.jobs.schedule import Schedule, guarded
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Worker:
     poll_seconds: float = 1.0
     lease_seconds: float = queue.LEASE.total_seconds()
     max_attempts: int = queue.MAX_ATTEMPTS
+    patience_s: float = PATIENCE_S  # how long a run waits out an outage (jobs.patience)
     give_up: dict[str, GiveUp] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -205,7 +207,7 @@ class Worker:
         if handler is None:
             return f"no handler for job kind {kind!r}"
         try:
-            handler(payload)
+            run_patiently(handler, payload, kind=kind, patience_s=self.patience_s)
         except Exception:
             error = traceback.format_exc()
             log.error("job %s (%s) failed:\n%s", job_id, kind, error)
