@@ -101,18 +101,20 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def donation_metadata(http: httpx.Client, token: str, filename: str = "clip.mp4") -> dict[str, str]:
-    """Metadata for a donation to the demo campaign from a camera of the donor's."""
+def donation_metadata(
+    http: httpx.Client, token: str, filename: str = "clip.mp4", campaign: str = DEMO_SLUG
+) -> dict[str, str]:
+    """Metadata for a donation to `campaign` (the demo's) from a new camera of the donor's."""
     camera = http.post(
         "/api/v1/cameras", json={"label": "porch", "placement": "porch"}, headers=bearer(token)
     )
     assert camera.status_code == 201, camera.text
-    campaign = http.get(f"/api/v1/campaigns/{DEMO_SLUG}", headers=bearer(token)).json()
+    terms = http.get(f"/api/v1/campaigns/{campaign}", headers=bearer(token)).json()
     return {
-        "campaign": DEMO_SLUG,
+        "campaign": campaign,
         "category": "package_theft",
         "camera": str(camera.json()["id"]),
-        "consent": campaign["consent"]["content_sha256"],
+        "consent": terms["consent"]["content_sha256"],
         "filename": filename,
     }
 
