@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import secrets
 import sys
 from collections import Counter
@@ -28,7 +29,7 @@ from rich.table import Column, Table
 from vidonate.cli_cluster import cluster_app
 from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
 from vidonate.cli_server import runtime_or_exit as _runtime
-from vidonate.cli_server import server_app
+from vidonate.cli_server import server_app, settings_or_exit
 from vidonate.cli_tokens import token_app
 from vidonate.db.engine import transaction
 from vidonate.errors import VidonateError
@@ -630,14 +631,36 @@ def detect(
 
 
 @app.command()
-def demo(workdir: Annotated[Path, typer.Option(help="an empty directory to run in")]) -> None:
-    """Run the whole loop (donate, process, review, pay, rank) on the embedded defaults."""
+def demo(
+    workdir: Annotated[Path, typer.Option(help="an empty directory to run in")],
+    cluster: Annotated[
+        Path | None,
+        typer.Option(
+            help="run against the running cluster under this directory (`vidonate cluster "
+            "up`, e.g. var/cluster) instead of the embedded defaults; a fresh one: its "
+            "review queue is voted through"
+        ),
+    ] = None,
+) -> None:
+    """Run the whole loop (donate, process, review, pay, rank) on the embedded defaults,
+    or against a running cluster."""
     from vidonate.demo import run_demo
 
     if workdir.exists() and any(workdir.iterdir()):
         err.print(f"{workdir} is not empty; the demo needs an empty directory")
         raise typer.Exit(2)
-    if not run_demo(workdir, console):
+    deployment = None
+    if cluster is not None:
+        from vidonate.ops.cluster import Cluster
+
+        running = Cluster(cluster)
+        if not running.procs or not all(running.status().values()):
+            err.print(f"no cluster runs under {cluster}: start it with `vidonate cluster up`")
+            raise typer.Exit(2)
+        # Its database, store (with the S3 keys boto3 reads from the environment) and keys.
+        os.environ.update(running.env(workdir / "var"))
+        deployment = (settings_or_exit(), running.url)
+    if not run_demo(workdir, console, deployment=deployment):
         raise typer.Exit(1)
 
 

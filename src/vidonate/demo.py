@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidonate.accounts.users import create_user, update_profile
@@ -35,32 +38,58 @@ CLIPS_PER_DONOR = 2
 PENDING = {"uploading", "received", "processing"}
 
 
-def run_demo(workdir: Path, console: Console | None = None) -> bool:
-    """Returns True only if every clip went all the way to accepted and paid."""
+def run_demo(
+    workdir: Path,
+    console: Console | None = None,
+    *,
+    deployment: tuple[Settings, str] | None = None,
+) -> bool:
+    """Returns True only if every clip went all the way to accepted and paid.
+
+    By default on the embedded defaults, with a server of its own under `workdir`. With
+    ``deployment`` (its settings and public URL, e.g. a `vidonate cluster`), against that
+    running deployment instead: its servers, workers, database and store. Meant for a
+    fresh one: the demo's reviewers vote to accept whatever its review queue holds."""
     console = console or Console()
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(
-        var_dir=workdir / "var",
-        database_url="",
-        storage_url="",
-        queue_url="inprocess://",
-        worker_threads=1,
-        job_poll_seconds=0.2,
-    )
-    prepared = prepare(settings)
-    rt = prepared.runtime
+    if deployment is None:
+        settings = Settings(
+            var_dir=workdir / "var",
+            database_url="",
+            storage_url="",
+            queue_url="inprocess://",
+            worker_threads=1,
+            job_poll_seconds=0.2,
+        )
+        rt = prepare(settings).runtime
+        suffix = ""
+    else:
+        from vidonate.runtime import Runtime
+
+        settings, url = deployment
+        rt = Runtime.from_settings(settings)
+        # A deployment may hold an earlier demo's accounts: these are new ones.
+        suffix = "-" + secrets.token_hex(3)
+    names = {name: name + suffix for name in (*(d[0] for d in DONORS), *REVIEWERS)}
     with transaction(rt.sessions) as session:
         for name, _placement, _category, opt_in in DONORS:
-            donor = create_user(session, name, PASSWORD, roles=["donor"], handle=f"{name}-cam")
+            donor = create_user(
+                session, names[name], PASSWORD, roles=["donor"], handle=f"{names[name]}-cam"
+            )
             update_profile(session, donor, leaderboard_opt_in=opt_in)
         for name in REVIEWERS:
-            create_user(session, name, PASSWORD, roles=["reviewer"], handle=f"{name}-reviews")
+            create_user(
+                session, names[name], PASSWORD, roles=["reviewer"], handle=f"{names[name]}-reviews"
+            )
     clips = sample_clips(workdir / "clips", count=len(DONORS) * CLIPS_PER_DONOR)
     source = "generated clips" if clips and clips[0].parent == workdir / "clips" else "real clips"
-    console.print(f"[bold]vidonate demo[/] in {workdir} with {len(clips)} {source}")
+    where = f"against {url}" if deployment else f"in {workdir}"
+    console.print(f"[bold]vidonate demo[/] {where} with {len(clips)} {source}")
 
-    with BackgroundServer(rt) as server:
+    with contextlib.ExitStack() as stack:
+        if deployment is None:
+            url = stack.enter_context(BackgroundServer(rt)).url
         from vidonate.seed import DEMO_SLUG
 
         donor_apis = []
@@ -72,8 +101,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
             console=console,
         ) as progress:
             for index, (name, placement, category, _opt_in) in enumerate(DONORS):
-                api = Api(server.url)
-                api.login(name, PASSWORD)
+                api = Api(url)
+                api.login(names[name], PASSWORD)
                 camera = api.add_camera(f"{name}'s {placement} camera", placement)
                 consent = api.campaign(DEMO_SLUG)["consent"]["content_sha256"]
                 for clip in clips[index * CLIPS_PER_DONOR : (index + 1) * CLIPS_PER_DONOR]:
@@ -96,8 +125,8 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
                 wait_for(api, lambda ds: not any(d["status"] in PENDING for d in ds), timeout=600)
 
         for name in REVIEWERS:
-            api = Api(server.url)
-            api.login(name, PASSWORD)
+            api = Api(url)
+            api.login(names[name], PASSWORD)
             while (response := api.http.get("/review/next")).status_code == 200:
                 item = response.json()
                 api.call(
@@ -110,13 +139,22 @@ def run_demo(workdir: Path, console: Console | None = None) -> bool:
         for api in donor_apis:
             api.close()
 
-    ok = _report(console, rt, donations)
+    ok = _report(console, rt, donations, _donor_ids(rt, names))
     rt.close()
     console.print(f"demo {'completed' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
     return ok
 
 
-def _report(console: Console, rt: Runtime, donations: list[dict[str, Any]]) -> bool:
+def _donor_ids(rt: Runtime, names: dict[str, str]) -> set[int | None]:
+    """The user ids of this run's donors."""
+    with transaction(rt.sessions) as session:
+        usernames = [names[d[0]] for d in DONORS]
+        return set(session.scalars(select(User.id).where(User.username.in_(usernames))))
+
+
+def _report(
+    console: Console, rt: Runtime, donations: list[dict[str, Any]], donor_ids: set[int | None]
+) -> bool:
     by_status = Table(title="Clips by status")
     for column in ("clip", "file", "category", "status", "reason", "paid"):
         by_status.add_column(column)
@@ -140,7 +178,12 @@ def _report(console: Console, rt: Runtime, donations: list[dict[str, Any]]) -> b
             balances.add_row(_account_name(session, account), f"${cents / 100:,.2f}")
         board = leaderboard(session)
         expected = sum(d["paid_cents"] for d in donations)
-        donor_total = sum(c for a, c in ledger.all_balances(session) if a.kind == ledger.DONOR)
+        # The demo's donors' balances only: a deployment may hold other donors.
+        donor_total = sum(
+            c
+            for a, c in ledger.all_balances(session)
+            if a.kind == ledger.DONOR and a.user_id in donor_ids
+        )
     console.print(balances)
 
     table = Table(title="Leaderboard (opted-in donors)")

@@ -106,7 +106,9 @@ def donation_metadata(
 ) -> dict[str, str]:
     """Metadata for a donation to `campaign` (the demo's) from a new camera of the donor's."""
     camera = http.post(
-        "/api/v1/cameras", json={"label": "porch", "placement": "porch"}, headers=bearer(token)
+        "/api/v1/cameras",
+        json={"label": f"porch {secrets.token_hex(3)}", "placement": "porch"},
+        headers=bearer(token),
     )
     assert camera.status_code == 201, camera.text
     terms = http.get(f"/api/v1/campaigns/{campaign}", headers=bearer(token)).json()

@@ -57,6 +57,17 @@ def test_nginx_skips_a_dead_server(cluster: Cluster) -> None:
     assert cluster.running("server-2")
 
 
+def test_the_demo_loop_runs_against_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    """`vidonate demo --cluster`: donors upload through nginx, the cluster's workers
+    process, reviewers accept, the ledger pays: every clip accepted and paid."""
+    done = vidonate(
+        cluster, "demo", "--workdir", str(tmp_path / "demo"), "--cluster", str(cluster.root)
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "demo completed" in done.stdout
+    assert f"against {cluster.url}" in done.stdout
+
+
 def _sessions_alive(leaders: set[int]) -> list[str]:
     """Live processes (zombies aside) in a session one of ``leaders`` started: each part
     of the cluster leads its own, so this finds PostgreSQL's backends, nginx's workers
