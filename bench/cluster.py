@@ -36,6 +36,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from rich.console import Console
+from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -84,11 +85,13 @@ def clips_per_minute(cluster: Cluster, token: str, clips: list[Path], workers: i
     started = time.perf_counter()
     for name in WORKERS[:workers]:
         cluster.start(name)
-    while (done := _in_review(cluster, ids)) < len(ids):
-        err.print(f"  {workers} worker(s): {done}/{len(ids)} processed", end="\r")
-        time.sleep(0.5)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"{workers} worker(s) processing", total=len(ids))
+        while (done := _in_review(cluster, ids)) < len(ids):
+            progress.update(task, completed=done)
+            time.sleep(0.5)
     seconds = time.perf_counter() - started
-    err.print(f"  {workers} worker(s): {len(ids)} clips in {seconds:.1f} s      ")
+    err.print(f"  {workers} worker(s): {len(ids)} clips in {seconds:.1f} s")
     return len(ids) / seconds * 60
 
 
