@@ -273,7 +273,10 @@ def test_two_apps_share_one_budget_through_redis(world: World, client: redis.Red
             assert [first.get("/api/v1/stats/redaction").status_code for _ in range(2)] == [200] * 2
             assert second.get("/api/v1/stats/redaction").status_code == 200
             refused = second.get("/api/v1/stats/redaction")
-            assert refused.status_code == 429 and refused.headers["retry-after"] == "20"
+            assert refused.status_code == 429
+            # One token comes back every 20 s (3 a minute); less is left of that wait by
+            # as long as the four requests took (seconds, on a loaded machine).
+            assert 0 < int(refused.headers["retry-after"]) <= 20
             assert first.get("/api/v1/stats/redaction").status_code == 429
         assert client.exists(key), "the count lives under the documented key"
     finally:
