@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
 from vidonate.jobs.patience import PATIENCE_S, run_patiently
 from vidonate.jobs.queue import DONE, FAILED, QUEUED, RUNNING, worker_name
-from vidonate.jobs.schedule import Schedule, guarded
+from vidonate.jobs.schedule import RunsPeriodicTasks, Schedule, guarded
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ def conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class ProcrastinateQueue:
+class ProcrastinateQueue(RunsPeriodicTasks):
     """The :class:`~vidonate.jobs.base.JobQueue` on Procrastinate."""
 
     def __init__(
@@ -167,16 +166,6 @@ class ProcrastinateQueue:
     def kinds(self) -> set[str]:
         return set(self._kinds)
 
-    def schedule(
-        self,
-        name: str,
-        task: Callable[[], object],
-        every_s: float,
-        *,
-        once_per_deployment: bool = True,
-    ) -> None:
-        self.periodic.add(name, task, every_s, once_per_deployment)
-
     def wake(self) -> None:
         """Nothing to do: the job's INSERT notifies listening workers (LISTEN/NOTIFY)."""
 
@@ -195,9 +184,6 @@ class ProcrastinateQueue:
         )
         with self._ran_lock:
             return self._ran - before
-
-    def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
-        return self.periodic.run_due(runner, now)
 
     def list_jobs(self, session: Session, kind: str | None = None) -> list[JobState]:
         query = text(

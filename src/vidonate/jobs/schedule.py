@@ -101,6 +101,29 @@ class Schedule:
         return ran
 
 
+class RunsPeriodicTasks:
+    """The periodic half of a job queue, the same whichever back end runs the jobs: its
+    loop calls ``run_periodic`` every second or so."""
+
+    periodic: Schedule
+
+    def schedule(
+        self,
+        name: str,
+        task: Callable[[], object],
+        every_s: float,
+        *,
+        once_per_deployment: bool = True,
+    ) -> None:
+        """Run `task` at start and every ``every_s`` seconds: by one worker of the whole
+        deployment, or with ``once_per_deployment=False`` by every process."""
+        self.periodic.add(name, task, every_s, once_per_deployment)
+
+    def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
+        """Run the periodic tasks whose turn it is; the names of those that ran."""
+        return self.periodic.run_due(runner, now)
+
+
 def guarded(what: str, task: Callable[[], object]) -> None:
     """Run `task`; log what it raises. For loops that must outlive one failing turn."""
     try:

@@ -23,13 +23,13 @@ from vidonate.db.models import Job
 from vidonate.jobs import queue
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
 from vidonate.jobs.patience import PATIENCE_S, run_patiently
-from vidonate.jobs.schedule import Schedule, guarded
+from vidonate.jobs.schedule import RunsPeriodicTasks, Schedule, guarded
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Worker:
+class Worker(RunsPeriodicTasks):
     """The database-backed :class:`~vidonate.jobs.base.JobQueue`: runs jobs in threads
     until ``stop``. A failing job never stops the worker."""
 
@@ -63,22 +63,6 @@ class Worker:
 
     def kinds(self) -> set[str]:
         return set(self.handlers)
-
-    def schedule(
-        self,
-        name: str,
-        task: Callable[[], object],
-        every_s: float,
-        *,
-        once_per_deployment: bool = True,
-    ) -> None:
-        """A periodic task, run by the first worker thread at start and every ``every_s``
-        seconds: by one worker of the whole deployment, or by every process."""
-        self.periodic.add(name, task, every_s, once_per_deployment)
-
-    def run_periodic(self, runner: str, now: float | None = None) -> list[str]:
-        """Run the periodic tasks whose turn it is; the names of those that ran."""
-        return self.periodic.run_due(runner, now)
 
     @property
     def lease(self) -> timedelta:
