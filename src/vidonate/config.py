@@ -103,6 +103,15 @@ class Settings(BaseSettings):
     review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")
 
     worker_threads: int = Field(1, ge=0, description="In-process job workers; 0 disables them.")
+    job_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "How much job threads yield the CPU to requests (0 to 19, as nice(1)): a clip's "
+            "processing is background work, and page and API reads must not wait for it."
+        ),
+    )
     job_poll_seconds: float = Field(1.0, gt=0)
     job_lease_seconds: float = Field(
         60.0, gt=0, description="A running job's lease; its worker renews it 4 times as often."

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from vidonate.accounts.users import create_user
@@ -74,5 +76,35 @@ def test_the_bench_flag_makes_sqlite_reads_wait_for_the_write_lock_as_before(
             impatient.close()
             with pytest.raises(DBAPIError, match="locked"), read_transaction(sessions) as s:
                 s.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_reads_keep_their_connections_open_for_the_next_ones(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """A SQLite connection opened past the pool would be closed after one use, and the
+    next one re-reads the schema: a burst of reads as wide as the server's request
+    threads opens connections once, and the next burst opens none."""
+    path = tmp_path / "pool.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    sessions = make_sessionmaker(engine)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda dbapi_conn, _record: opened.append(dbapi_conn))
+    all_in = threading.Barrier(20)
+
+    def read(_: int) -> int:
+        with read_transaction(sessions) as s:
+            all_in.wait(timeout=30)  # all 20 hold a connection at once
+            return s.query(User).count()
+
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            assert list(pool.map(read, range(20))) == [0] * 20
+            first_burst = len(opened)
+            assert list(pool.map(read, range(20))) == [0] * 20
+        assert first_burst == 20
+        assert len(opened) == first_burst
     finally:
         engine.dispose()

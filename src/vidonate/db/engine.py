@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 _READ_ONLY = "vidonate_read_only"
+_QUERY_ONLY = "vidonate_query_only"  # the connection's PRAGMA query_only, as last set
+# Starlette runs sync routes on up to 40 threads; a SQLite connection costs a file handle
+# and its page cache.
+SQLITE_POOL_SIZE = 40
 
 
 def make_engine(url: str, *, reads_take_write_lock: bool = False) -> Engine:
@@ -18,7 +22,16 @@ def make_engine(url: str, *, reads_take_write_lock: bool = False) -> Engine:
     ``sqlite_reads_take_write_lock``) restores the old path where reads began IMMEDIATE
     too; it exists for bench/sqlite_load.py to measure against, never for production."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # Enough kept connections for every request thread and job at once: a
+            # connection opened past the pool is closed again after one use, and a new
+            # SQLite connection re-reads the whole schema at its first statement (that
+            # churn was the largest cost of a read under 10 concurrent clients).
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
         _serialize_sqlite_writes(engine, reads_take_write_lock=reads_take_write_lock)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -52,9 +65,13 @@ def _serialize_sqlite_writes(engine: Engine, *, reads_take_write_lock: bool = Fa
     def _on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         deferred = read_only and not reads_take_write_lock
-        # Set on every BEGIN, so a pooled connection never carries it into a writer (and
-        # off for BEGIN IMMEDIATE, which query_only refuses).
-        conn.exec_driver_sql(f"PRAGMA query_only = {int(deferred)}")
+        # Checked at every BEGIN, so a pooled connection never carries it into a writer
+        # (it is off for BEGIN IMMEDIATE, which query_only refuses); set only when it
+        # changes, as each statement is a round through the GIL for the request thread.
+        query_only = int(deferred)
+        if conn.info.get(_QUERY_ONLY) != query_only:
+            conn.exec_driver_sql(f"PRAGMA query_only = {query_only}")
+            conn.info[_QUERY_ONLY] = query_only
         conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 

@@ -43,6 +43,9 @@ class JobState:
 
 
 class JobQueue(Protocol):
+    # Added to the nice value of the threads that run jobs (jobs.priority), from start on.
+    niceness: int
+
     def enqueue(
         self, session: Session, kind: str, payload: Payload, run_after: datetime | None = None
     ) -> None:

@@ -53,6 +53,7 @@ def open_queue(settings: Settings, sessions: sessionmaker[Session]) -> JobQueue:
             poll_seconds=settings.job_poll_seconds,
             lease_seconds=settings.job_lease_seconds,
             max_attempts=settings.job_max_attempts,
+            niceness=settings.job_nice,
         )
     return Worker(
         sessions=sessions,
@@ -60,4 +61,5 @@ def open_queue(settings: Settings, sessions: sessionmaker[Session]) -> JobQueue:
         poll_seconds=settings.job_poll_seconds,
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts,
+        niceness=settings.job_nice,
     )

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
 from vidonate.jobs.patience import PATIENCE_S, run_patiently
+from vidonate.jobs.priority import lower_this_thread
 from vidonate.jobs.queue import DONE, FAILED, QUEUED, RUNNING, worker_name
 from vidonate.jobs.schedule import RunsPeriodicTasks, Schedule, guarded
 
@@ -79,6 +80,7 @@ class ProcrastinateQueue(RunsPeriodicTasks):
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
         max_attempts: int = 3,
+        niceness: int = 0,
     ) -> None:
         self.sessions = sessions
         self.conninfo = conninfo(database_url)
@@ -86,6 +88,7 @@ class ProcrastinateQueue(RunsPeriodicTasks):
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
+        self.niceness = niceness  # added to the worker thread's nice value (jobs.priority)
         self.patience_s = PATIENCE_S  # how long a run waits out an outage (jobs.patience)
         self.app = procrastinate.App(connector=self._connector())
         # Jobs are deferred on the caller's (synchronous) connection; the worker's app may
@@ -237,6 +240,8 @@ class ProcrastinateQueue(RunsPeriodicTasks):
         return len(stalled)
 
     async def _main(self) -> None:
+        # The job threads Procrastinate's loop starts inherit this thread's priority.
+        lower_this_thread(self.niceness)
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         runner = worker_name()

@@ -23,6 +23,7 @@ from vidonate.db.models import Job
 from vidonate.jobs import queue
 from vidonate.jobs.base import GiveUp, Handler, JobState, Payload
 from vidonate.jobs.patience import PATIENCE_S, run_patiently
+from vidonate.jobs.priority import lower_this_thread
 from vidonate.jobs.schedule import RunsPeriodicTasks, Schedule, guarded
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Worker(RunsPeriodicTasks):
     lease_seconds: float = queue.LEASE.total_seconds()
     max_attempts: int = queue.MAX_ATTEMPTS
     patience_s: float = PATIENCE_S  # how long a run waits out an outage (jobs.patience)
+    niceness: int = 0  # added to each job thread's nice value (jobs.priority)
     give_up: dict[str, GiveUp] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -115,6 +117,7 @@ class Worker(RunsPeriodicTasks):
         return recovered
 
     def _loop(self, index: int) -> None:
+        lower_this_thread(self.niceness)
         worker = queue.worker_name(index)
         since_recovery = 0.0
         while not self._stop.is_set():
