@@ -359,6 +359,8 @@ class ReviewAssignment(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A gold clip (models_rewards.GoldClip) served as if it were any other.
+    gold: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LedgerAccount(Base):
@@ -553,3 +555,8 @@ def _releases_are_immutable(_mapper: Mapper[Any], _connection: Connection, targe
 @event.listens_for(LedgerTransaction, "before_delete")
 def _ledger_is_append_only(_mapper: Mapper[Any], _connection: Connection, target: object) -> None:
     raise RuntimeError(f"the ledger is append-only; refusing to change {target!r}")
+
+
+# The rewards and review-quality tables live in a module of their own; importing it here
+# puts them in ``Base.metadata`` wherever the models are loaded (migrations, the check).
+from vidonate.db import models_rewards as _models_rewards  # noqa: E402, F401
