@@ -99,6 +99,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    tax_details_threshold_cents: int = Field(
+        200_000,
+        ge=0,
+        description=(
+            "A donor's payouts and redemptions in one calendar year past this (cents) wait "
+            "until the donor has supplied tax details; 0 asks for them before any."
+        ),
+    )
+    payout_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of ledger cents in payouts."
+    )
+
     review_accepts_needed: int = Field(2, ge=1, description="Accept votes needed to accept.")
     review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")
 

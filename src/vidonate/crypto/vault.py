@@ -46,6 +46,7 @@ from vidonate.crypto.stream import (
     encrypt_iter,
 )
 from vidonate.db.models import Donation, DonorKey, utcnow
+from vidonate.db.models_rewards import GiftCardCode
 from vidonate.db.upsert import insert_unless_present
 from vidonate.errors import Gone
 from vidonate.storage.base import BlobStore, BlobWriter, copy_into
@@ -274,7 +275,8 @@ def _clip_aad(donation_id: int) -> bytes:
 
 
 def rewrap_donor_keys(session: Session, ring: KeyRing) -> int:
-    """Re-wrap every donor key not yet under ``ring``'s current master key; no blob changes.
+    """Re-wrap every donor key (and every stocked gift-card code's key) not yet under
+    ``ring``'s current master key; no blob changes.
 
     Returns how many rows changed. Runs in the caller's transaction, so a failure leaves
     every row as it was.
@@ -285,6 +287,16 @@ def rewrap_donor_keys(session: Session, ring: KeyRing) -> int:
     ):
         wrapped = ring.rewrap(WrappedKey(row.key_id, row.wrapped))
         row.key_id, row.wrapped, row.rewrapped_at = wrapped.key_id, wrapped.wrapped, utcnow()
+        changed += 1
+    # Gift-card codes in stock have keys of their own under the master key too.
+    for code in session.scalars(
+        select(GiftCardCode)
+        .where(GiftCardCode.key_id.is_not(None), GiftCardCode.key_id != ring.current.key_id)
+        .with_for_update()
+    ):
+        assert code.key_id is not None and code.wrapped_key is not None
+        wrapped = ring.rewrap(WrappedKey(code.key_id, code.wrapped_key))
+        code.key_id, code.wrapped_key = wrapped.key_id, wrapped.wrapped
         changed += 1
     session.flush()
     return changed

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from vidonate.db.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
-PURPOSES = ("review", "owner", "admin", "export", "training", "processing")
+PURPOSES = ("review", "owner", "admin", "export", "training", "processing", "fulfilment")
 _PG_LOCK = 0x766964_6F6E  # any fixed number: the advisory lock that orders appends
 
 

@@ -20,10 +20,14 @@ from vidonate.db.models import (
     LedgerTransaction,
     User,
 )
+from vidonate.errors import Conflict
 
 FUNDING = "funding"
 CAMPAIGN = "campaign"
 DONOR = "donor"
+# Where a donor's spent balance goes: catalogue redemptions, and cash payouts.
+REDEMPTIONS = "redemptions"
+PAYOUTS = "payouts"
 
 # Reasons an accepted clip earned nothing; shown to the donor as they are.
 UNPAID_CAMERA_CAP = "camera_cap_reached"
@@ -57,6 +61,14 @@ def donor_account(session: Session, user_id: int) -> LedgerAccount:
     return _account(session, DONOR, user_id=user_id)
 
 
+def redemptions_account(session: Session) -> LedgerAccount:
+    return _account(session, REDEMPTIONS)
+
+
+def payouts_account(session: Session) -> LedgerAccount:
+    return _account(session, PAYOUTS)
+
+
 def balance(session: Session, account: LedgerAccount) -> int:
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
@@ -85,6 +97,26 @@ def post(
     return tx
 
 
+def spend(
+    session: Session,
+    kind: str,
+    donor: LedgerAccount,
+    to: LedgerAccount,
+    amount_cents: int,
+    memo: str,
+) -> LedgerTransaction:
+    """Move ``amount_cents`` out of a donor's balance, never below zero: the caller holds
+    :func:`lock` on ``donor`` from before it read anything it decided on."""
+    if amount_cents <= 0:
+        raise ValueError("an amount spent is positive")
+    if balance(session, donor) < amount_cents:
+        raise Conflict(
+            "insufficient_balance",
+            f"the balance is {balance(session, donor)} cents; this needs {amount_cents}",
+        )
+    return post(session, kind, [(donor, -amount_cents), (to, amount_cents)], memo=memo)
+
+
 def fund_campaign(session: Session, campaign: Campaign, amount_cents: int) -> None:
     budget = campaign_account(session, campaign.id)
     if amount_cents <= 0:
@@ -98,11 +130,12 @@ def fund_campaign(session: Session, campaign: Campaign, amount_cents: int) -> No
     )
 
 
-def _lock(session: Session, account: LedgerAccount) -> None:
-    """Serialize every credit from one budget.
+def lock(session: Session, account: LedgerAccount) -> None:
+    """Serialize every movement out of one account (a budget's credits, a donor's
+    redemptions and payouts).
 
-    On PostgreSQL the row lock makes concurrent final votes take turns on the
-    balance check; SQLite transactions already take the write lock at BEGIN.
+    On PostgreSQL the row lock makes concurrent movements take turns on the balance
+    check; SQLite's write transactions already take the write lock at BEGIN.
     """
     session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == account.id).with_for_update()
@@ -120,7 +153,7 @@ def credit_accepted(session: Session, donation: Donation) -> CreditResult:
     campaign = session.get(Campaign, donation.campaign_id)
     assert campaign is not None
     budget = campaign_account(session, campaign.id)
-    _lock(session, budget)
+    lock(session, budget)
     already = session.scalar(
         select(LedgerTransaction.id).where(LedgerTransaction.donation_id == donation.id)
     )
