@@ -228,7 +228,9 @@ def redeem(
     account = ledger.donor_account(session, donor.id)
     ledger.lock(session, account)  # before anything it decides on is read
     earlier = session.scalar(
-        select(Redemption).where(Redemption.user_id == donor.id, Redemption.client_key == client_key)
+        select(Redemption).where(
+            Redemption.user_id == donor.id, Redemption.client_key == client_key
+        )
     )
     if earlier is not None:
         if earlier.item_id != item_id:
@@ -365,7 +367,9 @@ def mark_shipped(session: Session, admin: User, redemption_id: int) -> Redemptio
     if redemption is None:
         raise NotFound("unknown_redemption", f"there is no redemption {redemption_id}")
     if redemption.status != AWAITING_SHIPMENT:
-        raise Conflict("not_awaiting_shipment", f"redemption {redemption_id} is {redemption.status}")
+        raise Conflict(
+            "not_awaiting_shipment", f"redemption {redemption_id} is {redemption.status}"
+        )
     redemption.status = SHIPPED
     redemption.sealed_address = None
     redemption.shipped_at = utcnow()
