@@ -20,6 +20,7 @@ from vidonate.db.models import (
     LedgerTransaction,
     User,
 )
+from vidonate.db.upsert import insert_unless_present
 from vidonate.errors import Conflict
 
 FUNDING = "funding"
@@ -47,9 +48,12 @@ def _account(
     key = _key(kind, campaign_id=campaign_id, user_id=user_id)
     account = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
     if account is None:
-        account = LedgerAccount(key=key, kind=kind, campaign_id=campaign_id, user_id=user_id)
-        session.add(account)
-        session.flush()
+        # Two first uses at once (two donors' first redemptions) both try to create it:
+        # the insert yields to the one that won, and both use that.
+        values = {"key": key, "kind": kind, "campaign_id": campaign_id, "user_id": user_id}
+        insert_unless_present(session, LedgerAccount, values, ("key",))
+        account = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
+        assert account is not None
     return account
 
 
