@@ -10,9 +10,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from spending import balance, count, gift_card, give, product, redeem, stock
 from sqlalchemy import select
 
-from spending import balance, count, gift_card, give, product, redeem, stock
 from vidonate.accounts.users import create_user
 from vidonate.db.engine import transaction
 from vidonate.db.models import AuditEntry, LedgerEntry, LedgerTransaction, User
