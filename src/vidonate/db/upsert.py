@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -24,11 +23,14 @@ def insert_unless_present(
     """Insert one row unless a row with the same ``conflict_columns`` exists (a unique
     constraint or primary key over exactly those columns). True when this call wrote it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__
     statement = (
         dialect.insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        # Asked for explicitly, the written row's key comes back to us (an implicit
+        # RETURNING is consumed for ``inserted_primary_key``, and PostgreSQL's driver then
+        # reports rowcount -1): a row comes back only if this call wrote one.
+        .returning(*table.primary_key.columns)  # type: ignore[attr-defined]
     )
-    result = session.execute(statement)
-    assert isinstance(result, CursorResult)
-    return result.rowcount == 1
+    return session.execute(statement).first() is not None
