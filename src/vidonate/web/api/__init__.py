@@ -7,9 +7,12 @@ from vidonate.web.api import (
     auth,
     cameras,
     campaigns,
+    catalogue,
     detect,
     donations,
+    holds,
     me,
+    payouts,
     review,
     rewards,
     stats,
@@ -21,8 +24,8 @@ from vidonate.web.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (
-    auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
-    transparency, detect,
+    auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, catalogue,
+    payouts, holds, stats, audit, transparency, detect,
 ):  # fmt: skip
     api_router.include_router(module.router)
 
