@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from money import balance, give
 from vidonate.db.engine import transaction
 from vidonate.db.models import User
-from vidonate.db.models_rewards import CatalogueItem
-from vidonate.rewards import catalogue, ledger
+from vidonate.rewards import catalogue
 from vidonate.runtime import Runtime
 
 THRESHOLD = 200_000
-
-
-def give(rt: Runtime, user_id: int, cents: int) -> None:
-    """Credit a donor's balance from outside, as accepted clips would."""
-    with transaction(rt.sessions) as s:
-        funding = ledger._account(s, ledger.FUNDING)
-        ledger.post(s, "grant", [(funding, -cents), (ledger.donor_account(s, user_id), cents)])
-
-
-def balance(rt: Runtime, user_id: int) -> int:
-    with transaction(rt.sessions) as s:
-        user = s.get(User, user_id)
-        assert user is not None
-        return ledger.donor_balance(s, user)
 
 
 def product(rt: Runtime, *, price: int = 500, stock: int = 3) -> int:
@@ -68,4 +54,4 @@ def redeem(rt: Runtime, user_id: int, item_id: int, key: str, **kw: object):  # 
         )
 
 
-__all__ = ["CatalogueItem", "balance", "count", "gift_card", "give", "product", "redeem", "stock"]
+__all__ = ["balance", "count", "gift_card", "give", "product", "redeem", "stock"]

@@ -107,6 +107,32 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/stats/redaction":                    A(OK   , OK   , OK   , OK   , OK),
     "GET /api/v1/transparency":                       A(OK   , OK   , OK   , OK   , OK),
     "POST /api/v1/detect":                            A(AUTH , OK   , OK   , OK   , DENY),
+    # -- API: the catalogue, redemptions, payouts and holds (ids in paths that match
+    #    nothing: a caller let in meets the route's own 404)
+    "GET /api/v1/catalogue":                          A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/admin/catalogue":                    A(AUTH , DENY , DENY , OK   , DENY),
+    "POST /api/v1/admin/catalogue":                   A(AUTH , DENY , DENY , OK   , DENY),
+    "POST /api/v1/admin/catalogue/{item_id}/codes":   A(AUTH , DENY , DENY , OK   , DENY),
+    "POST /api/v1/admin/catalogue/{item_id}/stock":   A(AUTH , DENY , DENY , OK   , DENY),
+    "PUT /api/v1/admin/catalogue/{item_id}/active":   A(AUTH , DENY , DENY , OK   , DENY),
+    "POST /api/v1/redemptions":                       A(AUTH , OK   , OK   , OK   , DENY),
+    "GET /api/v1/redemptions":                        A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/redemptions/{redemption_id}/code":   A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/admin/redemptions":                  A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/admin/redemptions/{redemption_id}/address": A(AUTH, DENY, DENY, OK, DENY),
+    "POST /api/v1/admin/redemptions/{redemption_id}/shipped": A(AUTH, DENY, DENY, OK, DENY),
+    "POST /api/v1/payouts":                           A(AUTH , OK   , OK   , OK   , DENY),
+    "GET /api/v1/payouts":                            A(AUTH , OK   , OK   , OK   , OK),
+    "DELETE /api/v1/payouts/{payout_id}":             A(AUTH , OK   , OK   , OK   , DENY),
+    "PUT /api/v1/me/payout-destination":              A(AUTH , OK   , OK   , OK   , DENY),
+    "POST /api/v1/admin/payout-batches":              A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/admin/payout-batches":               A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/admin/payout-batches/{batch_id}/file": A(AUTH, DENY , DENY , OK   , DENY),
+    "POST /api/v1/admin/payout-batches/{batch_id}/paid": A(AUTH, DENY , DENY , OK   , DENY),
+    "GET /api/v1/me/holds":                           A(AUTH , OK   , OK   , OK   , OK),
+    "PUT /api/v1/me/tax-details":                     A(AUTH , OK   , OK   , OK   , DENY),
+    "GET /api/v1/admin/holds":                        A(AUTH , DENY , DENY , OK   , DENY),
+    "POST /api/v1/admin/holds/{hold_id}/release":     A(AUTH , DENY , DENY , OK   , DENY),
     # -- API: audit and disclosures
     "GET /api/v1/audit/entries":                      A(AUTH , DENY , DENY , OK   , OK),
     "GET /api/v1/audit/verify":                       A(AUTH , DENY , DENY , OK   , OK),
@@ -166,6 +192,11 @@ class Population:
             token_id=self.token_id,
             ref=self.world.campaign.slug,
             asset="swagger-ui.css",
+            item_id=999_999,
+            redemption_id=999_999,
+            payout_id=999_999,
+            batch_id=999_999,
+            hold_id=999_999,
         )
 
 
@@ -232,6 +263,13 @@ PROBES: dict[str, Probe] = {
         "headers": {**TUS, "X-HTTP-Method-Override": "HEAD"}
     },
     "POST /api/v1/review/{donation_id}/votes": _json({"decision": "accept"}),
+    "POST /api/v1/admin/catalogue": _json({"kind": "product", "name": "Mug", "price_cents": 500}),
+    "POST /api/v1/redemptions": _json({"item_id": 999_999, "client_key": "authz-probe-0001"}),
+    "POST /api/v1/payouts": _json({"amount_cents": 500, "client_key": "authz-probe-0001"}),
+    "PUT /api/v1/me/payout-destination": _json({"receiver": "someone@example.org"}),
+    "POST /api/v1/admin/payout-batches": _json({"period": "2026-01"}),
+    "PUT /api/v1/me/tax-details": _json({"details": "tax id 123"}),
+    "POST /api/v1/admin/holds/{hold_id}/release": _json({"note": "reviewed"}),
     "POST /api/v1/admin/disclosures": _json(
         {"recipient": "City police", "legal_basis": "court order 12/2026", "donations": 1}
     ),
