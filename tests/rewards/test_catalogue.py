@@ -43,8 +43,8 @@ def test_a_product_redemption_is_one_transfer_and_one_unit_and_keeps_the_address
         assert row is not None and row.sealed_address is not None
         assert b"Lilas" not in row.sealed_address
         admin = create_user(s, "ops", "ops-password-1", ["admin"])
-        assert catalogue.shipping_address(s, rt.vault, admin, redemption.id) == ADDRESS
-        catalogue.mark_shipped(s, admin, redemption.id)
+        assert catalogue.shipping_address(s, rt.vault, redemption.id, actor_id=admin.id) == ADDRESS
+        catalogue.mark_shipped(s, redemption.id, shipped_by=admin.id)
     with transaction(rt.sessions) as s:
         row = s.get(Redemption, redemption.id)
         assert row is not None
@@ -54,7 +54,7 @@ def test_a_product_redemption_is_one_transfer_and_one_unit_and_keeps_the_address
             == "fulfilment"
         )
         with pytest.raises(Conflict, match="not_awaiting_shipment"):
-            catalogue.shipping_address(s, rt.vault, admin, redemption.id)
+            catalogue.shipping_address(s, rt.vault, redemption.id, actor_id=admin.id)
 
 
 def test_a_gift_card_code_is_sealed_and_shown_only_to_its_donor_each_read_logged(

@@ -338,7 +338,9 @@ def awaiting_shipment(session: Session) -> list[Redemption]:
     )
 
 
-def shipping_address(session: Session, vault: Vault, admin: User, redemption_id: int) -> str:
+def shipping_address(
+    session: Session, vault: Vault, redemption_id: int, *, actor_id: int | None
+) -> str:
     """The address an operator ships to; the read is logged (purpose ``fulfilment``)."""
     redemption = session.get(Redemption, redemption_id)
     if redemption is None:
@@ -350,7 +352,7 @@ def shipping_address(session: Session, vault: Vault, admin: User, redemption_id:
     )
     audit.record(
         session,
-        actor_id=admin.id,
+        actor_id=actor_id,
         action="read_shipping_address",
         purpose="fulfilment",
         object_type="redemption",
@@ -359,7 +361,7 @@ def shipping_address(session: Session, vault: Vault, admin: User, redemption_id:
     return plain.decode()
 
 
-def mark_shipped(session: Session, admin: User, redemption_id: int) -> Redemption:
+def mark_shipped(session: Session, redemption_id: int, *, shipped_by: int | None) -> Redemption:
     """The product is on its way: the address is destroyed."""
     redemption = session.scalar(
         select(Redemption).where(Redemption.id == redemption_id).with_for_update()
@@ -373,6 +375,6 @@ def mark_shipped(session: Session, admin: User, redemption_id: int) -> Redemptio
     redemption.status = SHIPPED
     redemption.sealed_address = None
     redemption.shipped_at = utcnow()
-    redemption.shipped_by = admin.id
+    redemption.shipped_by = shipped_by
     session.flush()
     return redemption

@@ -192,7 +192,7 @@ def to_ship(_admin: AdminUser, rt: RuntimeDep) -> list[RedemptionPublic]:
 def address(redemption_id: RedemptionId, admin: AdminUser, rt: RuntimeDep) -> AddressPublic:
     """Where to ship; each read is in the access log (purpose ``fulfilment``)."""
     with transaction(rt.sessions) as session:
-        where = catalogue.shipping_address(session, rt.vault, admin, redemption_id)
+        where = catalogue.shipping_address(session, rt.vault, redemption_id, actor_id=admin.id)
     return AddressPublic(redemption_id=redemption_id, shipping_address=where)
 
 
@@ -200,5 +200,5 @@ def address(redemption_id: RedemptionId, admin: AdminUser, rt: RuntimeDep) -> Ad
 def shipped(redemption_id: RedemptionId, admin: AdminUser, rt: RuntimeDep) -> RedemptionPublic:
     """Mark a product shipped: its shipping address is destroyed."""
     with transaction(rt.sessions) as session:
-        redemption: Redemption = catalogue.mark_shipped(session, admin, redemption_id)
+        redemption: Redemption = catalogue.mark_shipped(session, redemption_id, shipped_by=admin.id)
         return RedemptionPublic.model_validate(redemption)
