@@ -412,6 +412,7 @@ def test_withdrawals_reads_and_disclosures_reconcile_with_their_tables(mix: Mix)
         "export": 0,
         "training": 0,
         "processing": 0,
+        "fulfilment": 0,
     }
     assert {p: n for p, n in report.reads.by_purpose.items() if n} == reads
     assert report.reads.total == sum(reads.values()) == 6

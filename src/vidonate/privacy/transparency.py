@@ -33,6 +33,7 @@ from vidonate.db.models import (
     utcnow,
 )
 from vidonate.privacy.disclosures import list_disclosures
+from vidonate.privacy.spending_report import Spending, spending_section
 from vidonate.privacy.stats import redaction_stats
 from vidonate.review.service import REJECT_REASONS
 from vidonate.rewards import ledger
@@ -191,6 +192,7 @@ class TransparencyReport(BaseModel):
     reads: Reads = Field(description="always for the whole program")
     disclosures: Disclosures = Field(description="always for the whole program")
     redaction: Redaction = Field(description="always for the whole program")
+    spending: Spending = Field(description="redemptions, payouts and holds: the whole program")
 
 
 def build_report(session: Session, campaign: str | None = None) -> TransparencyReport:
@@ -211,6 +213,7 @@ def build_report(session: Session, campaign: str | None = None) -> TransparencyR
         reads=_reads(session),
         disclosures=_disclosures(session),
         redaction=_redaction(session),
+        spending=spending_section(session),
     )
 
 
@@ -635,5 +638,23 @@ def render_text(report: TransparencyReport) -> str:
             f"{report.redaction.clips_with_legible_text} with text still legible",
         ),
         _row("picture pixelated, mean", percent(report.redaction.mean_redacted_share)),
+        "",
+        "Balances spent, and holds (whole program)",
+        _row(
+            "redemptions",
+            report.spending.redemptions,
+            f"{money(report.spending.redeemed_cents)}: "
+            + ", ".join(f"{n} {kind}" for kind, n in report.spending.redemptions_by_kind.items()),
+        ),
+        _row(
+            "cash payouts",
+            report.spending.payouts,
+            f"{money(report.spending.payout_cents)}; {report.spending.payouts_paid} paid "
+            f"({money(report.spending.payout_paid_cents)})",
+        ),
+        *(
+            _row(f"holds: {reason}", h.open, f"open, {h.released} released", indent=4)
+            for reason, h in report.spending.holds.items()
+        ),
     ]
     return "\n".join(lines) + "\n"
