@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from vidonate.web.api import (
     audit,
     auth,
+    badges,
     cameras,
     campaigns,
     detect,
@@ -22,7 +23,7 @@ from vidonate.web.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (
     auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
-    transparency, detect,
+    transparency, detect, badges,
 ):  # fmt: skip
     api_router.include_router(module.router)
 
