@@ -210,7 +210,7 @@ def test_an_unknown_rule_kind_fails_loudly_and_the_vote_with_it(world: World) ->
             )
         )  # fmt: skip
     clip = world.clip_in_review()
-    with pytest.raises(BadgeRuleError, match="'full_moon'.*unknown rule kind 'moon_phase'"):
+    with pytest.raises(BadgeRuleError, match=r"'full_moon'.*unknown rule kind 'moon_phase'"):
         world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1))
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, clip).status == "in_review", "the vote was rolled back"  # type: ignore[union-attr]
