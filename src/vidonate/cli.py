@@ -29,6 +29,7 @@ from rich.table import Column, Table
 from vidonate.cli_cluster import cluster_app
 from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
 from vidonate.cli_rewards import payouts_app, rewards_app
+from vidonate.cli_rewards_badges import badges_app
 from vidonate.cli_server import runtime_or_exit as _runtime
 from vidonate.cli_server import server_app, settings_or_exit
 from vidonate.cli_tokens import token_app
@@ -54,6 +55,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(payouts_app, name="payouts")
+app.add_typer(badges_app, name="badges")
 app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
 

@@ -128,6 +128,7 @@ SENTENCES: dict[str, str] = {
     "duplicate": "The same footage was donated before.",
     "other": "Reviewers rejected it for another reason.",
     # Rewards
+    "bad_weekly_goal": "A weekly goal is 1 to 1000 accepted clips.",
     "camera_cap_reached": "The camera has had as many paid clips in this category as "
     "the campaign pays.",
     "budget_exhausted": "The campaign's budget is used up.",

@@ -104,6 +104,12 @@ ACCESS: dict[str, Access] = {
     "POST /api/v1/review/{donation_id}/votes":        A(AUTH , DENY , OK   , DENY , DENY),
     "GET /api/v1/balance":                            A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/leaderboard":                        A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/leaderboard/tiers":                  A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/badges":                             A(OK   , OK   , OK   , OK   , OK),
+    "GET /api/v1/me/badges":                          A(AUTH , OK   , OK   , OK   , OK),
+    "GET /api/v1/me/goal":                            A(AUTH , OK   , OK   , OK   , OK),
+    "PUT /api/v1/me/goal":                            A(AUTH , OK   , OK   , OK   , DENY),
+    "GET /api/v1/campaigns/{ref}/goals":              A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/stats/redaction":                    A(OK   , OK   , OK   , OK   , OK),
     "GET /api/v1/transparency":                       A(OK   , OK   , OK   , OK   , OK),
     "POST /api/v1/detect":                            A(AUTH , OK   , OK   , OK   , DENY),
@@ -270,6 +276,7 @@ PROBES: dict[str, Probe] = {
     "POST /api/v1/admin/payout-batches": _json({"period": "2026-01"}),
     "PUT /api/v1/me/tax-details": _json({"details": "tax id 123"}),
     "POST /api/v1/admin/holds/{hold_id}/release": _json({"note": "reviewed"}),
+    "PUT /api/v1/me/goal": _json({"clips": 3}),
     "POST /api/v1/admin/disclosures": _json(
         {"recipient": "City police", "legal_basis": "court order 12/2026", "donations": 1}
     ),

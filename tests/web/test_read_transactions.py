@@ -38,6 +38,11 @@ READS = (
     "/api/v1/me/tokens",
     "/api/v1/transparency",
     "/api/v1/stats/redaction",
+    "/api/v1/badges",
+    "/api/v1/me/badges",
+    "/api/v1/me/goal",
+    "/api/v1/campaigns/porch-test/goals",
+    "/api/v1/leaderboard/tiers",
 )
 
 

@@ -30,7 +30,7 @@ from vidonate.db.models import (
 from vidonate.db.upsert import insert_unless_present
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
-from vidonate.rewards import ledger
+from vidonate.rewards import badges, ledger
 
 ACCEPT, REJECT = "accept", "reject"
 REJECT_REASONS = {
@@ -181,12 +181,15 @@ def _decide(session: Session, donation: Donation, reviewer: User, t: Thresholds)
         donation.staged = Counter(v.staged for v in accepts).most_common(1)[0][0]
         transition(session, donation, DonationStatus.accepted, actor_id=reviewer.id)
         credit = ledger.credit_accepted(session, donation)
+        badges.award_for_acceptance(session, donation)
+        badges.award_for_vote_outcome(session, donation)
         return VoteOutcome(
             donation.status, len(accepts), len(rejects), credit.paid_cents, credit.unpaid_reason
         )
     if len(rejects) >= t.rejects_needed and len(rejects) > len(accepts):
         reason = Counter(v.reason for v in rejects).most_common(1)[0][0]
         transition(session, donation, DonationStatus.rejected, actor_id=reviewer.id, reason=reason)
+        badges.award_for_vote_outcome(session, donation)
     return VoteOutcome(donation.status, len(accepts), len(rejects))
 
 

@@ -1,4 +1,5 @@
-"""The leaderboard: opt-in, pseudonymous handles, ranked by accepted clips.
+"""The leaderboard: opt-in, pseudonymous handles, ranked by accepted clips, and tiers
+(bronze, silver, gold) that show a donor's standing without their count.
 
 A donor who has not opted in never appears to others, yet always sees the rank
 they would hold.
@@ -51,3 +52,43 @@ def own_standing(session: Session, user: User) -> Standing | None:
     """The user's rank among the public board plus themselves; None with no accepted clip."""
     rows = [(u, n) for u, n in _counts(session) if u.leaderboard_opt_in or u.id == user.id]
     return next((s for s in _rank(rows) if s.user_id == user.id), None)
+
+
+# --- Tiers: a donor shown as "gold tier" without an exact count --------------------------
+
+# (tier, accepted clips it needs), highest first.
+TIERS: tuple[tuple[str, int], ...] = (("gold", 100), ("silver", 10), ("bronze", 1))
+
+
+def tier_of(count: int) -> str | None:
+    """The tier of a donor with ``count`` accepted clips; None below the lowest."""
+    return next((tier for tier, needs in TIERS if count >= needs), None)
+
+
+@dataclass(frozen=True)
+class TierMembers:
+    tier: str
+    needs: int  # accepted clips
+    handles: list[str]
+
+
+def tiers_board(session: Session) -> list[TierMembers]:
+    """Per tier, highest first, the handles of the opted-in donors in it, in alphabetical
+    order (an order by count would tell the counts). A donor who has not opted in is in
+    no list and in no number here."""
+    members: dict[str, list[str]] = {tier: [] for tier, _ in TIERS}
+    for user, count in _counts(session):
+        tier = tier_of(count)
+        if user.leaderboard_opt_in and tier is not None:
+            members[tier].append(user.handle)
+    return [TierMembers(tier, needs, sorted(members[tier])) for tier, needs in TIERS]
+
+
+def own_tier(session: Session, user: User) -> str | None:
+    """The user's own tier, whether or not they opted in to be listed."""
+    count = session.scalar(
+        select(func.count(Donation.id)).where(
+            Donation.donor_id == user.id, Donation.status == DonationStatus.accepted
+        )
+    )
+    return tier_of(count or 0)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from vidonate.web.api import (
     audit,
     auth,
+    badges,
     cameras,
     campaigns,
     catalogue,
@@ -25,7 +26,7 @@ from vidonate.web.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (
     auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, catalogue,
-    payouts, holds, stats, audit, transparency, detect,
+    payouts, holds, badges, stats, audit, transparency, detect,
 ):  # fmt: skip
     api_router.include_router(module.router)
 
