@@ -165,6 +165,22 @@ ACCESS: dict[str, Access] = {
     "POST /review/{donation_id}":                     A(LOGIN, DENY , OK   , DENY , DENY),
     "GET /leaderboard":                               A(LOGIN, OK   , OK   , OK   , OK),
     "POST /leaderboard":                              A(LOGIN, OK   , OK   , OK   , DENY),
+    "GET /rewards":                                   A(LOGIN, OK   , OK   , OK   , OK),
+    "POST /rewards/goal":                             A(LOGIN, OK   , OK   , OK   , DENY),
+    "POST /rewards/redeem":                           A(LOGIN, OK   , OK   , OK   , DENY),
+    "GET /rewards/redemptions/{redemption_id}/code":  A(LOGIN, OK   , OK   , OK   , OK),
+    "POST /rewards/payouts":                          A(LOGIN, OK   , OK   , OK   , DENY),
+    "POST /rewards/payout-destination":               A(LOGIN, OK   , OK   , OK   , DENY),
+    "POST /rewards/tax-details":                      A(LOGIN, OK   , OK   , OK   , DENY),
+    "GET /admin/rewards":                             A(LOGIN, DENY , DENY , OK   , DENY),
+    "POST /admin/rewards/items":                      A(LOGIN, DENY , DENY , OK   , DENY),
+    "POST /admin/rewards/items/{item_id}/codes":      A(LOGIN, DENY , DENY , OK   , DENY),
+    "POST /admin/rewards/items/{item_id}/stock":      A(LOGIN, DENY , DENY , OK   , DENY),
+    "GET /admin/rewards/redemptions/{redemption_id}/address": A(LOGIN, DENY, DENY, OK, DENY),
+    "POST /admin/rewards/redemptions/{redemption_id}/shipped": A(LOGIN, DENY, DENY, OK, DENY),
+    "POST /admin/rewards/batches":                    A(LOGIN, DENY , DENY , OK   , DENY),
+    "POST /admin/rewards/batches/{batch_id}/paid":    A(LOGIN, DENY , DENY , OK   , DENY),
+    "POST /admin/rewards/holds/{hold_id}/release":    A(LOGIN, DENY , DENY , OK   , DENY),
 }
 # fmt: on
 

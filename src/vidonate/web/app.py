@@ -104,11 +104,13 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         return await _vidonate_error(request, InvalidRequest("invalid_request", problems))
 
     from vidonate.web.api import api_router
+    from vidonate.web.pages.rewards import router as rewards_pages_router
     from vidonate.web.pages.routes import router as pages_router
     from vidonate.web.pages.transparency import router as transparency_page_router
 
     app.include_router(api_router)
     app.include_router(docs.router)
     app.include_router(pages_router)
+    app.include_router(rewards_pages_router)
     app.include_router(transparency_page_router)
     return app
