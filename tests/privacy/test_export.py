@@ -60,13 +60,22 @@ def test_the_export_holds_account_consents_clips_reviews_ledger_and_access_log(
     assert archive.testzip() is None
     names = set(archive.namelist())
     assert names == {
-        "README.txt", "account.json", "consents.json", "donations.json", "reviews.json",
-        "ledger.json", "withdrawals.json", "access-log.json",
-        f"clips/{accepted}/video.mp4", f"clips/{accepted}/thumbnail.jpg",
-    }  # fmt: skip
+        "README.txt",
+        "account.json",
+        "consents.json",
+        "donations.json",
+        "reviews.json",
+        "ledger.json",
+        "withdrawals.json",
+        "access-log.json",
+        "rewards.json",
+        f"clips/{accepted}/video.mp4",
+        f"clips/{accepted}/thumbnail.jpg",
+    }
     doc = {n: json.loads(archive.read(n)) for n in names if n.endswith(".json")}
 
     assert doc["account.json"]["username"] == "alice"
+    assert [b["code"] for b in doc["rewards.json"]["badges"]] == ["first_clip", "package_theft"]
     assert doc["account.json"]["cameras"][0]["label"] == "front porch"
     (consent,) = doc["consents.json"]
     assert consent["campaign"] == world.campaign.slug
@@ -74,8 +83,9 @@ def test_the_export_holds_account_consents_clips_reviews_ledger_and_access_log(
     assert [d["id"] for d in doc["donations.json"]] == [accepted, withdrawn]
     assert [e["to_status"] for e in doc["donations.json"][0]["history"]][-1] == "accepted"
     assert [(v["donation_id"], v["decision"]) for v in doc["reviews.json"]] == [
-        (accepted, "accept"), (accepted, "accept"),
-    ]  # fmt: skip
+        (accepted, "accept"),
+        (accepted, "accept"),
+    ]
     assert all("reviewer_id" not in v for v in doc["reviews.json"]), "reviewers stay anonymous"
     assert doc["ledger.json"]["balance_cents"] == 200
     assert [b["donation_id"] for b in doc["ledger.json"]["bookings"]] == [accepted]
@@ -111,3 +121,35 @@ def test_the_cli_downloads_the_export(world: World, tmp_path: Path) -> None:
     with zipfile.ZipFile(out) as archive:
         assert json.loads(archive.read("account.json"))["username"] == "alice"
     assert not out.with_name("mine.zip.part").exists()
+
+
+def test_the_export_holds_the_donors_rewards_and_what_they_gave_for_them(
+    client: TestClient, world: World
+) -> None:
+    from money import give
+    from vidonate.db.models import User
+    from vidonate.rewards import catalogue, holds, payouts
+
+    give(world.rt, world.bob.id, 2000)
+    with transaction(world.rt.sessions) as s:
+        bob = s.get(User, world.bob.id)
+        assert bob is not None
+        mug = catalogue.add_item(s, kind="product", name="Mug", price_cents=500, stock=1)
+        catalogue.redeem(
+            s,
+            world.rt.vault,
+            bob,
+            mug.id,
+            client_key="export-0001",
+            shipping_address="Bob, 3 place du Marché, Lyon",
+            tax_threshold_cents=10**6,
+        )
+        payouts.set_destination(s, world.rt.vault, bob, "bob@example.org")
+        holds.supply_tax_details(s, world.rt.vault, bob, "FR 123, Bob Durand")
+    r = client.get("/api/v1/me/export", headers=_bearer(world, "bob"))
+    rewards = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read("rewards.json"))
+    assert rewards["redemptions"][0]["shipping_address"] == "Bob, 3 place du Marché, Lyon"
+    assert (rewards["payout_receiver"], rewards["tax_details"]) == (
+        "bob@example.org",
+        "FR 123, Bob Durand",
+    )

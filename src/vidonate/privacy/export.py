@@ -46,6 +46,7 @@ from vidonate.db.models import (
 )
 from vidonate.donations.content import ClipContent, ContentKind, open_content
 from vidonate.donations.service import history
+from vidonate.privacy.export_rewards import rewards_document
 
 README = """\
 Everything vidonate keeps about you, as of {at} (UTC).
@@ -58,6 +59,8 @@ reviews.json       the reviewers' votes on your clips (without who cast them)
 ledger.json        every booking on your account, and your balance
 withdrawals.json   what you withdrew and when its key was destroyed
 access-log.json    every recorded read of your clips: who (an account id), why, when
+rewards.json       your badges, weekly goal, redemptions, payouts and holds, and the
+                   shipping addresses, payout address and tax details you gave
 clips/<id>/        each clip still held, decrypted: the redacted video and thumbnail
 
 Withdrawn clips have no content here: their keys were destroyed and cannot be recovered.
@@ -245,6 +248,7 @@ def export_archive(sessions: sessionmaker[Session], vault: Vault, user_id: int) 
         user = session.get(User, user_id)
         assert user is not None
         documents = _documents(session, user)
+        documents["rewards.json"] = rewards_document(session, vault, user)
         clips = _open_clips(vault, session, user)
         ids = [d["id"] for d in documents["donations.json"]]
         documents["access-log.json"] = _access_log(session, ids)

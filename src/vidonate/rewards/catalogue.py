@@ -361,6 +361,14 @@ def shipping_address(
     return plain.decode()
 
 
+def own_address(session: Session, vault: Vault, redemption: Redemption) -> str | None:
+    """The address a redemption is to be shipped to, for its donor's own export."""
+    if redemption.sealed_address is None:
+        return None
+    key = vault.donor_key(session, redemption.user_id)
+    return vault.open(key, _ADDRESS_PURPOSE, redemption.sealed_address).decode()
+
+
 def mark_shipped(session: Session, redemption_id: int, *, shipped_by: int | None) -> Redemption:
     """The product is on its way: the address is destroyed."""
     redemption = session.scalar(

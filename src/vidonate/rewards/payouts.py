@@ -158,7 +158,7 @@ def set_destination(
     return row
 
 
-def _receiver(session: Session, vault: Vault, user_id: int) -> str | None:
+def receiver_of(session: Session, vault: Vault, user_id: int) -> str | None:
     row = session.get(PayoutDestination, user_id)
     if row is None:
         return None
@@ -294,7 +294,7 @@ def export_batch(
     for payout in due:
         user = session.get(User, payout.user_id)
         assert user is not None
-        receiver = _receiver(session, vault, user.id) if payer.needs_receiver else ""
+        receiver = receiver_of(session, vault, user.id) if payer.needs_receiver else ""
         if receiver is None:  # the destination was removed since: it waits for a new one
             continue
         items.append(BatchItem(payout.id, user.handle, receiver, payout.amount_cents))
