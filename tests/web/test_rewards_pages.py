@@ -73,6 +73,7 @@ def test_a_goal_and_a_hold_show_on_the_donors_page(client: TestClient, world: Wo
         follow_redirects=False,
     )
     assert set_goal.status_code == 303
+    assert "Received this year (redemptions and payouts): $0.00" in client.get("/rewards").text
     page = client.get("/rewards").text
     assert "of your goal of 3" in page
     assert "The same camera scene was donated from more than one account" in page

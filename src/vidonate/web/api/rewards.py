@@ -4,8 +4,9 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from vidonate.db.engine import read_transaction
-from vidonate.db.models import Donation, DonationStatus, LedgerTransaction
+from vidonate.db.models import Donation, DonationStatus, LedgerTransaction, utcnow
 from vidonate.rewards import ledger
+from vidonate.rewards.holds import yearly_total
 from vidonate.rewards.leaderboard import leaderboard, own_standing
 from vidonate.web.api.schemas import BalancePublic, LeaderboardPublic, StandingPublic
 from vidonate.web.deps import CurrentUser, RuntimeDep
@@ -31,6 +32,8 @@ def balance(user: CurrentUser, rt: RuntimeDep) -> BalancePublic:
             balance_cents=ledger.donor_balance(session, user),
             accepted=accepted or 0,
             paid_clips=paid or 0,
+            received_this_year_cents=yearly_total(session, user.id, utcnow().year),
+            tax_details_threshold_cents=rt.settings.tax_details_threshold_cents,
         )
 
 

@@ -219,6 +219,12 @@ class BalancePublic(BaseModel):
     balance_cents: int
     accepted: int
     paid_clips: int
+    received_this_year_cents: int = Field(
+        description="redemptions and payouts this calendar year (UTC), for tax purposes"
+    )
+    tax_details_threshold_cents: int = Field(
+        description="past this in a year, payouts wait for tax details"
+    )
 
 
 class StandingPublic(Public):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidonate.db.engine import read_transaction, transaction
-from vidonate.db.models import User
+from vidonate.db.models import User, utcnow
 from vidonate.db.models_rewards import PayoutHold
 from vidonate.errors import InvalidInput
 from vidonate.reasons import sentence
@@ -58,6 +58,8 @@ def rewards_page(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLRes
             "payouts": payouts.payouts_of(session, user),
             "holds": holds.holds_of(session, user.id),
             "has_tax_details": holds.has_tax_details(session, user.id),
+            "year_total_cents": holds.yearly_total(session, user.id, utcnow().year),
+            "threshold_cents": rt.settings.tax_details_threshold_cents,
         }
     return page(request, "rewards.html", user=user, new_key=str(uuid.uuid4()), **context)
 
