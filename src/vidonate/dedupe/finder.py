@@ -106,26 +106,37 @@ class DuplicateFinder:
         takes the deployment-wide dedupe lock until that transaction commits, so two
         workers checking two copies of one clip at once take turns, and the second sees
         the first's signature (``db/locks.py``)."""
-        if len(signature) == 0:
-            return None
-        hold_until_commit(session, DEDUPE_LOCK)
-        with self._lock:
-            self._refresh(session)
-            hits = self._index.query(signature.query_hashes())
+        hits = self.candidates(session, signature)
         ranked = sorted((n, clip) for clip, n in hits.items() if clip != donation_id)
         for _count, clip in reversed(ranked[-_MAX_CANDIDATES:]):
             other = session.get(Donation, clip)
             if other is None or other.status not in COUNTING:
                 continue
-            blob = session.scalar(
-                select(ClipSignature.hashes).where(ClipSignature.donation_id == clip)
-            )
-            stored = None if blob is None else self._open(session, clip, blob)
+            stored = self.stored_signature(session, clip)
             if stored is None:
                 continue
             if is_near_duplicate(signature, stored):
                 return Duplicate(clip, match_score(signature, stored))
         return None
+
+    def candidates(self, session: Session, signature: VideoSignature) -> dict[int, int]:
+        """Clip id -> how many of `signature`'s frames have a hash of that clip in range,
+        for every clip in the index (whatever its status): what to confirm.
+
+        Takes the dedupe lock until the transaction ends, as :meth:`find` does."""
+        if len(signature) == 0:
+            return {}
+        hold_until_commit(session, DEDUPE_LOCK)
+        with self._lock:
+            self._refresh(session)
+            return self._index.query(signature.query_hashes())
+
+    def stored_signature(self, session: Session, donation_id: int) -> VideoSignature | None:
+        """The clip's stored signature; None when it has none or it was withdrawn."""
+        blob = session.scalar(
+            select(ClipSignature.hashes).where(ClipSignature.donation_id == donation_id)
+        )
+        return None if blob is None else self._open(session, donation_id, blob)
 
     def record(self, session: Session, donation: Donation, signature: VideoSignature) -> None:
         key = self._vault.clip_key(session, donation)

@@ -8,7 +8,8 @@ In the request's transaction:
 * the clip becomes ``withdrawn``: it leaves the review queue, the leaderboard counts and
   every later dataset release (all of which select by status), and its content is
   destroyed as retention destroys it (:func:`~vidonate.donations.content.destroy_content`:
-  key, frame hashes, and the blobs by a job);
+  key, frame hashes, and the blobs by a job), and its scene links to other accounts'
+  clips are deleted (``dedupe/scenes.py``);
 * an unfinished upload is cancelled;
 * money already earned stays earned: the ledger is not touched;
 * a ``withdrawals`` row records it for the transparency report.
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from vidonate.crypto.vault import Vault
 from vidonate.db.models import Donation, DonationStatus, User, Withdrawal, utcnow
 from vidonate.dedupe.finder import DuplicateFinder
+from vidonate.dedupe.scenes import forget_scene_links
 from vidonate.donations.content import destroy_content
 from vidonate.donations.service import own_donation
 from vidonate.donations.states import transition
@@ -82,6 +84,8 @@ def _detach(
 ) -> None:
     """Make one clip unreadable and take it out of everything."""
     destroy_content(session, vault, duplicates, jobs, donation, withdrawal_id=withdrawal.id)
+    # Its links to other accounts' clips of one scene go too (retention keeps them).
+    forget_scene_links(session, donation.id)
     donation.withdrawn_at = utcnow()
     # What the donor typed about the file is theirs too.
     donation.source_filename = ""

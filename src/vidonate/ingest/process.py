@@ -1,5 +1,5 @@
 """The processing job: assemble → sandboxed probe, redaction, encode, thumbnail →
-sandboxed audit and hash → duplicate check → incident → in review.
+sandboxed audit and hash → duplicate check, scene links → incident → in review.
 
 The stages are plain functions elsewhere (``ingest.media``, ``ingest.redact``,
 ``dedupe``); this module orders them and records the outcome. Everything that decodes
@@ -24,6 +24,7 @@ from vidonate.db import audit
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus, Upload
 from vidonate.dedupe.finder import DuplicateFinder
+from vidonate.dedupe.scenes import record_scene_links
 from vidonate.donations.content import delete_upload
 from vidonate.donations.incidents import assign_incident
 from vidonate.donations.service import consent_recorded
@@ -307,4 +308,5 @@ def _record(rt: Processing, session: Session, donation: Donation, outcome: Outco
     if duplicate is not None:
         donation.duplicate_of, donation.duplicate_score = duplicate.donation_id, duplicate.score
     rt.duplicates.record(session, donation, signature)
+    record_scene_links(session, donation, signature, rt.duplicates)
     assign_incident(session, donation)
