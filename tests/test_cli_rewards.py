@@ -91,3 +91,14 @@ def test_a_closed_month_exports_to_a_file_and_the_same_file_again(
     _ok("payouts", "export", "2026-01", "--provider", "manual", "-o", str(second))
     assert first.read_bytes() == second.read_bytes()
     assert "vidonate-manual-2026-01" in _ok("payouts", "batches")
+
+
+def test_the_fraud_scan_runs_on_demand_and_says_what_it_held(world: World, cli_env: Path) -> None:
+    from vidonate.db.models_rewards import SceneLink
+
+    alices, bobs = world.clip_in_review("alice"), world.clip_in_review("bob")
+    with transaction(world.rt.sessions) as s:
+        s.add(SceneLink(donation_id=alices, other_donation_id=bobs, score=0.9))
+    out = _ok("rewards", "scan")
+    assert "2 new holds" in out and "shared_camera_scene" in out
+    assert "0 new holds" in _ok("rewards", "scan")

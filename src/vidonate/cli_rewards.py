@@ -164,6 +164,20 @@ def holds_list() -> None:
     console.print(table)
 
 
+@rewards_app.command("scan")
+def fraud_scan() -> None:
+    """Run the fraud scan now (it also runs hourly in a worker): hold accounts that share a
+    camera scene or vote on each other's clips far above chance (operator)."""
+    from vidonate.rewards.fraud import scan_for_fraud
+
+    rt = runtime_or_exit()
+    with transaction(rt.sessions) as session:
+        placed = scan_for_fraud(session)
+    for hold in placed:
+        console.print(f"held account {hold.user_id}: {hold.reason} ({hold.detail})")
+    console.print(f"{len(placed)} new holds")
+
+
 @rewards_app.command("release")
 def release(hold_id: int, note: Annotated[str, typer.Option(help="what the review found")]) -> None:
     """Release a hold after review (operator)."""

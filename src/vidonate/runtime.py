@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vidonate.config import Settings
 from vidonate.crypto.vault import Vault, open_key_ring
-from vidonate.db.engine import make_engine, make_sessionmaker
+from vidonate.db.engine import make_engine, make_sessionmaker, transaction
 from vidonate.dedupe.finder import DuplicateFinder
 from vidonate.donations.content import DELETE_BLOBS_JOB, delete_content_blobs
 from vidonate.donations.retention import expire_retained_clips
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from vidonate.detect.pipeline import Pipeline
 
 HOUSEKEEPING_SECONDS = 60.0
+# The fraud scan reads every vote: hourly is soon enough for a hold before a month's payout.
+FRAUD_SCAN_SECONDS = 3600.0
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Runtime:
             lambda payload: delete_content_blobs(self.store, self.sessions, payload),
         )
         jobs.schedule("housekeeping", self.shared_housekeeping, HOUSEKEEPING_SECONDS)
+        jobs.schedule("fraud_scan", self.fraud_scan, FRAUD_SCAN_SECONDS)
         # Scratch space is on each host's disk: every process sweeps what dead ones left.
         jobs.schedule(
             "scratch_sweep", self.scratch.sweep, HOUSEKEEPING_SECONDS, once_per_deployment=False
@@ -111,6 +114,14 @@ class Runtime:
         expire_uploads(self.sessions, self.store)
         expire_retained_clips(self.sessions, self.vault, self.duplicates, self.jobs)
         self.store.sweep_partial()
+
+    def fraud_scan(self) -> None:
+        """Hold for review the accounts that share a camera scene or vote on each other's
+        clips far above chance (rewards/fraud.py)."""
+        from vidonate.rewards.fraud import scan_for_fraud
+
+        with transaction(self.sessions) as session:
+            scan_for_fraud(session)
 
     def housekeeping(self) -> None:
         """All of it at once, now (tests, `vidonate process`)."""

@@ -138,3 +138,27 @@ def test_the_chance_share_is_of_the_clips_in_review(world: World, pool: Pool) ->
     _vote(world, b, pool.clips[a])
     with transaction(world.rt.sessions) as s:
         assert mutual_voting_pairs(s) == []
+
+
+def test_the_fraud_scan_holds_both_colluding_accounts_once_and_no_honest_one(
+    world: World, pool: Pool
+) -> None:
+    from vidonate.rewards.fraud import scan_for_fraud
+    from vidonate.rewards.holds import open_holds
+
+    a, b = pool.accounts[0], pool.accounts[1]
+    _review_honestly(world, pool, seed=2, skip={a, b})
+    rng = random.Random(3)
+    for voter, partner in ((a, b), (b, a)):
+        rest = [c for c in pool.others_clips(voter) if c not in pool.clips[partner]]
+        _vote(world, voter, pool.clips[partner] + rng.sample(rest, 18))
+    with transaction(world.rt.sessions) as s:
+        placed = scan_for_fraud(s)
+    assert sorted((p.user_id, p.reason) for p in placed) == [
+        (a, "mutual_voting"),
+        (b, "mutual_voting"),
+    ]
+    assert "12 and 12 votes on each other's clips" in placed[0].detail
+    with transaction(world.rt.sessions) as s:
+        assert scan_for_fraud(s) == []  # held already: no second hold
+        assert all(open_holds(s, honest) == [] for honest in pool.accounts[2:])
