@@ -28,6 +28,7 @@ from rich.table import Column, Table
 
 from vidonate.cli_cluster import cluster_app
 from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
+from vidonate.cli_gold import gold_app
 from vidonate.cli_server import runtime_or_exit as _runtime
 from vidonate.cli_server import server_app, settings_or_exit
 from vidonate.cli_tokens import token_app
@@ -51,6 +52,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(camera_app, name="camera")
 app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(gold_app, name="gold")
 app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
 

@@ -34,6 +34,7 @@ from vidonate.db.models import (
 )
 from vidonate.privacy.disclosures import list_disclosures
 from vidonate.privacy.stats import redaction_stats
+from vidonate.review.agreement import MIN_CLIPS_FOR_AGREEMENT, agreement_by_category
 from vidonate.review.service import REJECT_REASONS
 from vidonate.rewards import ledger
 
@@ -181,6 +182,15 @@ class Redaction(BaseModel):
     )
 
 
+class CategoryAgreement(BaseModel):
+    clips: int = Field(description="decided clips of the category with two votes or more")
+    alpha: float | None = Field(
+        description="Krippendorff's alpha (nominal) of their accept/reject votes: 1 full "
+        "agreement, 0 chance; null below min_clips_for_agreement clips, or when every "
+        "vote was the same"
+    )
+
+
 class TransparencyReport(BaseModel):
     computed_at: datetime = Field(description="when these numbers were computed (UTC)")
     campaign: CampaignRef | None = Field(description="the campaign reported on; null: all")
@@ -191,6 +201,10 @@ class TransparencyReport(BaseModel):
     reads: Reads = Field(description="always for the whole program")
     disclosures: Disclosures = Field(description="always for the whole program")
     redaction: Redaction = Field(description="always for the whole program")
+    min_clips_for_agreement: int
+    review_agreement: dict[str, CategoryAgreement] = Field(
+        description="reviewers' agreement by category, for the campaign or for all campaigns"
+    )
 
 
 def build_report(session: Session, campaign: str | None = None) -> TransparencyReport:
@@ -211,6 +225,11 @@ def build_report(session: Session, campaign: str | None = None) -> TransparencyR
         reads=_reads(session),
         disclosures=_disclosures(session),
         redaction=_redaction(session),
+        min_clips_for_agreement=MIN_CLIPS_FOR_AGREEMENT,
+        review_agreement={
+            category: CategoryAgreement(clips=found.clips, alpha=found.alpha)
+            for category, found in agreement_by_category(session, _in_campaign(chosen)).items()
+        },
     )
 
 
@@ -635,5 +654,15 @@ def render_text(report: TransparencyReport) -> str:
             f"{report.redaction.clips_with_legible_text} with text still legible",
         ),
         _row("picture pixelated, mean", percent(report.redaction.mean_redacted_share)),
+        "",
+        f"Reviewers' agreement ({scope}; Krippendorff's alpha, 1 = full, 0 = chance)",
+        *(
+            _row(
+                category,
+                "—" if found.alpha is None else f"{found.alpha:.2f}",
+                f"over {found.clips} clips",
+            )
+            for category, found in report.review_agreement.items()
+        ),
     ]
     return "\n".join(lines) + "\n"

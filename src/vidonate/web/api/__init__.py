@@ -9,6 +9,7 @@ from vidonate.web.api import (
     campaigns,
     detect,
     donations,
+    gold,
     me,
     review,
     rewards,
@@ -22,7 +23,7 @@ from vidonate.web.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (
     auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, stats, audit,
-    transparency, detect,
+    transparency, detect, gold,
 ):  # fmt: skip
     api_router.include_router(module.router)
 
