@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Exists, and_, case, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from vidonate.db.models import (
@@ -37,7 +38,6 @@ from vidonate.db.models import (
     utcnow,
 )
 from vidonate.db.models_rewards import GoldAnswer, GoldClip
-from vidonate.db.upsert import insert_unless_present
 from vidonate.errors import Conflict, InvalidInput, NotFound
 from vidonate.review.consensus import ACCEPT, REJECT
 
@@ -250,19 +250,23 @@ def record_answer(
     """Record the reviewer's answer on a gold clip; False if they had answered already
     (two submissions at once: the second is not written)."""
     correct = decision == gold.decision and (decision == REJECT or category == gold.category)
-    return insert_unless_present(
-        session,
-        GoldAnswer,
-        {
-            "donation_id": gold.donation_id,
-            "reviewer_id": reviewer.id,
-            "decision": decision,
-            "category": category,
-            "correct": correct,
-            "answered_at": utcnow(),
-        },
-        ("donation_id", "reviewer_id"),
+    # Not db.upsert.insert_unless_present: its rowcount reads -1 on PostgreSQL for a table
+    # with a serial id (the implicit RETURNING), so it cannot say whether it wrote.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    written = session.scalar(
+        dialect.insert(GoldAnswer)
+        .values(
+            donation_id=gold.donation_id,
+            reviewer_id=reviewer.id,
+            decision=decision,
+            category=category,
+            correct=correct,
+            answered_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["donation_id", "reviewer_id"])
+        .returning(GoldAnswer.id)
     )
+    return written is not None
 
 
 # --- Reliability -----------------------------------------------------------------------
