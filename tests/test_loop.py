@@ -79,6 +79,8 @@ def test_donate_process_review_pay_rank(world: World, tmp_path: Path) -> None:
             "balance_cents": 200,
             "accepted": 1,
             "paid_clips": 1,
+            "received_this_year_cents": 0,
+            "tax_details_threshold_cents": 200_000,
         }
 
         board = client.get("/api/v1/leaderboard", headers=alice).json()

@@ -113,6 +113,32 @@ class Settings(BaseSettings):
 
     review_accepts_needed: int = Field(2, ge=1, description="Accept votes needed to accept.")
     review_rejects_needed: int = Field(2, ge=1, description="Reject votes needed to reject.")
+    # Weighted consensus and gold clips (review/consensus.py, review/gold.py).
+    review_confidence: float = Field(
+        0.9,
+        gt=0.5,
+        lt=1,
+        description="A clip is decided once the weighted votes make its decision this "
+        "probable (and it has its minimum of votes); until then it gets more votes.",
+    )
+    review_max_votes: int = Field(
+        5,
+        ge=1,
+        description="From this many votes on, the weighted majority decides a clip (once it "
+        "has its minimum of votes), however uncertain.",
+    )
+    review_reliability_floor: float = Field(
+        0.6,
+        ge=0.5,
+        lt=1,
+        description="A reviewer whose reliability on gold clips is below this decides "
+        "nothing (votes recorded, weightless) and is served gold clips only.",
+    )
+    review_gold_one_in: int = Field(
+        12,
+        ge=0,
+        description="The review queue serves a gold clip once in this many handouts; 0 never.",
+    )
 
     worker_threads: int = Field(1, ge=0, description="In-process job workers; 0 disables them.")
     job_nice: int = Field(

@@ -110,6 +110,15 @@ SENTENCES: dict[str, str] = {
     # Review
     "own_clip": "You cannot review your own clip.",
     "already_voted": "You have voted on this clip already.",
+    "related_account": "You cannot review this clip: its donor's account is related to "
+    "yours (a shared incident or camera scene).",
+    "gold_clip_withdrawn": "That clip was withdrawn, so it cannot be a gold clip.",
+    "gold_clip_undecided": "Only an accepted or rejected clip can be a gold clip.",
+    "gold_clip_without_content": "That clip has no video left to show, so it cannot be "
+    "a gold clip.",
+    "gold_label_differs": "A gold clip's answer must be the reviewers' own decision and category.",
+    "already_gold": "That clip is a gold clip already.",
+    "not_gold": "That clip is not a gold clip.",
     "not_in_review": "The clip is not waiting for review.",
     "bad_decision": "A vote is accept or reject.",
     "reason_required": "A rejection needs a reason.",

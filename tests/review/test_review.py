@@ -102,15 +102,24 @@ def test_a_split_vote_waits_for_a_tie_breaker(world: World) -> None:
     assert world.vote("ravi", clip, "reject", reason="other").status == "in_review"
 
 
+# One vote of a new reviewer (reliability 0.8, the prior) decides only where the
+# confidence asked for is no more than 0.8.
+ONE_VOTE = Thresholds(accepts_needed=1, confidence=0.8)
+
+
 def test_thresholds_are_configurable(world: World) -> None:
     clip = world.clip_in_review()
-    outcome = world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1))
+    assert world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1)).status == (
+        "in_review"
+    ), "one vote at the prior is 0.8 sure, short of the default 0.9"
+    other = world.clip_in_review()
+    outcome = world.vote("rita", other, thresholds=ONE_VOTE)
     assert outcome.status == "accepted"
 
 
 def test_votes_on_a_decided_clip_are_refused(world: World) -> None:
     clip = world.clip_in_review()
-    world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1))
+    world.vote("rita", clip, thresholds=ONE_VOTE)
     with pytest.raises(Conflict) as exc:
         world.vote("ravi", clip)
     assert exc.value.code == "not_in_review"

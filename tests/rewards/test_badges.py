@@ -119,7 +119,7 @@ def test_an_incident_with_two_accepted_angles_awards_multi_angle(world: World) -
     back = _second_camera(world)
     front_clip = _angle(world, world.cameras["alice"], "porch-1")
     back_clip = _angle(world, back, "porch-1")
-    one = Thresholds(accepts_needed=1)
+    one = Thresholds(accepts_needed=1, confidence=0.8)
     world.vote("rita", front_clip, thresholds=one)
     assert "multi_angle" not in award_codes(world, "alice"), "one angle accepted so far"
     world.vote("rita", back_clip, thresholds=one)
@@ -127,7 +127,7 @@ def test_an_incident_with_two_accepted_angles_awards_multi_angle(world: World) -
 
 
 def test_two_clips_of_one_camera_in_an_incident_are_one_angle(world: World) -> None:
-    one = Thresholds(accepts_needed=1)
+    one = Thresholds(accepts_needed=1, confidence=0.8)
     for _ in range(2):
         world.vote("rita", _angle(world, world.cameras["alice"], "porch-2"), thresholds=one)
     assert "multi_angle" not in award_codes(world, "alice")
@@ -211,7 +211,7 @@ def test_an_unknown_rule_kind_fails_loudly_and_the_vote_with_it(world: World) ->
         )  # fmt: skip
     clip = world.clip_in_review()
     with pytest.raises(BadgeRuleError, match=r"'full_moon'.*unknown rule kind 'moon_phase'"):
-        world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1))
+        world.vote("rita", clip, thresholds=Thresholds(accepts_needed=1, confidence=0.8))
     with transaction(world.rt.sessions) as s:
         assert s.get(Donation, clip).status == "in_review", "the vote was rolled back"  # type: ignore[union-attr]
         with pytest.raises(BadgeRuleError):

@@ -102,6 +102,10 @@ ACCESS: dict[str, Access] = {
     # -- API: review, rewards, public numbers
     "GET /api/v1/review/next":                        A(AUTH , DENY , OK   , DENY , DENY),
     "POST /api/v1/review/{donation_id}/votes":        A(AUTH , DENY , OK   , DENY , DENY),
+    "GET /api/v1/review/me/quality":                  A(AUTH , DENY , OK   , DENY , DENY),
+    "POST /api/v1/gold":                              A(AUTH , DENY , DENY , OK   , DENY),
+    "GET /api/v1/gold":                               A(AUTH , DENY , DENY , OK   , DENY),
+    "DELETE /api/v1/gold/{donation_id}":              A(AUTH , DENY , DENY , OK   , DENY),
     "GET /api/v1/balance":                            A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/leaderboard":                        A(AUTH , OK   , OK   , OK   , OK),
     "GET /api/v1/leaderboard/tiers":                  A(AUTH , OK   , OK   , OK   , OK),
@@ -293,6 +297,9 @@ PROBES: dict[str, Probe] = {
     "PUT /api/v1/me/tax-details": _json({"details": "tax id 123"}),
     "POST /api/v1/admin/holds/{hold_id}/release": _json({"note": "reviewed"}),
     "PUT /api/v1/me/goal": _json({"clips": 3}),
+    "POST /api/v1/gold": lambda pop, role: {
+        "json": {"donation_id": pop.donation_id, "decision": "accept", "category": "package_theft"}
+    },
     "POST /api/v1/admin/disclosures": _json(
         {"recipient": "City police", "legal_basis": "court order 12/2026", "donations": 1}
     ),

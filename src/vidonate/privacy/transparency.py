@@ -35,6 +35,7 @@ from vidonate.db.models import (
 from vidonate.privacy.disclosures import list_disclosures
 from vidonate.privacy.spending_report import Spending, spending_section
 from vidonate.privacy.stats import redaction_stats
+from vidonate.review.agreement import MIN_CLIPS_FOR_AGREEMENT, agreement_by_category
 from vidonate.review.service import REJECT_REASONS
 from vidonate.rewards import ledger
 
@@ -182,6 +183,15 @@ class Redaction(BaseModel):
     )
 
 
+class CategoryAgreement(BaseModel):
+    clips: int = Field(description="decided clips of the category with two votes or more")
+    alpha: float | None = Field(
+        description="Krippendorff's alpha (nominal) of their accept/reject votes: 1 full "
+        "agreement, 0 chance; null below min_clips_for_agreement clips, or when every "
+        "vote was the same"
+    )
+
+
 class TransparencyReport(BaseModel):
     computed_at: datetime = Field(description="when these numbers were computed (UTC)")
     campaign: CampaignRef | None = Field(description="the campaign reported on; null: all")
@@ -193,6 +203,10 @@ class TransparencyReport(BaseModel):
     disclosures: Disclosures = Field(description="always for the whole program")
     redaction: Redaction = Field(description="always for the whole program")
     spending: Spending = Field(description="redemptions, payouts and holds: the whole program")
+    min_clips_for_agreement: int
+    review_agreement: dict[str, CategoryAgreement] = Field(
+        description="reviewers' agreement by category, for the campaign or for all campaigns"
+    )
 
 
 def build_report(session: Session, campaign: str | None = None) -> TransparencyReport:
@@ -214,6 +228,11 @@ def build_report(session: Session, campaign: str | None = None) -> TransparencyR
         disclosures=_disclosures(session),
         redaction=_redaction(session),
         spending=spending_section(session),
+        min_clips_for_agreement=MIN_CLIPS_FOR_AGREEMENT,
+        review_agreement={
+            category: CategoryAgreement(clips=found.clips, alpha=found.alpha)
+            for category, found in agreement_by_category(session, _in_campaign(chosen)).items()
+        },
     )
 
 
@@ -655,6 +674,16 @@ def render_text(report: TransparencyReport) -> str:
         *(
             _row(f"holds: {reason}", h.open, f"open, {h.released} released", indent=4)
             for reason, h in report.spending.holds.items()
+        ),
+        "",
+        f"Reviewers' agreement ({scope}; Krippendorff's alpha, 1 = full, 0 = chance)",
+        *(
+            _row(
+                category,
+                "—" if found.alpha is None else f"{found.alpha:.2f}",
+                f"over {found.clips} clips",
+            )
+            for category, found in report.review_agreement.items()
         ),
     ]
     return "\n".join(lines) + "\n"

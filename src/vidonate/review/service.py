@@ -5,9 +5,16 @@ The queue hands each reviewer one clip at a time and records that it did
 the other camera angles of its incident, and only while that clip is in review
 (``may_watch``): a reviewer cannot browse other clips, nor look at decided ones.
 
-A clip is decided by its votes alone: accepted at ``accepts_needed`` accepts
-with more accepts than rejects, rejected symmetrically. The donation row is
-locked while a vote is counted, so concurrent final votes decide it once.
+A clip is decided by its votes alone, each weighed by its reviewer's reliability on
+gold clips (review/consensus.py); a clip the votes leave uncertain stays in review for
+another vote. The donation row is locked while a vote is counted, so concurrent final
+votes decide it once.
+
+Now and then the queue serves a gold clip instead (review/gold.py): a decided clip with
+a known answer, served and voted on like any other; the vote on it is recorded as the
+reviewer's answer and changes nothing about the clip. A reviewer whose reliability fell
+below the floor is served gold only, until their answers lift them above it. Nobody is
+served, shown or counted on a clip of their own or of a related account (conflicts.py).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from vidonate.db.models import (
@@ -27,12 +34,17 @@ from vidonate.db.models import (
     User,
     utcnow,
 )
+from vidonate.db.models_rewards import GoldClip
 from vidonate.db.upsert import insert_unless_present
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vidonate.review import gold
+from vidonate.review.conflicts import conflicting_donor_ids, refuse_conflict
+from vidonate.review.consensus import ACCEPT, REJECT, Thresholds, WeightedVote, consensus
+from vidonate.review.gold import GoldServing
 from vidonate.rewards import badges, ledger
 
-ACCEPT, REJECT = "accept", "reject"
+__all__ = ["ACCEPT", "REJECT", "REJECT_REASONS", "GoldServing", "Thresholds"]
 REJECT_REASONS = {
     "not_an_incident": "shows no package theft or car-door tampering",
     "wrong_category": "shows an incident, but of another category",
@@ -44,42 +56,101 @@ REJECT_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    accepts_needed: int = 2
-    rejects_needed: int = 2
-
-
 def require_reviewer(user: User) -> None:
     if not user.has_role("reviewer"):
         raise Forbidden("not_a_reviewer", "only reviewers can review clips")
 
 
-def next_for_review(session: Session, reviewer: User) -> Donation | None:
-    """Hand the reviewer the oldest clip in review that is not their own and not yet voted
-    on by them, and record that they were given it (so they may watch it)."""
+def next_for_review(
+    session: Session,
+    reviewer: User,
+    *,
+    thresholds: Thresholds = Thresholds(),
+    serving: GoldServing = GoldServing(),
+) -> Donation | None:
+    """Hand the reviewer a clip, and record that they were given it (so they may watch
+    it): the one given before and not voted on yet, if any; else, on a gold turn (or
+    always, below the reliability floor), a gold clip; else the oldest clip in review
+    they have not voted on. Never a clip of their own or of a related account."""
     require_reviewer(reviewer)
+    excluded = conflicting_donor_ids(session, reviewer.id)
+    reliability = gold.reliability_of(session, [reviewer.id])[reviewer.id].reliability
+    gold_only = reliability < thresholds.reliability_floor
+    given = _open_assignment(session, reviewer.id, excluded, gold_only=gold_only)
+    if given is not None:
+        return given
+    handouts = session.scalar(
+        select(func.count()).where(ReviewAssignment.reviewer_id == reviewer.id)
+    )
+    if gold_only or gold.is_gold_turn(serving, reviewer.id, int(handouts or 0)):
+        golden = gold.next_gold(session, reviewer.id, excluded)
+        if golden is not None or gold_only:
+            if golden is not None:
+                _assign(session, golden, reviewer, is_gold=True)
+            return golden
     voted = exists().where(
         ReviewVote.donation_id == Donation.id, ReviewVote.reviewer_id == reviewer.id
     )
     donation = session.scalar(
         select(Donation)
         .where(
-            Donation.status == DonationStatus.in_review, Donation.donor_id != reviewer.id, ~voted
+            Donation.status == DonationStatus.in_review,
+            Donation.donor_id.not_in(excluded),
+            ~voted,
         )
         .order_by(Donation.id)
         .limit(1)
     )
     if donation is not None:
-        # The same clip is handed out again until it is voted on; two page loads at once
-        # must not fail on the second insert.
-        insert_unless_present(
-            session,
-            ReviewAssignment,
-            {"donation_id": donation.id, "reviewer_id": reviewer.id, "assigned_at": utcnow()},
-            ("donation_id", "reviewer_id"),
-        )
+        _assign(session, donation, reviewer, is_gold=False)
     return donation
+
+
+def _assign(session: Session, donation: Donation, reviewer: User, *, is_gold: bool) -> None:
+    # Two page loads at once must not fail on the second insert.
+    insert_unless_present(
+        session,
+        ReviewAssignment,
+        {
+            "donation_id": donation.id,
+            "reviewer_id": reviewer.id,
+            "assigned_at": utcnow(),
+            "gold": is_gold,
+        },
+        ("donation_id", "reviewer_id"),
+    )
+
+
+def _open_assignment(
+    session: Session, reviewer_id: int, excluded: set[int], *, gold_only: bool
+) -> Donation | None:
+    """The clip given to the reviewer longest ago and still waiting for their vote: a
+    page reload shows the same clip, gold or not (a gold clip that vanished on reload
+    would give itself away)."""
+    voted = exists().where(
+        ReviewVote.donation_id == Donation.id, ReviewVote.reviewer_id == reviewer_id
+    )
+    waiting = []
+    if not gold_only:
+        row = session.execute(
+            select(Donation, ReviewAssignment.assigned_at)
+            .join(ReviewAssignment, ReviewAssignment.donation_id == Donation.id)
+            .where(
+                ReviewAssignment.reviewer_id == reviewer_id,
+                ReviewAssignment.gold.is_(False),
+                Donation.status == DonationStatus.in_review,
+                Donation.donor_id.not_in(excluded),
+                ~voted,
+            )
+            .order_by(ReviewAssignment.assigned_at, Donation.id)
+            .limit(1)
+        ).first()
+        if row is not None:
+            waiting.append((row[1], row[0].id, row[0]))
+    golden = gold.open_gold(session, reviewer_id, excluded)
+    if golden is not None:
+        waiting.append((golden[1], golden[0].id, golden[0]))
+    return min(waiting, key=lambda w: (w[0], w[1]))[2] if waiting else None
 
 
 # The angles a review shows beside the clip (see donations/incidents.py ``angles``).
@@ -88,13 +159,32 @@ _ANGLE_STATUSES = (DonationStatus.in_review, DonationStatus.accepted)
 
 def may_watch(session: Session, reviewer: User, donation: Donation) -> bool:
     """Whether ``reviewer`` may watch ``donation`` as a reviewer: the queue gave it to them,
-    or gave them another angle of its incident, and that given clip is still in review."""
-    if not reviewer.has_role("reviewer") or donation.status not in _ANGLE_STATUSES:
+    or gave them another angle of its incident, and that given clip is still in review
+    (for a gold clip: not yet answered by them); never a related account's clip."""
+    watchable = (*_ANGLE_STATUSES, DonationStatus.rejected)
+    if not reviewer.has_role("reviewer") or donation.status not in watchable:
+        return False
+    if donation.donor_id in conflicting_donor_ids(session, reviewer.id):
         return False
     given = aliased(Donation)
-    same_clip_or_incident = or_(
-        given.id == donation.id,
-        and_(given.incident_id.is_not(None), given.incident_id == donation.incident_id),
+    angle = and_(
+        given.id != donation.id,
+        given.incident_id.is_not(None),
+        given.incident_id == donation.incident_id,
+    )
+    # A rejected clip is watched only as the gold clip given, never as an angle.
+    same_clip_or_incident = (
+        or_(given.id == donation.id, angle)
+        if donation.status in _ANGLE_STATUSES
+        else given.id == donation.id
+    )
+    still_open = or_(
+        and_(ReviewAssignment.gold.is_(False), given.status == DonationStatus.in_review),
+        and_(
+            ReviewAssignment.gold.is_(True),
+            given.status.in_(gold.DECIDED),
+            gold.open_gold_condition(given.id, reviewer.id),
+        ),
     )
     return bool(
         session.scalar(
@@ -102,7 +192,7 @@ def may_watch(session: Session, reviewer: User, donation: Donation) -> bool:
                 exists().where(
                     ReviewAssignment.reviewer_id == reviewer.id,
                     ReviewAssignment.donation_id == given.id,
-                    given.status == DonationStatus.in_review,
+                    still_open,
                     same_clip_or_incident,
                 )
             )
@@ -140,8 +230,10 @@ def cast_vote(
     donation = session.scalar(select(Donation).where(Donation.id == donation_id).with_for_update())
     if donation is None:
         raise NotFound("unknown_donation", f"there is no donation {donation_id}")
-    if donation.donor_id == reviewer.id:
-        raise Forbidden("own_clip", "you cannot review your own clip")
+    refuse_conflict(session, reviewer, donation)
+    served_gold = gold.served_gold(session, reviewer.id, donation_id)
+    if served_gold is not None:
+        return _answer_gold(session, reviewer, donation, served_gold, decision, category)
     if donation.status != DonationStatus.in_review:
         raise Conflict(
             "not_in_review", f"donation {donation_id} is {donation.status}, not in review"
@@ -171,14 +263,43 @@ def cast_vote(
     return _decide(session, donation, reviewer, thresholds)
 
 
+def _answer_gold(
+    session: Session,
+    reviewer: User,
+    donation: Donation,
+    served: GoldClip,
+    decision: str,
+    category: str | None,
+) -> VoteOutcome:
+    """Record a vote on a served gold clip as the reviewer's answer; the clip, its votes
+    and the ledger stay as they are. Checked and answered as a first vote on a clip in
+    review would be, so that nothing tells the reviewer it was gold."""
+    campaign = session.get(Campaign, donation.campaign_id)
+    assert campaign is not None
+    category = category or donation.category
+    if category not in campaign.category_names():
+        raise InvalidInput("unknown_category", f"campaign has no category {category!r}")
+    if not gold.record_answer(session, reviewer, served, decision=decision, category=category):
+        raise Conflict("already_voted", "you have voted on this clip already")
+    accepted = decision == ACCEPT
+    return VoteOutcome(DonationStatus.in_review, int(accepted), int(not accepted))
+
+
 def _decide(session: Session, donation: Donation, reviewer: User, t: Thresholds) -> VoteOutcome:
     votes = list(session.scalars(select(ReviewVote).where(ReviewVote.donation_id == donation.id)))
     accepts = [v for v in votes if v.decision == ACCEPT]
     rejects = [v for v in votes if v.decision == REJECT]
-    if len(accepts) >= t.accepts_needed and len(accepts) > len(rejects):
+    reliability = gold.reliability_of(session, {v.reviewer_id for v in votes})
+    weighed = consensus(
+        [WeightedVote(v.decision, reliability[v.reviewer_id].reliability) for v in votes], t
+    )
+    # Labels and reasons come from the votes that carry weight.
+    deciding = {r for r, rel in reliability.items() if rel.reliability >= t.reliability_floor}
+    if weighed.decision == ACCEPT:
+        counted = [v for v in accepts if v.reviewer_id in deciding]
         # The reviewers' confirmed labels replace the donor's claim.
-        donation.category = Counter(v.category for v in accepts).most_common(1)[0][0]
-        donation.staged = Counter(v.staged for v in accepts).most_common(1)[0][0]
+        donation.category = Counter(v.category for v in counted).most_common(1)[0][0]
+        donation.staged = Counter(v.staged for v in counted).most_common(1)[0][0]
         transition(session, donation, DonationStatus.accepted, actor_id=reviewer.id)
         credit = ledger.credit_accepted(session, donation)
         badges.award_for_acceptance(session, donation)
@@ -186,8 +307,9 @@ def _decide(session: Session, donation: Donation, reviewer: User, t: Thresholds)
         return VoteOutcome(
             donation.status, len(accepts), len(rejects), credit.paid_cents, credit.unpaid_reason
         )
-    if len(rejects) >= t.rejects_needed and len(rejects) > len(accepts):
-        reason = Counter(v.reason for v in rejects).most_common(1)[0][0]
+    if weighed.decision == REJECT:
+        counted = [v for v in rejects if v.reviewer_id in deciding]
+        reason = Counter(v.reason for v in counted).most_common(1)[0][0]
         transition(session, donation, DonationStatus.rejected, actor_id=reviewer.id, reason=reason)
         badges.award_for_vote_outcome(session, donation)
     return VoteOutcome(donation.status, len(accepts), len(rejects))

@@ -11,6 +11,7 @@ from vidonate.web.api import (
     catalogue,
     detect,
     donations,
+    gold,
     holds,
     me,
     payouts,
@@ -25,8 +26,8 @@ from vidonate.web.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (
-    auth, users, me, tokens, campaigns, cameras, uploads, donations, review, rewards, catalogue,
-    payouts, holds, badges, stats, audit, transparency, detect,
+    auth, users, me, tokens, campaigns, cameras, uploads, donations, review, gold, rewards,
+    catalogue, payouts, holds, badges, stats, audit, transparency, detect,
 ):  # fmt: skip
     api_router.include_router(module.router)
 

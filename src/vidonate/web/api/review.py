@@ -6,7 +6,13 @@ from sqlalchemy.orm import Session
 from vidonate.db.engine import transaction
 from vidonate.db.models import Campaign, Donation
 from vidonate.donations.incidents import angles
-from vidonate.review.service import REJECT_REASONS, Thresholds, cast_vote, next_for_review
+from vidonate.review.service import (
+    REJECT_REASONS,
+    GoldServing,
+    Thresholds,
+    cast_vote,
+    next_for_review,
+)
 from vidonate.web.api.schemas import (
     AnglePublic,
     DonationId,
@@ -57,7 +63,9 @@ def next_clip(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> Revie
     """The next clip for this reviewer: never their own, never one they voted on."""
     # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
-        donation = next_for_review(session, reviewer)
+        donation = next_for_review(
+            session, reviewer, thresholds=thresholds(rt), serving=gold_serving(rt)
+        )
         if donation is None:
             return Response(status_code=204)
         campaign = session.get(Campaign, donation.campaign_id)
@@ -66,7 +74,20 @@ def next_clip(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> Revie
 
 
 def thresholds(rt: RuntimeDep) -> Thresholds:
-    return Thresholds(rt.settings.review_accepts_needed, rt.settings.review_rejects_needed)
+    s = rt.settings
+    return Thresholds(
+        accepts_needed=s.review_accepts_needed,
+        rejects_needed=s.review_rejects_needed,
+        confidence=s.review_confidence,
+        max_votes=s.review_max_votes,
+        reliability_floor=s.review_reliability_floor,
+    )
+
+
+def gold_serving(rt: RuntimeDep) -> GoldServing:
+    # Keyed by the deployment's secret: reviewers cannot compute when gold comes.
+    key = rt.settings.ensure_secret_key().encode()
+    return GoldServing(one_in=rt.settings.review_gold_one_in, key=key)
 
 
 @router.post("/{donation_id}/votes", response_model=VoteOutcomePublic, status_code=201)

@@ -24,7 +24,7 @@ from vidonate.reasons import status_words
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard, own_standing
 from vidonate.web.api.me import export, run_withdrawal
-from vidonate.web.api.review import review_item, thresholds
+from vidonate.web.api.review import gold_serving, review_item, thresholds
 from vidonate.web.api.schemas import DonationId
 from vidonate.web.csrf import FORM_FIELD, check_token, csrf_field
 from vidonate.web.deps import (
@@ -218,7 +218,9 @@ def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTM
 
     # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
-        donation = next_for_review(session, reviewer)
+        donation = next_for_review(
+            session, reviewer, thresholds=thresholds(rt), serving=gold_serving(rt)
+        )
         campaign = session.get(Campaign, donation.campaign_id) if donation else None
         item = review_item(request, session, donation, campaign) if donation and campaign else None
     return page(request, "review.html", user=reviewer, item=item)
