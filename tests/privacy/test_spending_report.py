@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from money import give
 from vidonate.db.engine import transaction
 from vidonate.db.models import User
@@ -39,3 +41,14 @@ def test_redemptions_payouts_and_holds_are_counted_publicly(world: World) -> Non
     assert spent.holds["tax_details_required"].open == 0
     text = render_text(report)
     assert "holds: mutual_voting" in text and "redemptions" in text
+
+
+def test_the_public_page_shows_agreement_spending_and_holds_in_words(
+    client: TestClient, world: World
+) -> None:
+    with transaction(world.rt.sessions) as s:
+        holds.place_hold(s, world.bob.id, holds.SHARED_CAMERA_SCENE, "same porch")
+    page = client.get("/transparency").text
+    assert "Reviewers&#39; agreement" in page or "Reviewers' agreement" in page
+    assert "0</strong> redemptions from the catalogue" in page
+    assert "The same camera scene was donated from more than one account" in page

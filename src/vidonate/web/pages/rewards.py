@@ -16,7 +16,6 @@ from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import User, utcnow
 from vidonate.db.models_rewards import PayoutHold
 from vidonate.errors import InvalidInput
-from vidonate.reasons import sentence
 from vidonate.rewards import catalogue, holds, ledger, payouts
 from vidonate.rewards.badges import badges_of
 from vidonate.rewards.goals import set_weekly_goal, weekly_progress
@@ -24,11 +23,9 @@ from vidonate.rewards.leaderboard import own_tier
 from vidonate.web.api.catalogue import RedemptionId
 from vidonate.web.api.payouts import BatchId
 from vidonate.web.deps import AdminUser, CurrentUser, RuntimeDep
-from vidonate.web.pages.routes import page, templates
+from vidonate.web.pages.routes import page
 
 router = APIRouter(include_in_schema=False)
-# A hold's reason code is read as its sentence (vidonate/reasons.py).
-templates.env.globals["sentence"] = sentence
 
 
 def _whole(text: str, field: str) -> int:

@@ -20,7 +20,7 @@ from vidonate.db.models import Campaign, Placement, User
 from vidonate.donations.service import donations_of
 from vidonate.errors import InvalidInput, VidonateError
 from vidonate.ingest.tus import upload_whole
-from vidonate.reasons import status_words
+from vidonate.reasons import sentence, status_words
 from vidonate.rewards import ledger
 from vidonate.rewards.leaderboard import leaderboard, own_standing
 from vidonate.web.api.me import export, run_withdrawal
@@ -45,6 +45,8 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["csrf_field"] = csrf_field
 # Donors read reasons as sentences (vidonate/reasons.py), never as bare codes.
 templates.env.globals["status_words"] = status_words
+# A reason code alone (a hold's, say) as its sentence.
+templates.env.globals["sentence"] = sentence
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
