@@ -143,21 +143,12 @@ def ship(redemption_id: int) -> None:
 @rewards_app.command("holds")
 def holds_list() -> None:
     """Open holds on payouts and redemptions, oldest first (operator)."""
-    from sqlalchemy import select
-
-    from vidonate.db.models import User
-    from vidonate.db.models_rewards import PayoutHold
+    from vidonate.rewards.holds import review_list
 
     rt = runtime_or_exit()
     table = Table("hold", "account", "reason", "detail", "since")
     with transaction(rt.sessions) as session:
-        rows = session.execute(
-            select(PayoutHold, User.handle)
-            .join(User, User.id == PayoutHold.user_id)
-            .where(PayoutHold.open_reason.is_not(None))
-            .order_by(PayoutHold.id)
-        ).all()
-        for hold, handle in rows:
+        for hold, handle in review_list(session):
             table.add_row(
                 str(hold.id), handle, hold.reason, hold.detail, f"{hold.created_at:%Y-%m-%d}"
             )

@@ -50,6 +50,17 @@ def open_holds(session: Session, user_id: int) -> list[PayoutHold]:
     )
 
 
+def review_list(session: Session) -> list[tuple[PayoutHold, str]]:
+    """Every open hold with its account's handle, oldest first: the operators' list."""
+    rows = session.execute(
+        select(PayoutHold, User.handle)
+        .join(User, User.id == PayoutHold.user_id)
+        .where(PayoutHold.open_reason.is_not(None))
+        .order_by(PayoutHold.id)
+    ).all()
+    return [(hold, handle) for hold, handle in rows]
+
+
 def holds_of(session: Session, user_id: int) -> list[PayoutHold]:
     """Every hold of the donor, open and released, newest first."""
     return list(

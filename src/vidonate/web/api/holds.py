@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models_rewards import PayoutHold
@@ -76,10 +75,7 @@ def tax_details(body: TaxDetailsUpdate, user: CurrentUser, rt: RuntimeDep) -> Re
 def open_holds(_admin: AdminUser, rt: RuntimeDep) -> list[HoldPublic]:
     """Every open hold, oldest first: the operators' review list."""
     with read_transaction(rt.sessions) as session:
-        rows = session.scalars(
-            select(PayoutHold).where(PayoutHold.open_reason.is_not(None)).order_by(PayoutHold.id)
-        )
-        return [_public(h) for h in rows]
+        return [_public(hold) for hold, _handle in holds.review_list(session)]
 
 
 @router.post("/admin/holds/{hold_id}/release", response_model=HoldPublic)

@@ -9,12 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import User, utcnow
-from vidonate.db.models_rewards import PayoutHold
 from vidonate.errors import InvalidInput
 from vidonate.rewards import catalogue, holds, ledger, payouts
 from vidonate.rewards.badges import badges_of
@@ -148,17 +146,11 @@ def tax_form(user: CurrentUser, rt: RuntimeDep, details: Annotated[str, Form()])
 @router.get("/admin/rewards", response_class=HTMLResponse)
 def admin_page(request: Request, admin: AdminUser, rt: RuntimeDep) -> HTMLResponse:
     with read_transaction(rt.sessions) as session:
-        open_holds = session.execute(
-            select(PayoutHold, User.handle)
-            .join(User, User.id == PayoutHold.user_id)
-            .where(PayoutHold.open_reason.is_not(None))
-            .order_by(PayoutHold.id)
-        ).all()
         context: dict[str, Any] = {
             "items": catalogue.catalogue(session, include_inactive=True),
             "to_ship": catalogue.awaiting_shipment(session),
             "batches": payouts.batches(session),
-            "open_holds": open_holds,
+            "open_holds": holds.review_list(session),
         }
     return page(request, "admin_rewards.html", user=admin, **context)
 
