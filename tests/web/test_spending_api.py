@@ -152,3 +152,48 @@ def test_a_donor_sees_a_hold_with_its_reason_and_tax_details_release_it(
     )
     assert again.status_code == 201, again.text
     assert client.get("/api/v1/admin/holds", headers=admin).json() == []
+
+
+def test_fifty_donors_redeeming_the_last_five_over_http_get_five_201s_and_45_409s(
+    world: World,
+) -> None:
+    """The issue's concurrency case through a real server: 50 requests at one moment."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from money import balance
+    from vidonate.rewards import catalogue
+    from vidonate.server import BackgroundServer
+
+    with transaction(world.rt.sessions) as s:
+        racers = [create_user(s, f"racer{i}", "racer-password", ["donor"]) for i in range(50)]
+        tokens = {user.id: issue_token(s, user) for user in racers}
+        mug = catalogue.add_item(s, kind="product", name="Last mugs", price_cents=500, stock=5)
+    for user_id in tokens:
+        give(world.rt, user_id, 700)
+    start = threading.Barrier(50)
+
+    def attempt(user_id: int, url: str) -> tuple[int, str]:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            body = {
+                "item_id": mug.id,
+                "client_key": f"http-race-{user_id:05d}",
+                "shipping_address": "1 Main Street, Springfield",
+            }
+            start.wait(timeout=60)
+            answer = http.post(
+                "/api/v1/redemptions",
+                json=body,
+                headers={"Authorization": f"Bearer {tokens[user_id]}"},
+            )
+        code = answer.json().get("error", {}).get("code", "") if answer.status_code >= 400 else ""
+        return answer.status_code, code
+
+    with BackgroundServer(world.rt, run_worker=False) as server, ThreadPoolExecutor(50) as pool:
+        outcomes = list(pool.map(lambda u: attempt(u, server.url), tokens))
+    assert sorted(outcomes).count((201, "")) == 5
+    assert outcomes.count((409, "out_of_stock")) == 45
+    balances = sorted(balance(world.rt, u) for u in tokens)
+    assert balances == [200] * 5 + [700] * 45
