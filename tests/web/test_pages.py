@@ -223,6 +223,9 @@ def test_leaderboard_opt_in_and_own_rank(client: TestClient, world: World) -> No
     assert r.status_code == 303
     page = client.get("/leaderboard").text
     assert "<td>porch-hero</td>" in page
+    # The tiers list the opted-in by name only: bronze from the first accepted clip.
+    assert "You are <strong>bronze tier</strong>" in page
+    assert "(1+ accepted clips): porch-hero" in page
 
 
 @pytest.mark.slow  # a whole clip through processing: make test, not test-fast

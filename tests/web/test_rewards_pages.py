@@ -76,6 +76,7 @@ def test_a_goal_and_a_hold_show_on_the_donors_page(client: TestClient, world: Wo
     assert "Received this year (redemptions and payouts): $0.00" in client.get("/rewards").text
     page = client.get("/rewards").text
     assert "of your goal of 3" in page
+    assert "package theft: 0 of 20,000 accepted clips" in page
     assert "The same camera scene was donated from more than one account" in page
 
 

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from vidonate.campaigns.service import is_open, list_campaigns
 from vidonate.db.engine import read_transaction, transaction
 from vidonate.db.models import User, utcnow
 from vidonate.errors import InvalidInput
 from vidonate.rewards import catalogue, holds, ledger, payouts
 from vidonate.rewards.badges import badges_of
-from vidonate.rewards.goals import set_weekly_goal, weekly_progress
+from vidonate.rewards.goals import community_goals, set_weekly_goal, weekly_progress
 from vidonate.rewards.leaderboard import own_tier
 from vidonate.web.api.catalogue import RedemptionId
 from vidonate.web.api.payouts import BatchId
@@ -52,6 +53,11 @@ def rewards_page(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLRes
             "redemptions": catalogue.redemptions_of(session, user),
             "payouts": payouts.payouts_of(session, user),
             "holds": holds.holds_of(session, user.id),
+            "community": [
+                (campaign, community_goals(session, campaign))
+                for campaign in list_campaigns(session)
+                if is_open(campaign)
+            ],
             "has_tax_details": holds.has_tax_details(session, user.id),
             "year_total_cents": holds.yearly_total(session, user.id, utcnow().year),
             "threshold_cents": rt.settings.tax_details_threshold_cents,

@@ -22,7 +22,7 @@ from vidonate.errors import InvalidInput, VidonateError
 from vidonate.ingest.tus import upload_whole
 from vidonate.reasons import sentence, status_words
 from vidonate.rewards import ledger
-from vidonate.rewards.leaderboard import leaderboard, own_standing
+from vidonate.rewards.leaderboard import leaderboard, own_standing, own_tier, tiers_board
 from vidonate.web.api.me import export, run_withdrawal
 from vidonate.web.api.review import gold_serving, review_item, thresholds
 from vidonate.web.api.schemas import DonationId
@@ -258,7 +258,10 @@ def review_vote(
 def leaderboard_page(request: Request, user: CurrentUser, rt: RuntimeDep) -> HTMLResponse:
     with read_transaction(rt.sessions) as session:
         entries, me = leaderboard(session), own_standing(session, user)
-    return page(request, "leaderboard.html", user=user, entries=entries, me=me)
+        tiers, my_tier = tiers_board(session), own_tier(session, user)
+    return page(
+        request, "leaderboard.html", user=user, entries=entries, me=me, tiers=tiers, tier=my_tier
+    )
 
 
 @router.post("/leaderboard")
