@@ -216,6 +216,10 @@ class KeyRing:
         except KeyError:
             raise KeyUnwrapError(f"no master key {key_id} available") from None
 
+    def unwrap(self, wrapped: WrappedKey) -> bytes:
+        """``wrapped``'s key, not cached: for a key used once and then dropped."""
+        return self._provider(wrapped.key_id).unwrap(wrapped.wrapped)
+
     def data_key(self, owner_id: str, wrapped: WrappedKey) -> bytes:
         """The unwrapped data key of ``owner_id``, from the cache while fresh."""
         now = self._clock()
@@ -224,7 +228,7 @@ class KeyRing:
             # A different WrappedKey (a new key after shredding, or a re-wrap) is a miss.
             if hit is not None and hit[0] == wrapped and hit[2] > now:
                 return hit[1]
-        data_key = self._provider(wrapped.key_id).unwrap(wrapped.wrapped)
+        data_key = self.unwrap(wrapped)
         with self._lock:
             self._cache[owner_id] = (wrapped, data_key, now + self._ttl)
             self._purge(now)

@@ -17,13 +17,11 @@ from vidonate.rewards.badges import badges_of
 
 def rewards_document(session: Session, vault: Vault, user: User) -> dict[str, Any]:
     goal = session.get(WeeklyGoal, user.id)
+    redemptions = catalogue.redemptions_of(session, user)
     try:
         receiver = payouts.receiver_of(session, vault, user.id)
         tax_details = holds.read_tax_details(session, vault, user.id)
-        addresses = {
-            r.id: catalogue.own_address(session, vault, r)
-            for r in catalogue.redemptions_of(session, user)
-        }
+        addresses = {r.id: catalogue.own_address(session, vault, r) for r in redemptions}
     except ContentShredded:  # everything was withdrawn: the key that sealed these is gone
         receiver, tax_details, addresses = None, None, {}
     return {
@@ -47,7 +45,7 @@ def rewards_document(session: Session, vault: Vault, user: User) -> dict[str, An
                 "created_at": r.created_at,
                 "shipped_at": r.shipped_at,
             }
-            for r in catalogue.redemptions_of(session, user)
+            for r in redemptions
         ],
         "payouts": [
             {

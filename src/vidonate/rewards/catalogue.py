@@ -165,6 +165,19 @@ def _codes_left(session: Session) -> dict[int, int]:
     return {item_id: int(n) for item_id, n in rows}
 
 
+def entry(session: Session, item_id: int) -> CatalogueEntry:
+    """One item with the units left of it."""
+    item = _item(session, item_id)
+    if item.kind != GIFT_CARD:
+        return CatalogueEntry(item, item.stock)
+    left = session.scalar(
+        select(func.count(GiftCardCode.id)).where(
+            GiftCardCode.item_id == item.id, GiftCardCode.redemption_id.is_(None)
+        )
+    )
+    return CatalogueEntry(item, int(left or 0))
+
+
 def catalogue(session: Session, *, include_inactive: bool = False) -> list[CatalogueEntry]:
     query = select(CatalogueItem).order_by(CatalogueItem.price_cents, CatalogueItem.id)
     if not include_inactive:
@@ -249,11 +262,11 @@ def redeem(
             )
     holds.require_no_hold(session, donor.id)
     holds.check_tax_threshold(session, donor.id, item.price_cents, tax_threshold_cents, now)
-    if ledger.balance(session, account) < item.price_cents:
+    available = ledger.balance(session, account)
+    if available < item.price_cents:
         raise Conflict(
             "insufficient_balance",
-            f"{item.name} costs {item.price_cents} cents; the balance is "
-            f"{ledger.balance(session, account)}",
+            f"{item.name} costs {item.price_cents} cents; the balance is {available}",
         )
     code = _claim_code(session, item) if item.kind == GIFT_CARD else None
     if item.kind == PRODUCT:
@@ -293,7 +306,8 @@ def redeem(
 
 def _open_stocked_code(vault: Vault, code: GiftCardCode) -> bytes:
     assert code.key_id is not None and code.wrapped_key is not None
-    key = vault.ring.data_key(f"code:{code.id}", WrappedKey(code.key_id, code.wrapped_key))
+    # Not cached: the key is dropped right after (the code moves under the donor's key).
+    key = vault.ring.unwrap(WrappedKey(code.key_id, code.wrapped_key))
     return vault.open(key, _CODE_PURPOSE, code.sealed_code)
 
 

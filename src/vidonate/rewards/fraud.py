@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from vidonate.db.models import Donation
 from vidonate.db.models_rewards import SceneLink
@@ -32,11 +32,11 @@ class PlacedHold:
 
 def _scene_pairs(session: Session) -> dict[tuple[int, int], int]:
     """Pairs of accounts (lower id first) with the number of scene links between them."""
-    other = select(Donation.id, Donation.donor_id).subquery()
+    other = aliased(Donation)
     rows = session.execute(
-        select(Donation.donor_id, other.c.donor_id)
+        select(Donation.donor_id, other.donor_id)
         .join(SceneLink, SceneLink.donation_id == Donation.id)
-        .join(other, other.c.id == SceneLink.other_donation_id)
+        .join(other, other.id == SceneLink.other_donation_id)
     ).all()
     pairs: dict[tuple[int, int], int] = {}
     for a, b in rows:

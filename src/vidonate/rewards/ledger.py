@@ -113,10 +113,10 @@ def spend(
     :func:`lock` on ``donor`` from before it read anything it decided on."""
     if amount_cents <= 0:
         raise ValueError("an amount spent is positive")
-    if balance(session, donor) < amount_cents:
+    available = balance(session, donor)
+    if available < amount_cents:
         raise Conflict(
-            "insufficient_balance",
-            f"the balance is {balance(session, donor)} cents; this needs {amount_cents}",
+            "insufficient_balance", f"the balance is {available} cents; this needs {amount_cents}"
         )
     return post(session, kind, [(donor, -amount_cents), (to, amount_cents)], memo=memo)
 

@@ -96,8 +96,7 @@ def _entry(entry: catalogue.CatalogueEntry) -> ItemPublic:
 
 
 def _one(session: Session, item_id: int) -> ItemPublic:
-    listed = catalogue.catalogue(session, include_inactive=True)
-    return _entry(next(e for e in listed if e.item.id == item_id))
+    return _entry(catalogue.entry(session, item_id))
 
 
 @router.get("/catalogue", response_model=list[ItemPublic])
