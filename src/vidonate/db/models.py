@@ -557,6 +557,8 @@ def _ledger_is_append_only(_mapper: Mapper[Any], _connection: Connection, target
     raise RuntimeError(f"the ledger is append-only; refusing to change {target!r}")
 
 
-# The rewards and review-quality tables live in a module of their own; importing it here
-# puts them in ``Base.metadata`` wherever the models are loaded (migrations, the check).
+# The rewards and review-quality tables, and the detector's serving and interval tables,
+# live in modules of their own; importing them here puts them in ``Base.metadata`` wherever
+# the models are loaded (migrations, the check).
+from vidonate.db import models_detect as _models_detect  # noqa: E402, F401
 from vidonate.db import models_rewards as _models_rewards  # noqa: E402, F401
