@@ -3,11 +3,16 @@ measuring the detector's false alarms (see docs/normal-footage.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    # The footage module imports PyAV; commands load it only when they run.
+    from vidonate.detect.normal_footage import FootageFile
 
 footage_app = typer.Typer(help="Real normal footage from packages, for the false-alarm measure.")
 console = Console()
@@ -28,10 +33,9 @@ def _cache(cache: Path | None) -> Path:
     return cache if cache is not None else default_cache_dir()
 
 
-def _minutes_line(files: list[object]) -> str:
-    from vidonate.detect.normal_footage import FootageFile, total_minutes
+def _minutes_line(found: Sequence[FootageFile]) -> str:
+    from vidonate.detect.normal_footage import total_minutes
 
-    found = [file for file in files if isinstance(file, FootageFile)]
     return (
         f"{total_minutes(found):.2f} min of camera footage, "
         f"{total_minutes(found, camera=False):.2f} min of other normal video"
@@ -62,7 +66,7 @@ def footage_gather(cache: CacheOpt = None) -> None:
     for problem in report.problems:
         console.print(problem, markup=False, style="yellow")
     done = f"gathered {len(report.files)} of {len(SOURCES)} files"
-    console.print(f"{done}; {_minutes_line(list(report.files))}", markup=False)
+    console.print(f"{done}; {_minutes_line(report.files)}", markup=False)
     if not report.files:
         raise typer.Exit(1)
 
