@@ -102,11 +102,11 @@ def test_locate_finds_the_shared_test_media_by_checksum(tmp_path: Path) -> None:
         assert hashlib.sha256(found[source.key].path.read_bytes()).hexdigest() == source.sha256
 
 
-def test_locate_finds_installed_packages_files() -> None:
+def test_locate_finds_installed_packages_files(tmp_path: Path) -> None:
     installed = [s for s in SOURCES for path in s.installed if Path(path).is_file()]
     if not installed:
         pytest.skip("no Debian package that holds listed footage is installed here")
-    found = {file.source.key for file in locate(None, media_dir=Path("/nonexistent"))}
+    found = {file.source.key for file in locate(tmp_path, media_dir=tmp_path)}
     assert {source.key for source in installed} <= found
 
 

