@@ -55,7 +55,7 @@ class FootageSource:
 
 _OPENCV_DOC = "4.6.0+dfsg-12"
 _OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
-_OPENCV_LICENCE = "Apache-2.0 AND BSD-3-Clause (OpenCV; Debian's opencv-doc copyright)"
+_OPENCV_LICENCE = "Apache-2.0 AND BSD-3-Clause (OpenCV; Debian's opencv copyright, Files: *)"
 _OPENCV_ORIG = "opencv_4.6.0+dfsg.orig.tar.xz"
 _OPENSHOT_LICENCE = "LGPL-3+ (libopenshot; Debian's copyright, Files: *)"
 _TRACKER_LICENCE = "LGPL-2.1+ (tracker-miners; Debian's copyright, tests/functional-tests/*)"
