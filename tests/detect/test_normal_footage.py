@@ -243,3 +243,25 @@ def test_a_source_needs_no_media_name_for_its_suffix() -> None:
     source = _source("x", "0" * 64, (Package("wheel", "p", "1", "a/b.avi"),))
     assert source.suffix == ".avi"
     assert replace(source, packages=(), media_name="m.mp4").suffix == ".mp4"
+
+
+def test_footage_list_prints_every_source_and_what_is_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vidonate.cli import app
+
+    source = SOURCES[0]
+    clip = write_clip(tmp_path / "clip.mp4", _frames(5), fps=5)
+    cached = cached_path(tmp_path, source)
+    cached.parent.mkdir(parents=True)
+    shutil.copy(clip, cached)  # the wrong bytes under the right name: not counted
+    monkeypatch.setenv("VIDONATE_TEST_MEDIA", str(tmp_path / "no-media"))
+    result = CliRunner().invoke(app, ["footage", "list", "--cache", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split("\t")[0] for line in lines[:-1]] == [s.key for s in SOURCES]
+    assert lines[0].endswith("\tmissing")
+    here = len(locate(tmp_path, media_dir=tmp_path / "no-media"))
+    assert lines[-1].startswith(f"here: {here} of {len(SOURCES)} files; ")
