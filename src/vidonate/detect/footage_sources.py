@@ -289,6 +289,27 @@ SOURCES: tuple[FootageSource, ...] = (
         fps=15.92,
         packages=(_tracker("mov-basic.mov"),),
     ),
+    FootageSource(
+        key="visp-cube",
+        sha256="c8ebad41ad428d5314188e686253afc76ea3ea2dd58cae5cf5ab6259b900836e",
+        licence="GPL-2 (ViSP, Inria; Debian's copyright, Files: *)",
+        camera=True,
+        shows="grey-scale handheld camera moving over a dotted cube on comic pages",
+        duration_s=3.2,
+        width=384,
+        height=288,
+        fps=25.0,
+        packages=(
+            Package(
+                "deb",
+                "visp-images-data",
+                "3.5.0-1",
+                "./usr/share/visp-images-data/ViSP-images/video/cube.mpeg",
+            ),
+        ),
+        installed=("/usr/share/visp-images-data/ViSP-images/video/cube.mpeg",),
+        note="the package's other sequences are still images (PGM frames), not counted",
+    ),
     # Not camera footage: normal video all the same, listed apart from the per-hour figure.
     FootageSource(
         key="opencv-megamind",
