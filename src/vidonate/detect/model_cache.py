@@ -21,6 +21,7 @@ they may outlive a process, unlike decrypted clips.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,10 +82,8 @@ def _install(filling: Path, entry: Path, model: DetectorModel) -> None:
         if entry_intact(entry, model):
             return
     stale = entry.with_name(f".stale-{model.id}-{secrets.token_hex(4)}")
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.rename(entry, stale)
-    except FileNotFoundError:
-        pass
     try:
         os.rename(filling, entry)
     except OSError:  # a concurrent refiller got there in between

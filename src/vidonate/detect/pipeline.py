@@ -123,13 +123,17 @@ def fetch_registered(
     return model, fetch_model(store, model, dest)
 
 
-def cached_registered(pipeline: Pipeline, model_ref: str | int | None) -> tuple[DetectorModel, Path]:
+def cached_registered(
+    pipeline: Pipeline, model_ref: str | int | None
+) -> tuple[DetectorModel, Path]:
     """A registered model (detached) and the directory of its verified cached files."""
     model = _registered(pipeline.sessions, model_ref)
     return model, cached_model_files(pipeline.model_cache, pipeline.store, model)
 
 
-def load_detector(pipeline: Pipeline, model_ref: str | int | None) -> tuple[DetectorModel, Detector]:
+def load_detector(
+    pipeline: Pipeline, model_ref: str | int | None
+) -> tuple[DetectorModel, Detector]:
     """A registered model and its loaded detector, from the cache: load it once and run
     it on every clip of a batch."""
     from vidonate.detect.infer import Detector
