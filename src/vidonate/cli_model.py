@@ -133,12 +133,12 @@ def model_promote(
     rt = runtime_or_exit()
     folders = tuple(p for p in (test_media_dir(), *(footage or ())) if p is not None)
     try:
-        with stage_progress("promote") as update, transaction(rt.sessions) as session:
+        with stage_progress("promote") as update:
             gate = PromotionGate(
                 rt.pipeline(), functools.partial(render_exam_clips, count=exam_clips),
                 footage_dirs=folders, progress=update,
             )  # fmt: skip
-            done = promote(session, gate, model, release=release, force=force, reason=reason)
+            done = promote(gate, model, release=release, force=force, reason=reason)
             shown = _promotion_dict(done)
     except PromotionRefused as refused:
         _print_gate(refused.report)

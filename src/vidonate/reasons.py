@@ -206,6 +206,7 @@ SENTENCES: dict[str, str] = {
     "was not promoted.",
     "force_needs_reason": "A forced promotion needs a reason.",
     "model_already_served": "That model is the served model already.",
+    "served_model_changed": "Another model was promoted meanwhile; promote again.",
     "export_dir_not_empty": "The export folder is not empty; pass --force to write there.",
     "no_such_file": "There is no such file.",
     # The command-line client

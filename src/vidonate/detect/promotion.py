@@ -32,13 +32,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vidonate.db.models import DetectorModel
+from vidonate.datasets.release import get_release
+from vidonate.db.engine import transaction
+from vidonate.db.models import DetectorModel, Release
 from vidonate.db.models_detect import ModelPromotion
 from vidonate.detect.dataset import LabelledVideo
 from vidonate.detect.evaluation import ClipResult, evaluate, false_alarms
 from vidonate.detect.infer import Detector
 from vidonate.detect.lineage import get_model
-from vidonate.detect.pipeline import Pipeline, Progress, _clip_result, _media_videos, load_detector
+from vidonate.detect.model_cache import cached_model_files
+from vidonate.detect.pipeline import Pipeline, Progress, _clip_result, _media_videos
 from vidonate.detect.serving import served_model_or_none
 from vidonate.errors import Conflict, InvalidInput, VidonateError
 
@@ -133,12 +136,10 @@ class PromotionGate:
     progress: Progress | None = None
 
     def run(
-        self, candidate: DetectorModel, current: DetectorModel, release: str | int | None
+        self, candidate: DetectorModel, current: DetectorModel, release: int | None
     ) -> GateReport:
         """Score both models on the three sets and compare them."""
-        _, new = load_detector(self.pipeline, candidate.id)
-        _, old = load_detector(self.pipeline, current.id)
-        models = (old, new)
+        models = (self._detector(current), self._detector(candidate))
         checks: list[GateCheck] = []
         test = self._release_test_split(models, release)
         checks += _quality_checks("release test split", test)
@@ -153,8 +154,12 @@ class PromotionGate:
         checks.append(_false_alarm_check(real))
         return GateReport(candidate.id, current.id, tuple(checks))
 
+    def _detector(self, model: DetectorModel) -> Detector:
+        pipeline = self.pipeline
+        return Detector.load(cached_model_files(pipeline.model_cache, pipeline.store, model))
+
     def _release_test_split(
-        self, models: tuple[Detector, Detector], release: str | int | None
+        self, models: tuple[Detector, Detector], release: int | None
     ) -> tuple[list[ClipResult], list[ClipResult]]:
         if release is None:
             return [], []
@@ -180,8 +185,16 @@ class PromotionGate:
         return results
 
 
+@dataclass(frozen=True)
+class _Contest:
+    """Who is compared, read in one short transaction (detached from it)."""
+
+    candidate: DetectorModel
+    current: DetectorModel | None
+    release: int | None
+
+
 def promote(
-    session: Session,
     gate: PromotionGate,
     candidate_ref: str | int,
     *,
@@ -191,29 +204,28 @@ def promote(
     actor_id: int | None = None,
 ) -> ModelPromotion:
     """Make ``candidate_ref`` the served model if the gate passes (or ``force`` with a
-    ``reason``); record the promotion with both models' numbers."""
+    ``reason``); record the promotion with both models' numbers. Returns the record,
+    detached.
+
+    It takes the session factory (``gate.pipeline.sessions``), not a session: the gate
+    runs for minutes and reads the release through the vault, which logs each read in
+    its own transaction; an open write transaction around it would block that on SQLite.
+    So it reads who competes, runs the gate with no transaction open, then records the
+    promotion only if the served model is still the one it was compared with."""
     reason = (reason or "").strip() or None
     if force and reason is None:
         raise InvalidInput("force_needs_reason", "a forced promotion needs --reason TEXT")
-    candidate = get_model(session, candidate_ref)
-    promoted = session.scalar(
-        select(ModelPromotion.model_id).order_by(ModelPromotion.id.desc()).limit(1)
-    )
-    if promoted == candidate.id:
-        raise Conflict("model_already_served", f"model {candidate.id} is the served model already")
-    current = _model_to_beat(session, candidate)
-    if release is None and candidate.release_id is not None:
-        from vidonate.db.models import Release
-
-        trained_on = session.get(Release, candidate.release_id)
-        release = trained_on.version if trained_on is not None else None
+    sessions = gate.pipeline.sessions
+    with transaction(sessions) as session:
+        contest = _contest(session, candidate_ref, release)
+    candidate, current = contest.candidate, contest.current
     if current is None:
         report = GateReport(
             candidate.id, None, (), note="the only model: nothing to compare with, passes"
         )
     else:
         try:
-            report = gate.run(candidate, current, release)
+            report = gate.run(candidate, current, contest.release)
         except VidonateError as exc:
             if not force:
                 raise
@@ -221,18 +233,48 @@ def promote(
     if not report.passed and not force:
         log.warning("promotion of model %s refused: %s", candidate.id, report.summary())
         raise PromotionRefused(report)
-    record = ModelPromotion(
-        model_id=candidate.id,
-        previous_model_id=current.id if current is not None else None,
-        forced=force,
-        reason=reason,
-        comparison={**report.comparison(), "release": release},
-        actor_id=actor_id,
-    )
-    session.add(record)
-    session.flush()
+    with transaction(sessions) as session:
+        now = _contest(session, candidate.id, contest.release)
+        if (now.current and now.current.id) != (current and current.id):
+            raise Conflict(
+                "served_model_changed",
+                "the served model changed while the gate ran: promote again to compare "
+                "with the new one",
+            )
+        record = ModelPromotion(
+            model_id=candidate.id,
+            previous_model_id=current.id if current is not None else None,
+            forced=force,
+            reason=reason,
+            comparison={**report.comparison(), "release": contest.release},
+            actor_id=actor_id,
+        )
+        session.add(record)
+        session.flush()
+        session.expunge(record)
     log.info("model %s promoted (forced=%s): %s", candidate.id, force, report.summary())
     return record
+
+
+def _contest(session: Session, candidate_ref: str | int, release: str | int | None) -> _Contest:
+    candidate = get_model(session, candidate_ref)
+    promoted = session.scalar(
+        select(ModelPromotion.model_id).order_by(ModelPromotion.id.desc()).limit(1)
+    )
+    if promoted == candidate.id:
+        raise Conflict("model_already_served", f"model {candidate.id} is the served model already")
+    current = _model_to_beat(session, candidate)
+    if release is not None:
+        version: int | None = get_release(session, release).version
+    elif candidate.release_id is not None:
+        trained_on = session.get(Release, candidate.release_id)
+        version = trained_on.version if trained_on is not None else None
+    else:
+        version = None
+    for model in (candidate, current):
+        if model is not None:
+            session.expunge(model)
+    return _Contest(candidate, current, version)
 
 
 def promotions(session: Session) -> list[ModelPromotion]:
