@@ -53,7 +53,7 @@ def model_list() -> None:
     table = Table("", "id", "release", "created", "macro-F1", "event recall", "code")
     with transaction(runtime_or_exit().sessions) as session:
         served = served_model_or_none(session)
-        versions = dict(session.execute(select(Release.id, Release.version)).tuples().all())
+        versions = {rid: v for rid, v in session.execute(select(Release.id, Release.version))}
         for model in session.scalars(select(DetectorModel).order_by(DetectorModel.id)):
             headline = _headline(model)
             table.add_row(
