@@ -568,7 +568,7 @@ def train(
 
 @app.command()
 def evaluate(
-    model: Annotated[str, typer.Option(help="a model id, or latest")],
+    model: Annotated[str, typer.Option(help="a model id, latest (newest) or served")],
     release: Annotated[str, typer.Option(help="a release version, or latest")],
     split: str = "test",
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("evaluation"),
@@ -613,6 +613,9 @@ def detect(
     per clip on stdout (a failed clip gets an error object; exit code 1 if any failed)."""
     from vidonate.cli_model import run_detect
 
+    if len(videos) == 1 and not videos[0].exists():  # the single-file form, as before
+        err.print(f"no such file: {videos[0]}")
+        raise typer.Exit(2)
     if out is not None and (len(videos) != 1 or videos[0].is_dir()):
         err.print("--out takes one video; use --annotated-dir for several")
         raise typer.Exit(2)
