@@ -17,9 +17,12 @@ from detect_models import ALWAYS_FIRES, NEVER_FIRES, export_untrained_model, wit
 from vidonate.datasets.release import create_release
 from vidonate.datasets.synthetic import import_synthetic
 from vidonate.db.engine import transaction
+from vidonate.db.models import DetectorModel
 from vidonate.db.models_detect import ModelPromotion
 from vidonate.detect.dataset import LabelledVideo
 from vidonate.detect.lineage import register_model
+from vidonate.detect.model_card import export_model
+from vidonate.detect.pipeline import cached_registered
 from vidonate.detect.promotion import PromotionGate, PromotionRefused, promote
 from vidonate.detect.serving import served_model
 from vidonate.errors import Conflict, InvalidInput
@@ -158,3 +161,13 @@ def test_a_trained_model_beats_its_silenced_copy_on_the_release_test_split(
     assert recall.current is not None and recall.current > 0.0 and recall.detail["clips"] == 8
     assert checks["held-out style: event recall"].verdict == "fail"
     assert _served(rt) == trained
+
+    # Its export carries the lineage: the release and what it holds.
+    _, files = cached_registered(rt.pipeline(), trained)
+    with transaction(rt.sessions) as s:
+        stored = s.get(DetectorModel, trained)
+        assert stored is not None
+        export_model(s, stored, files, tmp_path / "shipped")
+    card = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
+    assert "trained on release: v1 (8 clips" in card and "- test: 8 clips (" in card
+    assert "promotions to served: 1" in card
