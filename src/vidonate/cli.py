@@ -8,28 +8,23 @@ import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
     TransferSpeedColumn,
 )
 from rich.table import Column, Table
 
 from vidonate.cli_cluster import cluster_app
-from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
+from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api, stage_progress
 from vidonate.cli_footage import footage_app
 from vidonate.cli_gold import gold_app
+from vidonate.cli_model import model_app
 from vidonate.cli_rewards import payouts_app, rewards_app
 from vidonate.cli_rewards_badges import badges_app
 from vidonate.cli_server import runtime_or_exit as _runtime
@@ -60,6 +55,7 @@ app.add_typer(payouts_app, name="payouts")
 app.add_typer(badges_app, name="badges")
 app.add_typer(gold_app, name="gold")
 app.add_typer(footage_app, name="footage")
+app.add_typer(model_app, name="model")
 app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
 
@@ -513,22 +509,6 @@ def release_show(
     console.print(f"wrote v{release.version} to {out}: {', '.join([*files, 'datasheet.md'])}")
 
 
-def _stage_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
-    """A rich progress display and a (stage, done, total) callback that drives it."""
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err,
-    )  # fmt: skip
-    tasks: dict[str, TaskID] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    return progress, update
-
-
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="directory for the clips and their sidecars")],
@@ -550,8 +530,7 @@ def synth(
 
         manifest = json.loads((out / "manifest.json").read_text())
         clips = [load_clip(out / entry["sidecar"]) for entry in manifest["clips"]]
-        progress, update = _stage_progress()
-        with progress:
+        with stage_progress("synth --import") as update:
             rt = _runtime()
             ids = import_synthetic(
                 rt.sessions, rt.vault, rt.store, clips,
@@ -570,9 +549,8 @@ def train(
     """Train the theft detector on a release and register it with its lineage."""
     from vidonate.detect.pipeline import train_release
 
-    progress, update = _stage_progress()
     try:
-        with progress:
+        with stage_progress("train") as update:
             model = train_release(
                 _runtime().pipeline(),
                 release,
@@ -592,7 +570,7 @@ def train(
 
 @app.command()
 def evaluate(
-    model: Annotated[str, typer.Option(help="a model id, or latest")],
+    model: Annotated[str, typer.Option(help="a model id, latest (newest) or served")],
     release: Annotated[str, typer.Option(help="a release version, or latest")],
     split: str = "test",
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("evaluation"),
@@ -605,9 +583,8 @@ def evaluate(
     from vidonate.detect.pipeline import evaluate_release
     from vidonate.ingest.samples import test_media_dir
 
-    progress, update = _stage_progress()
     try:
-        with progress:
+        with stage_progress("evaluate") as update:
             done = evaluate_release(
                 _runtime().pipeline(), model, release, out, split=split,
                 media_dir=media or test_media_dir(), resamples=resamples, progress=update,
@@ -620,23 +597,31 @@ def evaluate(
 
 @app.command()
 def detect(
-    video: Path,
-    model: Annotated[str | None, typer.Option(help="a model id; default the latest")] = None,
-    out: Annotated[Path | None, typer.Option(help="write an annotated copy here")] = None,
+    videos: Annotated[list[Path], typer.Argument(help="video files and/or folders of them")],
+    model: Annotated[
+        str | None, typer.Option(help="a model id, or latest; default the served model")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="one video: write an annotated copy here")
+    ] = None,
+    annotated_dir: Annotated[
+        Path | None, typer.Option(help="write an annotated copy of each clip here")
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="one JSON array instead of JSON Lines")
+    ] = False,
 ) -> None:
-    """Find theft and tampering events in a video; JSON on stdout."""
-    from vidonate.detect.pipeline import detect_video, events_json
+    """Find theft and tampering events in videos with one loaded model: one JSON object
+    per clip on stdout (a failed clip gets an error object; exit code 1 if any failed)."""
+    from vidonate.cli_model import run_detect
 
-    if not video.is_file():
-        err.print(f"no such file: {video}")
+    if len(videos) == 1 and not videos[0].exists():  # the single-file form, as before
+        err.print(f"no such file: {videos[0]}")
         raise typer.Exit(2)
-    try:
-        model_id, events = detect_video(_runtime().pipeline(), model, video, annotated=out)
-    except VidonateError as exc:
-        fail(exc)
-    typer.echo(events_json(model_id, video.name, events))
-    if out is not None:
-        err.print(f"annotated video: {out}")
+    if out is not None and (len(videos) != 1 or videos[0].is_dir()):
+        err.print("--out takes one video; use --annotated-dir for several")
+        raise typer.Exit(2)
+    run_detect(videos, model, as_array=json_, annotated_dir=annotated_dir, annotated_file=out)
 
 
 @app.command()

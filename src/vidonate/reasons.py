@@ -202,6 +202,13 @@ SENTENCES: dict[str, str] = {
     "bad_split_ratios": "Split ratios are non-negative numbers for train, val and test.",
     "unknown_model": "There is no such model.",
     "empty_body": "Send a video in the request's body.",
+    "promotion_gate_failed": "The model is worse than the served one on a gate check, so it "
+    "was not promoted.",
+    "force_needs_reason": "A forced promotion needs a reason.",
+    "model_already_served": "That model is the served model already.",
+    "served_model_changed": "Another model was promoted meanwhile; promote again.",
+    "export_dir_not_empty": "The export folder is not empty; pass --force to write there.",
+    "no_such_file": "There is no such file.",
     # The command-line client
     "server_unreachable": "The server did not answer.",
 }

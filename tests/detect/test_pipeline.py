@@ -103,13 +103,14 @@ def test_the_detect_upload_works_in_the_scratch_space_and_leaves_nothing(
     system_temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     seen: list[tuple[Path, bytes]] = []
-    real_fetch = pipeline.fetch_registered
+    real_fetch = pipeline.cached_registered
 
-    def fetch(sessions: Any, store: Any, model_ref: Any, dest: Path) -> Any:
-        seen.append((dest.parent, (dest.parent / "video").read_bytes()))
-        return real_fetch(sessions, store, model_ref, dest)  # no model: unknown_model
+    def fetch(pipe: Any, model_ref: Any) -> Any:
+        [workdir] = world.rt.scratch.own.iterdir()  # the request's job directory
+        seen.append((workdir, (workdir / "video").read_bytes()))
+        return real_fetch(pipe, model_ref)  # no model: unknown_model
 
-    monkeypatch.setattr(pipeline, "fetch_registered", fetch)
+    monkeypatch.setattr(pipeline, "cached_registered", fetch)
     bearer = {"Authorization": f"Bearer {world.tokens['alice']}"}
     answer = client.post("/api/v1/detect", content=clip, headers=bearer)
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_model"

@@ -6,7 +6,11 @@
 * ``evaluate_release``: run a registered model on a split of a release, plus the real
   normal footage in the test-media folder (none of it shows a theft: false alarms), and
   write the Markdown/JSON/PNG report; the headline numbers join the model's metrics.
-* ``detect_video``: events in one video, optionally drawn into an annotated copy.
+* ``detect_video``: events in one video, optionally drawn into an annotated copy, with
+  the model's files from the verified on-disk cache (:mod:`~vidonate.detect.model_cache`)
+  rather than copied out of the blob store each time.
+
+A model named as None (or "served") is the served model (:mod:`~vidonate.detect.serving`).
 
 Feature caches, model files and decrypted clips live only in job directories of the
 registered scratch space (``storage.scratch``), removed when the work ends and swept at
@@ -30,7 +34,9 @@ from vidonate.crypto.vault import Vault
 from vidonate.datasets.reader import ReleaseReader
 from vidonate.db.engine import transaction
 from vidonate.detect.evaluation import CLASSES, ClipResult, EvaluationResult, Event, evaluate
-from vidonate.detect.lineage import fetch_model, get_model, record_evaluation, register_model
+from vidonate.detect.lineage import fetch_model, record_evaluation, register_model
+from vidonate.detect.model_cache import CACHE_DIR_NAME, cached_model_files
+from vidonate.detect.serving import resolve_model
 from vidonate.extras import require
 from vidonate.storage import BlobStore
 from vidonate.storage.scratch import ScratchSpace
@@ -61,6 +67,12 @@ class Pipeline:
         return ReleaseReader(
             self.sessions, self.vault, self.scratch, release, actor_id=actor_id, splits=splits
         )
+
+    @property
+    def model_cache(self) -> Path:
+        """Where verified copies of model files are kept: in the var dir, beside the
+        scratch space (whose sweep would remove them), see :mod:`~vidonate.detect.model_cache`."""
+        return self.scratch.root.parent / CACHE_DIR_NAME
 
 
 def truth_events(row: dict[str, Any], duration: float) -> tuple[Event, ...]:
@@ -107,10 +119,34 @@ def fetch_registered(
     sessions: sessionmaker[Session], store: BlobStore, model_ref: str | int | None, dest: Path
 ) -> tuple[DetectorModel, Path]:
     """A registered model (detached from any session) and its files copied into ``dest``."""
-    with transaction(sessions) as session:
-        model = get_model(session, model_ref)
-        session.expunge(model)
+    model = _registered(sessions, model_ref)
     return model, fetch_model(store, model, dest)
+
+
+def cached_registered(
+    pipeline: Pipeline, model_ref: str | int | None
+) -> tuple[DetectorModel, Path]:
+    """A registered model (detached) and the directory of its verified cached files."""
+    model = _registered(pipeline.sessions, model_ref)
+    return model, cached_model_files(pipeline.model_cache, pipeline.store, model)
+
+
+def load_detector(
+    pipeline: Pipeline, model_ref: str | int | None
+) -> tuple[DetectorModel, Detector]:
+    """A registered model and its loaded detector, from the cache: load it once and run
+    it on every clip of a batch."""
+    from vidonate.detect.infer import Detector
+
+    model, model_dir = cached_registered(pipeline, model_ref)
+    return model, Detector.load(model_dir)
+
+
+def _registered(sessions: sessionmaker[Session], model_ref: str | int | None) -> DetectorModel:
+    with transaction(sessions) as session:
+        model = resolve_model(session, model_ref)
+        session.expunge(model)
+    return model
 
 
 def train_release(
@@ -292,33 +328,35 @@ def detect_video(
     pipeline: Pipeline, model_ref: str | int | None, video: Path, *, annotated: Path | None = None
 ) -> tuple[int, list[Event]]:
     """(model id, events) for ``video``; with ``annotated``, also draw them into a copy."""
-    from vidonate.detect.annotate import annotate
-    from vidonate.detect.infer import Detector
+    model, detector = load_detector(pipeline, model_ref)
+    return model.id, detect_with(detector, video, annotated=annotated)
 
-    with pipeline.scratch.job_dir("detect") as work:
-        model, model_dir = fetch_registered(
-            pipeline.sessions, pipeline.store, model_ref, work / "model"
-        )
-        detector = Detector.load(model_dir)
-        events = detector.detect(video)
+
+def detect_with(detector: Detector, video: Path, *, annotated: Path | None = None) -> list[Event]:
+    """The events ``detector`` finds in ``video``; with ``annotated``, drawn into a copy."""
+    from vidonate.detect.annotate import annotate
+
+    events = detector.detect(video)
     if annotated is not None:
         annotate(video, events, annotated)
-    return model.id, events
+    return events
+
+
+def events_record(model_id: int, video: str, events: list[Event]) -> dict[str, Any]:
+    """What ``vidonate detect`` prints for one clip."""
+    return {
+        "model": model_id,
+        "video": video,
+        "events": [
+            {"start": round(e.start, 2), "end": round(e.end, 2), "label": e.label,
+             "score": round(e.score, 4)}
+            for e in events
+        ],
+    }  # fmt: skip
 
 
 def events_json(model_id: int, video: str, events: list[Event]) -> str:
-    return json.dumps(
-        {
-            "model": model_id,
-            "video": video,
-            "events": [
-                {"start": round(e.start, 2), "end": round(e.end, 2), "label": e.label,
-                 "score": round(e.score, 4)}
-                for e in events
-            ],
-        },
-        indent=2,
-    )  # fmt: skip
+    return json.dumps(events_record(model_id, video, events), indent=2)
 
 
 def detect_events_in_child(model_dir: Path, video: Path) -> list[dict[str, Any]]:

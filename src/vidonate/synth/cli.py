@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vidonate.synth.clip import FPS, KINDS, LABEL_OF_KIND
@@ -26,22 +25,16 @@ def synth_command(out: Path, n: int, seed: int, workers: int, kinds: list[str] |
         err.print("--n and --workers must be at least 1")
         raise typer.Exit(2)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("synthesising"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("clips"),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("synth", total=n)
+    from vidonate.cli_common import stage_progress
+
+    with stage_progress("synth") as update:
         clips = generate(
             out,
             n,
             seed=seed,
             kinds=tuple(kinds) if kinds else KINDS,
             workers=workers,
-            progress=lambda done, _total: progress.update(task, completed=done),
+            progress=lambda done, total: update("rendering clips", done, total),
         )
     elapsed = time.perf_counter() - started
     table = Table("kind", "label", "clips", "events", "seconds")

@@ -51,7 +51,11 @@ async def detect(
     request: Request,
     user: CurrentUser,
     rt: RuntimeDep,
-    model: str | None = Query(None, max_length=20, description="a model id; default the latest"),
+    model: str | None = Query(
+        None,
+        max_length=20,
+        description="a model id, or latest (the newest); default the served model",
+    ),
 ) -> DetectionResult:
     """Find package-theft and car-door-tampering events (start, end, label, score)."""
     with rt.scratch.job_dir("detect-upload") as workdir:
@@ -79,10 +83,11 @@ async def detect(
 
 
 def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[int, list[dict]]:
-    from vidonate.detect.pipeline import detect_events_in_child, fetch_registered
+    from vidonate.detect.pipeline import cached_registered, detect_events_in_child
     from vidonate.ingest.process import sandbox_limits
     from vidonate.ingest.sandbox import run_sandboxed
 
-    found, model_dir = fetch_registered(rt.sessions, rt.store, model, video.parent / "model")
+    # The model's files come from the verified cache (filled once), not the blob store.
+    found, model_dir = cached_registered(rt.pipeline(), model)
     limits = sandbox_limits(rt.settings)
     return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
