@@ -68,7 +68,7 @@ def drawn(
 def test_the_registry_has_four_training_families_and_a_held_out_exam() -> None:
     assert len(TRAINING_STYLES) >= 4 and TRAINING_STYLES[0] == "classic"
     assert EXAM_STYLE not in TRAINING_STYLES
-    assert ALL_STYLES == (*TRAINING_STYLES, EXAM_STYLE)
+    assert (*TRAINING_STYLES, EXAM_STYLE) == ALL_STYLES
 
 
 def test_every_style_renders_every_kind_as_a_sane_clip(
@@ -138,7 +138,9 @@ def test_the_same_seed_renders_the_same_clip(tmp_path: Path, no_media: Path) -> 
         first, second = _sidecar(a), _sidecar(b)
         first.pop("file"), second.pop("file")
         assert first == second
-        assert all(np.array_equal(x, y) for x, y in zip(_frames(a.path), _frames(b.path), strict=True))
+        assert all(
+            np.array_equal(x, y) for x, y in zip(_frames(a.path), _frames(b.path), strict=True)
+        )
 
 
 def test_the_camera_rig_varies_per_clip_within_its_ranges() -> None:
@@ -163,9 +165,7 @@ def test_classic_takes_the_rig_when_asked_and_night_clips_are_grey(
     assert np.abs(frame[:, :, 0] - frame[:, :, 2])[40:].mean() < 3  # grey below the marker
 
 
-def test_generate_spreads_every_kind_evenly_over_the_styles(
-    tmp_path: Path, no_media: Path
-) -> None:
+def test_generate_spreads_every_kind_evenly_over_the_styles(tmp_path: Path, no_media: Path) -> None:
     styles = ("sketch", EXAM_STYLE)
     clips = generate(tmp_path, 8, seed=3, styles=styles, media_dir=no_media, seconds=(3.0, 3.0))
     pairs = [(clip.style, clip.kind) for clip in clips]

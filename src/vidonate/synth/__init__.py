@@ -17,9 +17,9 @@ from vidonate.synth.styles import ALL_STYLES, EXAM_STYLE, TRAINING_STYLES
 __all__ = [
     "ALL_STYLES",
     "EXAM_STYLE",
-    "TRAINING_STYLES",
     "KINDS",
     "LABEL_OF_KIND",
+    "TRAINING_STYLES",
     "SynthClip",
     "SynthEvent",
     "generate",

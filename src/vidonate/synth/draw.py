@@ -297,7 +297,9 @@ def draw_porch(img: np.ndarray, porch: Porch, unit: float) -> None:
     mid = dy0 + (dy1 - dy0) * 0.45
     for top, bottom in ((dy0 + inset, mid - inset / 2), (mid + inset / 2, dy1 - inset)):
         fill_rect(img, (dx0 + inset, top, dx1 - inset, top + 1.5), panel)
-        fill_rect(img, (dx0 + inset, bottom - 1.5, dx1 - inset, bottom), shade(porch.door_colour, 1.2))
+        fill_rect(
+            img, (dx0 + inset, bottom - 1.5, dx1 - inset, bottom), shade(porch.door_colour, 1.2)
+        )
     knob_x = dx1 - 0.07 * unit if (dx0 + dx1) / 2 < (x0 + x1) / 2 else dx0 + 0.07 * unit
     disc(img, (knob_x, dy0 + (dy1 - dy0) * 0.52), 0.022 * unit, (204, 172, 64))
     if porch.window is not None:

@@ -141,7 +141,9 @@ def _encode(path: Path, scene: Scene, compositor: Compositor, crf: str) -> None:
     with av.open(str(path), "w", format="mp4") as container:
         container.metadata["comment"] = CONTAINER_COMMENT
         container.metadata["title"] = f"{MARKER_TEXT}: {CONTAINER_COMMENT} ({scene.kind})"
-        stream = container.add_stream("libx264", rate=scene.fps, options={**ENCODER_OPTIONS, "crf": crf})
+        stream = container.add_stream(
+            "libx264", rate=scene.fps, options={**ENCODER_OPTIONS, "crf": crf}
+        )
         stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, "yuv420p"
         stream.codec_context.thread_count = 1
         stream.codec_context.time_base = Fraction(1, scene.fps)

@@ -124,7 +124,14 @@ class RigOptics:
 
     def picture(self, img: np.ndarray) -> np.ndarray:
         """The scene's picture as the rig's camera sees it."""
-        return cv2.remap(img, self.map_x, self.map_y, cv2.INTER_LINEAR, cv2.BORDER_REFLECT)
+        out: np.ndarray = cv2.remap(
+            img,
+            self.map_x,
+            self.map_y,
+            interpolation=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        return out
 
     def point(self, point: tuple[float, float] | None) -> tuple[float, float] | None:
         """A point of the scene's picture on the rig's output; None out of view."""
@@ -141,8 +148,12 @@ class RigOptics:
             return None
         x0, y0, x1, y1 = rect
         t = np.linspace(0.0, 1.0, 5)
-        xs = np.concatenate([x0 + (x1 - x0) * t, np.full(5, x1), x1 - (x1 - x0) * t, np.full(5, x0)])
-        ys = np.concatenate([np.full(5, y0), y0 + (y1 - y0) * t, np.full(5, y1), y1 - (y1 - y0) * t])
+        xs = np.concatenate(
+            [x0 + (x1 - x0) * t, np.full(5, x1), x1 - (x1 - x0) * t, np.full(5, x0)]
+        )
+        ys = np.concatenate(
+            [np.full(5, y0), y0 + (y1 - y0) * t, np.full(5, y1), y1 - (y1 - y0) * t]
+        )
         mapped = self._apply(self.homography, xs, ys)
         points = [self._distort(float(a), float(b)) for a, b in mapped.T]
         px = [p[0] for p in points]

@@ -25,7 +25,9 @@ _CYCLE_FRAMES = 10  # footage frames per walking cycle (two steps at 10 fps)
 SKIN = (190, 150, 120)
 
 
-def _gradient_fill(img: np.ndarray, points: list[Point], top: np.ndarray, bottom: np.ndarray) -> None:
+def _gradient_fill(
+    img: np.ndarray, points: list[Point], top: np.ndarray, bottom: np.ndarray
+) -> None:
     """Fill a polygon with a vertical gradient from `top` to `bottom` colour."""
     poly = np.array(points, np.float32)
     x0, y0 = np.floor(poly.min(axis=0)).astype(int)
@@ -100,7 +102,12 @@ class CutoutPainter:
         while y < y1:
             x = x0 - (height * 1.1 if row % 2 else 0)
             while x < x1:
-                rect = (max(x0, x + 1), y + 1, min(x1, x + height * 2.2 - 1), min(y1, y + height - 1))
+                rect = (
+                    max(x0, x + 1),
+                    y + 1,
+                    min(x1, x + height * 2.2 - 1),
+                    min(y1, y + height - 1),
+                )
                 if rect[2] > rect[0] and rect[3] > rect[1]:
                     fill_rect(img, rect, shade(brick, 0.9 + 0.2 * ((row * 7 + int(x)) % 3) / 2))
                 x += height * 2.2
@@ -169,7 +176,10 @@ class CutoutPainter:
         sx = -scale if flip else scale
         shear = state.facing * 0.55 * state.bend
         matrix = np.array(
-            [[sx, -shear * scale, state.x - sx * w / 2 + shear * scale * h], [0, scale, ground - scale * h]],
+            [
+                [sx, -shear * scale, state.x - sx * w / 2 + shear * scale * h],
+                [0, scale, ground - scale * h],
+            ],
             np.float64,
         )
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T

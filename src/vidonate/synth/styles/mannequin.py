@@ -55,9 +55,10 @@ class MannequinPainter:
         self.wrap = WRAPS[int(rng.integers(len(WRAPS)))]
         self.tote = bool(rng.random() < 0.4)
         self.hue_turn = int(rng.integers(20, 160))
-        self.tiles = (
-            tuple(int(c) for c in rng.uniform(90, 200, 3)),
-            tuple(int(c) for c in rng.uniform(60, 160, 3)),
+        light, dark = rng.uniform(90, 200, 3).astype(int), rng.uniform(60, 160, 3).astype(int)
+        self.tiles: tuple[Colour, Colour] = (
+            (int(light[0]), int(light[1]), int(light[2])),
+            (int(dark[0]), int(dark[1]), int(dark[2])),
         )
 
     def backdrop(self) -> tuple[np.ndarray, dict[str, object]]:

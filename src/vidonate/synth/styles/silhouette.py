@@ -45,7 +45,8 @@ class SilhouettePainter:
         rng = streams(scene.seed)["style"]
         darkness = float(rng.uniform(0.08, 0.3))
         tint = rng.uniform(0.8, 1.2, 3)
-        self.figure = tuple(int(min(255, 255 * darkness * t)) for t in tint)
+        level = np.minimum(255, 255 * darkness * tint).astype(int)
+        self.figure: Colour = (int(level[0]), int(level[1]), int(level[2]))
         self.prop = PROPS[int(rng.integers(len(PROPS)))]
         self.bag = bool(rng.random() < 0.5)  # a shopping bag, else a plastic crate
         self.sky = SKIES[int(rng.integers(len(SKIES)))]

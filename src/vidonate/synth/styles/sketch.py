@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidonate.synth.draw import disc, fill, line, outline, ring, shade
+from vidonate.synth.draw import disc, fill, line, outline, ring
 from vidonate.synth.layout import Box, Car, Porch
 from vidonate.synth.pose import HEAD_RADIUS, Joints, PersonState, Point
 from vidonate.synth.scene import Scene, streams

@@ -82,7 +82,8 @@ def _mosaic_head(rgb: np.ndarray) -> None:
     head = max(2, round(h * _HEAD_SHARE))
     block = max(2, w // 4)
     region = rgb[:head]
-    small = cv2.resize(region, (max(1, w // block), max(1, head // block)), cv2.INTER_AREA)
+    size = (max(1, w // block), max(1, head // block))
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
     region[...] = cv2.resize(small, (w, head), interpolation=cv2.INTER_NEAREST)
 
 
@@ -103,20 +104,21 @@ def from_footage(path: Path) -> tuple[Walker, ...]:
     upright person-shaped blobs, each joined to the blob of the previous frame nearest to
     it; tracks long enough and moving sideways become walkers."""
     subtractor = cv2.createBackgroundSubtractorMOG2(history=200, varThreshold=25)
-    tracks: list[dict[str, object]] = []
+    tracks: list[_Track] = []
     open_kernel, close_kernel = np.ones((3, 3), np.uint8), np.ones((7, 5), np.uint8)
     with av.open(str(path)) as container:
         for index, frame in enumerate(container.decode(container.streams.video[0])):
             if index >= _ANALYSE_FRAMES:
                 break
-            rgb = frame.to_ndarray(format="rgb24")
-            small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), cv2.INTER_AREA)
+            rgb: np.ndarray = frame.to_ndarray(format="rgb24")
+            half = (rgb.shape[1] // 2, rgb.shape[0] // 2)
+            small = cv2.resize(rgb, half, interpolation=cv2.INTER_AREA)
             mask = subtractor.apply(small)
             if index < _WARMUP:
                 continue
-            fg = np.where(mask == 255, 255, 0).astype(np.uint8)  # 127 is MOG2's shadow
-            fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, open_kernel)
-            fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, close_kernel)
+            moving = np.where(mask == 255, 255, 0).astype(np.uint8)  # 127 is MOG2's shadow
+            opened = cv2.morphologyEx(moving, cv2.MORPH_OPEN, open_kernel)
+            fg: np.ndarray = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, close_kernel)
             count, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
             for blob in range(1, count):
                 x, y, w, h, area = (int(v) for v in stats[blob])
@@ -124,21 +126,17 @@ def from_footage(path: Path) -> tuple[Walker, ...]:
                 if touches or h < 36 or not 1.7 * w < h < 4.5 * w or area < 0.4 * w * h:
                     continue
                 crop = rgb[2 * y : 2 * (y + h), 2 * x : 2 * (x + w)]
-                blob_mask = np.where(labels[y : y + h, x : x + w] == blob, 255, 0).astype(np.uint8)
-                blob_mask = cv2.resize(blob_mask, (crop.shape[1], crop.shape[0]), cv2.INTER_LINEAR)
-                _join(tracks, index, (x + w / 2, y + h, h), crop.copy(), blob_mask)
+                own = np.where(labels[y : y + h, x : x + w] == blob, 255, 0).astype(np.uint8)
+                full: np.ndarray = cv2.resize(
+                    own, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR
+                )
+                _join(tracks, index, (x + w / 2, y + h, h), crop.copy(), full)
     result = []
     for number, track in enumerate(tracks):
-        frames = track["frames"]
-        assert isinstance(frames, list)
-        xs = track["xs"]
-        assert isinstance(xs, list)
-        heights = track["heights"]
-        assert isinstance(heights, list)
-        moved = xs[-1] - xs[0]
-        if len(frames) < _MIN_TRACK or abs(moved) < 0.6 * float(np.mean(heights)):
+        moved = track.xs[-1] - track.xs[0]
+        if len(track.frames) < _MIN_TRACK or abs(moved) < 0.6 * float(np.mean(track.heights)):
             continue
-        kept = frames[:_MAX_FRAMES]
+        kept = track.frames[:_MAX_FRAMES]
         result.append(
             Walker(
                 tuple(_cutout(c, m) for c, m in kept),
@@ -151,27 +149,38 @@ def from_footage(path: Path) -> tuple[Walker, ...]:
     return tuple(result)
 
 
+@dataclass
+class _Track:
+    """A walker being followed: the last frame and foot point (x, y, height) seen."""
+
+    last: int
+    foot: tuple[float, float, float]
+    frames: list[tuple[np.ndarray, np.ndarray]]
+    xs: list[float]
+    heights: list[float]
+
+
 def _join(
-    tracks: list[dict[str, object]],
+    tracks: list[_Track],
     index: int,
     foot: tuple[float, float, float],
     crop: np.ndarray,
     mask: np.ndarray,
 ) -> None:
+    """Add a blob to the track it continues (seen the frame before, near, of a similar
+    height), or start a track with it."""
     x, y, h = foot
     for track in tracks:
-        if track["last"] != index - 1:
+        if track.last != index - 1:
             continue
-        lx, ly, lh = track["foot"]  # type: ignore[misc]
+        lx, ly, lh = track.foot
         if math.hypot(x - lx, y - ly) < 0.35 * lh and 0.75 < h / lh < 1.33:
-            track["last"], track["foot"] = index, foot
-            track["frames"].append((crop, mask))  # type: ignore[attr-defined]
-            track["xs"].append(x)  # type: ignore[attr-defined]
-            track["heights"].append(h)  # type: ignore[attr-defined]
+            track.last, track.foot = index, foot
+            track.frames.append((crop, mask))
+            track.xs.append(x)
+            track.heights.append(h)
             return
-    tracks.append(
-        {"last": index, "foot": foot, "frames": [(crop, mask)], "xs": [x], "heights": [h]}
-    )
+    tracks.append(_Track(index, foot, [(crop, mask)], [x], [h]))
 
 
 def procedural_walkers() -> tuple[Walker, ...]:
