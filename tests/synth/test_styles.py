@@ -24,8 +24,9 @@ from vidonate.synth import (
     render_clip,
 )
 from vidonate.synth.cli import synth_command
-from vidonate.synth.rig import FPS_RANGE, Rig
-from vidonate.synth.scene import streams
+from vidonate.synth.render import action_points
+from vidonate.synth.rig import FPS_RANGE, Rig, RigOptics, aimed
+from vidonate.synth.scene import plan_scene, streams
 
 SEED = 11
 SECONDS = 3.0
@@ -209,3 +210,18 @@ def test_with_media_the_cutout_people_come_from_real_footage(tmp_path: Path) -> 
     record = _sidecar(clip)
     assert record["variation"]["style"]["walker"].startswith("vtest.avi track")
     assert record["background"]["source"] == "vtest.avi"
+
+
+def test_the_rig_keeps_where_the_action_happens_in_view() -> None:
+    softened = 0
+    for seed in range(60):
+        for kind in ("package_theft", "car_door_tampering", "delivery"):
+            scene = plan_scene(kind, seed, (6.0, 14.0))
+            points = action_points(scene)
+            assert points
+            drawn_rig = Rig.draw(streams(seed)["rig"])
+            rig = aimed(drawn_rig, points, scene.width, scene.height)
+            softened += rig != drawn_rig
+            optics = RigOptics(rig, scene.width, scene.height, pixel_map=False)
+            assert all(optics.point(p) is not None for p in points), (kind, seed)
+    assert 0 < softened < 90  # most rigs are kept as drawn

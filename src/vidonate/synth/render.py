@@ -31,8 +31,9 @@ from vidonate.synth.clip import (
     write_json,
 )
 from vidonate.synth.frames import Compositor, marker_box
-from vidonate.synth.rig import Rig, RigOptics
+from vidonate.synth.rig import Rig, RigOptics, aimed
 from vidonate.synth.scene import Scene, plan_scene, streams
+from vidonate.synth.script import PICK_UP, PUT_DOWN, TRY_HANDLE
 from vidonate.synth.styles import get_style
 
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "g": "50"}
@@ -105,7 +106,9 @@ def render_scene(
     scene = plan_scene(kind, seed, seconds, sources)
     painter = chosen.painter(scene, media_dir)
     background, background_record = painter.backdrop()
-    rig = Rig.draw(streams(seed)["rig"]) if _wants_rig(chosen.camera_rig, camera_rig) else None
+    rig = None
+    if _wants_rig(chosen.camera_rig, camera_rig):
+        rig = aimed(Rig.draw(streams(seed)["rig"]), action_points(scene), scene.width, scene.height)
     shown = scene if rig is None else filmed_at(scene, rig.fps)
     optics = None if rig is None else RigOptics(rig, scene.width, scene.height)
     compositor = Compositor(shown, background, painter, optics)
@@ -124,6 +127,29 @@ def render_scene(
         duration=shown.duration,
         style=style,
     )
+
+
+def action_points(scene: Scene) -> list[tuple[float, float]]:
+    """Where the scene's actions happen on its picture: the box on the porch, the
+    person during pick-ups, put-downs and handle tries, the handle tried. A rig keeps
+    them in view (:func:`~vidonate.synth.rig.aimed`)."""
+    points: list[tuple[float, float]] = []
+    layout = scene.layout
+    if layout.box is not None:
+        box = scene.on_screen(layout.box.extent())
+        if box is not None:
+            points.append(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+    for index in range(0, scene.frames, 3):
+        moment = scene.moments[index]
+        person, seen = moment.person, scene.person_boxes[index]
+        if moment.action not in (PICK_UP, PUT_DOWN, TRY_HANDLE) or seen is None:
+            continue
+        points.append(((seen[0] + seen[2]) / 2, (seen[1] + seen[3]) / 2))
+        if person is not None and person.reach_to is not None:
+            handle = scene.point_on_screen(person.reach_to)
+            if handle is not None:
+                points.append(handle)
+    return points
 
 
 def _wants_rig(style_default: bool, asked: bool | None) -> bool:

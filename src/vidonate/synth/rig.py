@@ -18,7 +18,7 @@ at 7 fps labels the same seconds as at 10.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -70,15 +70,51 @@ class Rig:
         record["view"] = self.view.as_record()
         return record
 
+    def softened(self, share: float) -> Rig:
+        """The rig with its viewpoint change scaled by `share` (0: none, 1: all of it)."""
+        v = self.view
+        view = Camera(
+            flip=False,
+            zoom=round(1 + (v.zoom - 1) * share, 4),
+            tilt=round(v.tilt * share, 4),
+            yaw=round(v.yaw * share, 4),
+            roll=round(v.roll * share, 3),
+            shift=(round(v.shift[0] * share, 4), round(v.shift[1] * share, 4)),
+        )
+        return replace(self, view=view)
+
+
+def aimed(rig: Rig, points: list[tuple[float, float]], width: int, height: int) -> Rig:
+    """The rig, its viewpoint change softened as little as needed for every one of
+    `points` (where the action happens, in the scene's picture) to stay inside the
+    output with a margin: a camera installed to watch the porch or the kerb."""
+    margin_x, margin_y = 0.06 * width, 0.06 * height
+    for step in range(10, -1, -1):
+        candidate = rig.softened(step / 10)
+        optics = RigOptics(candidate, width, height, pixel_map=False)
+        inside = True
+        for point in points:
+            seen = optics.point(point)
+            if seen is None or not (
+                margin_x <= seen[0] <= width - margin_x and margin_y <= seen[1] <= height - margin_y
+            ):
+                inside = False
+                break
+        if inside:
+            return candidate
+    return rig.softened(0.0)
+
 
 class RigOptics:
     """A rig's pixel map for one output size, and the same mapping for points and boxes."""
 
-    def __init__(self, rig: Rig, width: int, height: int) -> None:
+    def __init__(self, rig: Rig, width: int, height: int, pixel_map: bool = True) -> None:
         self.rig, self.width, self.height = rig, width, height
         self.homography = rig.view.homography(width, height)  # scene picture -> rig view
         self.inverse = np.linalg.inv(self.homography)
         self.half_diagonal = math.hypot(width / 2, height / 2)
+        if not pixel_map:  # points and boxes only
+            return
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
         ux, uy = self._undistort(xs + 0.5, ys + 0.5)
         src = self._apply(self.inverse, ux, uy)
