@@ -1,10 +1,11 @@
 """Output frames of a planned scene.
 
 The still parts (background, house, cars, the box while it stands on the porch) are
-composed, warped to the camera's view and lit once per clip. Each frame then only redraws
-the person: onto a copy of the composed scene, warped and lit for just the window of the
-screen the person covers. Sensor noise goes on every frame, the SYNTHETIC marker last, so
-lighting never hides it.
+drawn by the style's painter, composed, warped to the camera's view and lit once per
+clip. Each frame then only redraws the person: onto a copy of the composed scene, warped
+and lit for just the window of the screen the person covers. Sensor noise goes on every
+frame; then, if the clip has a camera rig, its warp, lens, night look and noise; the
+SYNTHETIC marker last, so nothing hides it.
 """
 
 from __future__ import annotations
