@@ -118,8 +118,10 @@ class RigOptics:
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
         ux, uy = self._undistort(xs + 0.5, ys + 0.5)
         src = self._apply(self.inverse, ux, uy)
-        self.map_x = (src[0] - 0.5).astype(np.float32)
-        self.map_y = (src[1] - 0.5).astype(np.float32)
+        # Fixed-point maps: remap runs about twice as fast on them as on float maps.
+        self.map_xy, self.map_frac = cv2.convertMaps(
+            (src[0] - 0.5).astype(np.float32), (src[1] - 0.5).astype(np.float32), cv2.CV_16SC2
+        )
 
     def _undistort(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Output (distorted) pixels to where they are in the undistorted rig view."""
@@ -162,8 +164,8 @@ class RigOptics:
         """The scene's picture as the rig's camera sees it."""
         out: np.ndarray = cv2.remap(
             img,
-            self.map_x,
-            self.map_y,
+            self.map_xy,
+            self.map_frac,
             interpolation=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REFLECT,
         )
