@@ -78,7 +78,7 @@ def test_every_style_renders_every_kind_as_a_sane_clip(
     for (style, kind), clip in drawn.items():
         record = _sidecar(clip)
         frames = _frames(clip.path)
-        assert len(frames) == record["frames"], (style, kind)
+        assert len(frames) == record["frames"] == len(record["person_boxes"]), (style, kind)
         assert frames[0].shape == (record["height"], record["width"], 3)
         assert FPS_RANGE[0] <= record["fps"] <= FPS_RANGE[1]
         assert record["duration"] == pytest.approx(record["frames"] / record["fps"])
