@@ -27,6 +27,7 @@ from vidonate.synth.cli import synth_command
 from vidonate.synth.render import action_points
 from vidonate.synth.rig import FPS_RANGE, Rig, RigOptics, aimed
 from vidonate.synth.scene import plan_scene, streams
+from vidonate.synth.styles import expand_styles
 
 SEED = 11
 SECONDS = 3.0
@@ -69,6 +70,8 @@ def drawn(
 def test_the_registry_has_four_training_families_and_a_held_out_exam() -> None:
     assert len(TRAINING_STYLES) >= 4 and TRAINING_STYLES[0] == "classic"
     assert EXAM_STYLE not in TRAINING_STYLES
+    assert expand_styles(["all-training", "classic"]) == TRAINING_STYLES
+    assert expand_styles(["all"]) == ALL_STYLES
     assert (*TRAINING_STYLES, EXAM_STYLE) == ALL_STYLES
 
 
