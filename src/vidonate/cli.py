@@ -516,6 +516,10 @@ def synth(
     seed: int = 0,
     workers: int = 1,
     kind: Annotated[list[str] | None, typer.Option(help="only these kinds")] = None,
+    style: Annotated[
+        list[str] | None,
+        typer.Option(help="drawing style(s), repeatable; all-training, all (default classic)"),
+    ] = None,
     import_: Annotated[
         bool, typer.Option("--import", help="also store them as synthetic clips for releases")
     ] = False,
@@ -524,7 +528,7 @@ def synth(
     from vidonate.synth import load_clip
     from vidonate.synth.cli import synth_command
 
-    synth_command(out, n, seed, workers, kind)
+    synth_command(out, n, seed, workers, kind, style)
     if import_:
         from vidonate.datasets.synthetic import import_synthetic
 

@@ -10,17 +10,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vidonate.synth.clip import FPS, KINDS, LABEL_OF_KIND
+from vidonate.synth.clip import KINDS, LABEL_OF_KIND
 from vidonate.synth.generate import MANIFEST, generate
+from vidonate.synth.styles import ALL_STYLES, STYLE_SETS, expand_styles
 
 
-def synth_command(out: Path, n: int, seed: int, workers: int, kinds: list[str] | None) -> None:
-    """Render `n` labelled synthetic clips into `out` (kinds in turn), with manifest.json."""
+def synth_command(
+    out: Path,
+    n: int,
+    seed: int,
+    workers: int,
+    kinds: list[str] | None,
+    styles: list[str] | None = None,
+) -> None:
+    """Render `n` labelled synthetic clips into `out` (kinds in turn, styles in turn per
+    round of kinds), with manifest.json."""
     console, err = Console(), Console(stderr=True)
     unknown = sorted(set(kinds or ()) - set(KINDS))
     if unknown:
         err.print(f"unknown kind(s) {', '.join(unknown)}; kinds are {', '.join(KINDS)}")
         raise typer.Exit(2)
+    try:
+        chosen = expand_styles(styles) if styles else ("classic",)
+    except ValueError:
+        names = ", ".join((*ALL_STYLES, *STYLE_SETS))
+        err.print(f"unknown style(s) in {', '.join(styles or ())}; styles are {names}")
+        raise typer.Exit(2) from None
     if n < 1 or workers < 1:
         err.print("--n and --workers must be at least 1")
         raise typer.Exit(2)
@@ -34,25 +49,28 @@ def synth_command(out: Path, n: int, seed: int, workers: int, kinds: list[str] |
             seed=seed,
             kinds=tuple(kinds) if kinds else KINDS,
             workers=workers,
+            styles=chosen,
             progress=lambda done, total: update("rendering clips", done, total),
         )
     elapsed = time.perf_counter() - started
-    table = Table("kind", "label", "clips", "events", "seconds")
-    count = Counter(clip.kind for clip in clips)
-    for kind in KINDS:
-        if count[kind]:
-            mine = [clip for clip in clips if clip.kind == kind]
-            table.add_row(
-                kind,
-                LABEL_OF_KIND[kind],
-                str(count[kind]),
-                str(sum(len(clip.events) for clip in mine)),
-                f"{sum(clip.duration for clip in mine):.1f}",
-            )
+    table = Table("style", "kind", "label", "clips", "events", "seconds")
+    count = Counter((clip.style, clip.kind) for clip in clips)
+    for style in chosen:
+        for kind in KINDS:
+            if count[style, kind]:
+                mine = [clip for clip in clips if (clip.style, clip.kind) == (style, kind)]
+                table.add_row(
+                    style,
+                    kind,
+                    LABEL_OF_KIND[kind],
+                    str(count[style, kind]),
+                    str(sum(len(clip.events) for clip in mine)),
+                    f"{sum(clip.duration for clip in mine):.1f}",
+                )
     console.print(table)
-    frames = sum(round(clip.duration * FPS) for clip in clips)
+    seconds = sum(clip.duration for clip in clips)
     console.print(
-        f"{len(clips)} synthetic clips, {frames} frames in {elapsed:.1f} s "
-        f"({frames / max(elapsed, 1e-9):.0f} frames/s, {workers} worker(s)); "
+        f"{len(clips)} synthetic clips, {seconds:.0f} s of video in {elapsed:.1f} s "
+        f"({seconds / max(elapsed, 1e-9):.1f} video seconds/s, {workers} worker(s)); "
         f"listed in {Path(out) / MANIFEST}"
     )

@@ -44,6 +44,7 @@ class SynthClip:
     label: str
     events: tuple[SynthEvent, ...]
     duration: float
+    style: str = "classic"  # how it was drawn (vidonate.synth.styles)
 
 
 def check_kind(kind: str) -> str:
@@ -76,4 +77,5 @@ def load_clip(sidecar: Path) -> SynthClip:
         label=record["label"],
         events=tuple(SynthEvent(e["start"], e["end"], e["label"]) for e in record["events"]),
         duration=record["duration"],
+        style=record.get("style", "classic"),  # sidecars from before styles
     )

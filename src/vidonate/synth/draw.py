@@ -18,12 +18,12 @@ _ONE = 1 << _SHIFT
 _AA = cv2.LINE_AA
 
 
-def _p(point: Point) -> tuple[int, int]:
+def fixed(point: Point) -> tuple[int, int]:
     return (round(point[0] * _ONE), round(point[1] * _ONE))
 
 
-def _poly(points: list[Point]) -> np.ndarray:
-    return np.array([_p(p) for p in points], np.int32)
+def fixed_poly(points: list[Point]) -> np.ndarray:
+    return np.array([fixed(p) for p in points], np.int32)
 
 
 def shade(colour: Colour, factor: float) -> Colour:
@@ -35,21 +35,50 @@ def shade(colour: Colour, factor: float) -> Colour:
     )
 
 
-def _line(img: np.ndarray, a: Point, b: Point, colour: Colour, thickness: float) -> None:
-    cv2.line(img, _p(a), _p(b), colour, max(1, round(thickness)), _AA, _SHIFT)
+def line(img: np.ndarray, a: Point, b: Point, colour: Colour, thickness: float) -> None:
+    cv2.line(img, fixed(a), fixed(b), colour, max(1, round(thickness)), _AA, _SHIFT)
 
 
-def _disc(img: np.ndarray, centre: Point, radius: float, colour: Colour) -> None:
-    cv2.circle(img, _p(centre), max(1, round(radius * _ONE)), colour, -1, _AA, _SHIFT)
+def disc(img: np.ndarray, centre: Point, radius: float, colour: Colour) -> None:
+    cv2.circle(img, fixed(centre), max(1, round(radius * _ONE)), colour, -1, _AA, _SHIFT)
 
 
-def _fill(img: np.ndarray, points: list[Point], colour: Colour) -> None:
-    cv2.fillPoly(img, [_poly(points)], colour, _AA, _SHIFT)
+def fill(img: np.ndarray, points: list[Point], colour: Colour) -> None:
+    cv2.fillPoly(img, [fixed_poly(points)], colour, _AA, _SHIFT)
 
 
-def _rect(img: np.ndarray, rect: tuple[float, float, float, float], colour: Colour) -> None:
+def fill_rect(img: np.ndarray, rect: tuple[float, float, float, float], colour: Colour) -> None:
     x0, y0, x1, y1 = rect
-    _fill(img, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], colour)
+    fill(img, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], colour)
+
+
+def outline(
+    img: np.ndarray, points: list[Point], colour: Colour, thickness: float, closed: bool = True
+) -> None:
+    """A polygon's (or polyline's) edges only."""
+    cv2.polylines(img, [fixed_poly(points)], closed, colour, max(1, round(thickness)), _AA, _SHIFT)
+
+
+def ring(img: np.ndarray, centre: Point, radius: float, colour: Colour, thickness: float) -> None:
+    """A circle's edge only."""
+    cv2.circle(
+        img, fixed(centre), max(1, round(radius * _ONE)), colour, max(1, round(thickness)), _AA,
+        _SHIFT,
+    )  # fmt: skip
+
+
+def oval(
+    img: np.ndarray,
+    centre: Point,
+    axes: Point,
+    angle: float,
+    colour: Colour,
+    thickness: float = -1,
+) -> None:
+    """A filled (thickness < 0) or outlined ellipse, `angle` in degrees."""
+    size = (max(1, round(axes[0] * _ONE)), max(1, round(axes[1] * _ONE)))
+    width = -1 if thickness < 0 else max(1, round(thickness))
+    cv2.ellipse(img, fixed(centre), size, angle, 0, 360, colour, width, _AA, _SHIFT)
 
 
 def shadow(img: np.ndarray, centre: Point, radii: Point, strength: float = 0.45) -> None:
@@ -62,7 +91,7 @@ def shadow(img: np.ndarray, centre: Point, radii: Point, strength: float = 0.45)
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     local = (centre[0] - x0, centre[1] - y0)
     axes = (max(1, round(radii[0] * _ONE)), max(1, round(radii[1] * _ONE)))
-    cv2.ellipse(mask, _p(local), axes, 0, 0, 360, 255, -1, _AA, _SHIFT)
+    cv2.ellipse(mask, fixed(local), axes, 0, 0, 360, 255, -1, _AA, _SHIFT)
     region = img[y0:y1, x0:x1]
     keep = (255 - (mask.astype(np.uint16) * round(strength * 255) >> 8)).astype(np.uint16)
     region[...] = (region.astype(np.uint16) * keep[:, :, None] >> 8).astype(np.uint8)
@@ -76,7 +105,7 @@ def draw_box(img: np.ndarray, box: Box, centre: Point) -> None:
     left, right, top, bottom = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
     back = (d * 0.45, -d * 0.55)  # how the top and side faces recede
     edge = shade(box.colour, 0.62)
-    _fill(
+    fill(
         img,
         [
             (right, top),
@@ -86,7 +115,7 @@ def draw_box(img: np.ndarray, box: Box, centre: Point) -> None:
         ],
         shade(box.colour, 0.78),
     )
-    _fill(
+    fill(
         img,
         [
             (left, top),
@@ -96,10 +125,10 @@ def draw_box(img: np.ndarray, box: Box, centre: Point) -> None:
         ],
         shade(box.colour, 1.14),
     )
-    _rect(img, (left, top, right, bottom), box.colour)
+    fill_rect(img, (left, top, right, bottom), box.colour)
     tape = (212, 192, 148)
     tape_w = max(1.0, 0.11 * w)
-    _fill(
+    fill(
         img,
         [
             (cx - tape_w / 2, top),
@@ -109,14 +138,14 @@ def draw_box(img: np.ndarray, box: Box, centre: Point) -> None:
         ],
         tape,
     )
-    _rect(img, (cx - tape_w / 2, top, cx + tape_w / 2, top + 0.35 * h), shade(tape, 0.95))
-    line = max(1.0, w / 60)
+    fill_rect(img, (cx - tape_w / 2, top, cx + tape_w / 2, top + 0.35 * h), shade(tape, 0.95))
+    edge_w = max(1.0, w / 60)
     for a, b in (
         ((left, top), (right, top)),
         ((right, top), (right, bottom)),
         ((right, top), (right + back[0], top + back[1])),
     ):
-        _line(img, a, b, edge, line)
+        line(img, a, b, edge, edge_w)
 
 
 def draw_person(
@@ -134,16 +163,16 @@ def draw_person(
     far_shirt, far_trousers = shade(look.shirt, 0.72), shade(look.trousers, 0.72)
 
     def leg(hip: Point, knee: Point, foot: Point, trousers: Colour, shoes: Colour) -> None:
-        _line(img, hip, knee, trousers, thigh_w)
-        _line(img, knee, foot, trousers, shin_w)
+        line(img, hip, knee, trousers, thigh_w)
+        line(img, knee, foot, trousers, shin_w)
         toe = (foot[0] + facing * 0.07 * unit, foot[1])
         heel = (foot[0] - facing * 0.02 * unit, foot[1])
-        _line(img, heel, toe, shoes, 0.045 * unit)
+        line(img, heel, toe, shoes, 0.045 * unit)
 
     def arm(shoulder: Point, elbow: Point, hand: Point, shirt: Colour, skin: Colour) -> None:
-        _line(img, shoulder, elbow, shirt, arm_w)
-        _line(img, elbow, hand, shirt, arm_w * 0.85)
-        _disc(img, hand, 0.03 * unit * build, skin)
+        line(img, shoulder, elbow, shirt, arm_w)
+        line(img, elbow, hand, shirt, arm_w * 0.85)
+        disc(img, hand, 0.03 * unit * build, skin)
 
     far_skin = shade(look.skin, 0.8)
     arm(joints.shoulder, joints.far_elbow, joints.far_hand, far_shirt, far_skin)
@@ -154,8 +183,8 @@ def draw_person(
     length = max(1e-6, ((sx - hx) ** 2 + (sy - hy) ** 2) ** 0.5)
     nx, ny = -(sy - hy) / length, (sx - hx) / length  # across the torso
     chest, waist = 0.085 * unit * build, 0.07 * unit * build
-    _line(img, joints.neck, joints.shoulder, look.skin, 0.05 * unit)
-    _fill(
+    line(img, joints.neck, joints.shoulder, look.skin, 0.05 * unit)
+    fill(
         img,
         [
             (sx + nx * chest, sy + ny * chest),
@@ -165,8 +194,8 @@ def draw_person(
         ],
         look.shirt,
     )
-    _disc(img, joints.shoulder, chest * 0.95, look.shirt)
-    _disc(img, joints.hip, waist * 1.05, look.trousers)
+    disc(img, joints.shoulder, chest * 0.95, look.shirt)
+    disc(img, joints.hip, waist * 1.05, look.trousers)
     leg(joints.hip, joints.near_knee, joints.near_foot, look.trousers, look.shoes)
     _head(img, joints.head, unit, look, facing)
     if held is not None:
@@ -178,16 +207,16 @@ def _head(img: np.ndarray, centre: Point, unit: float, look: Look, facing: int) 
     r = HEAD_RADIUS * unit
     x, y = centre
     if look.headwear == "hood":
-        _disc(img, (x - facing * 0.12 * r, y - 0.06 * r), 1.18 * r, shade(look.shirt, 0.85))
-        _disc(img, (x + facing * 0.3 * r, y + 0.12 * r), 0.68 * r, look.skin)
+        disc(img, (x - facing * 0.12 * r, y - 0.06 * r), 1.18 * r, shade(look.shirt, 0.85))
+        disc(img, (x + facing * 0.3 * r, y + 0.12 * r), 0.68 * r, look.skin)
         return
-    _disc(img, (x - facing * 0.14 * r, y - 0.12 * r), r, look.hair)
-    _disc(img, (x + facing * 0.16 * r, y + 0.1 * r), 0.86 * r, look.skin)
+    disc(img, (x - facing * 0.14 * r, y - 0.12 * r), r, look.hair)
+    disc(img, (x + facing * 0.16 * r, y + 0.1 * r), 0.86 * r, look.skin)
     if look.headwear == "cap":
         cap = shade(look.trousers, 1.1)
         cv2.ellipse(
             img,
-            _p((x, y - 0.2 * r)),
+            fixed((x, y - 0.2 * r)),
             (round(r * _ONE), round(0.75 * r * _ONE)),
             0,
             180,
@@ -197,7 +226,7 @@ def _head(img: np.ndarray, centre: Point, unit: float, look: Look, facing: int) 
             _AA,
             _SHIFT,
         )
-        _line(img, (x, y - 0.25 * r), (x + facing * 1.5 * r, y - 0.15 * r), cap, 0.22 * r)
+        line(img, (x, y - 0.25 * r), (x + facing * 1.5 * r, y - 0.15 * r), cap, 0.22 * r)
 
 
 def draw_car(img: np.ndarray, car: Car) -> None:
@@ -212,11 +241,11 @@ def draw_car(img: np.ndarray, car: Car) -> None:
 
     body, dark = car.colour, shade(car.colour, 0.6)
     shadow(img, at(0.5, 0.0), (0.55 * length, 0.06 * u), 0.55)
-    _fill(img, [at(0.13, 0.5), at(0.29, 0.83), at(0.66, 0.83), at(0.81, 0.5)], body)
+    fill(img, [at(0.13, 0.5), at(0.29, 0.83), at(0.66, 0.83), at(0.81, 0.5)], body)
     glass = (62, 76, 92)
-    _fill(img, [at(0.165, 0.53), at(0.3, 0.79), at(0.455, 0.79), at(0.455, 0.53)], glass)
-    _fill(img, [at(0.485, 0.53), at(0.485, 0.79), at(0.645, 0.79), at(0.77, 0.53)], glass)
-    _fill(
+    fill(img, [at(0.165, 0.53), at(0.3, 0.79), at(0.455, 0.79), at(0.455, 0.53)], glass)
+    fill(img, [at(0.485, 0.53), at(0.485, 0.79), at(0.645, 0.79), at(0.77, 0.53)], glass)
+    fill(
         img,
         [
             at(0.02, 0.13),
@@ -230,59 +259,61 @@ def draw_car(img: np.ndarray, car: Car) -> None:
         ],
         body,
     )
-    _line(img, at(0.01, 0.3), at(0.99, 0.3), shade(body, 0.85), 0.02 * u)
+    line(img, at(0.01, 0.3), at(0.99, 0.3), shade(body, 0.85), 0.02 * u)
     for along in (0.17, 0.8):
-        _disc(img, at(along, 0.17), 0.2 * u, shade(body, 0.35))
-        _disc(img, at(along, 0.17), 0.17 * u, (24, 24, 26))
-        _disc(img, at(along, 0.17), 0.095 * u, (150, 152, 156))
-        _disc(img, at(along, 0.17), 0.03 * u, (90, 90, 94))
+        disc(img, at(along, 0.17), 0.2 * u, shade(body, 0.35))
+        disc(img, at(along, 0.17), 0.17 * u, (24, 24, 26))
+        disc(img, at(along, 0.17), 0.095 * u, (150, 152, 156))
+        disc(img, at(along, 0.17), 0.03 * u, (90, 90, 94))
     seam = max(1.0, 0.012 * u)
-    _line(img, at(0.47, 0.12), at(0.47, 0.8), dark, seam)
-    _line(img, at(0.76, 0.17), at(0.76, 0.53), dark, seam)
-    _line(img, at(0.22, 0.2), at(0.22, 0.53), dark, seam)
+    line(img, at(0.47, 0.12), at(0.47, 0.8), dark, seam)
+    line(img, at(0.76, 0.17), at(0.76, 0.53), dark, seam)
+    line(img, at(0.22, 0.2), at(0.22, 0.53), dark, seam)
     for along in (0.25, 0.49):
         cx, cy = at(along, 0.53)
-        _rect(img, (cx - 0.045 * u, cy - 0.012 * u, cx + 0.045 * u, cy + 0.012 * u), dark)
-    _fill(img, [at(0.97, 0.36), at(1.0, 0.37), at(1.0, 0.45), at(0.95, 0.46)], (236, 232, 196))
-    _fill(img, [at(0.0, 0.36), at(0.03, 0.36), at(0.03, 0.46), at(0.0, 0.46)], (190, 30, 30))
-    _fill(img, [at(0.76, 0.52), at(0.8, 0.6), at(0.82, 0.52)], body)
+        fill_rect(img, (cx - 0.045 * u, cy - 0.012 * u, cx + 0.045 * u, cy + 0.012 * u), dark)
+    fill(img, [at(0.97, 0.36), at(1.0, 0.37), at(1.0, 0.45), at(0.95, 0.46)], (236, 232, 196))
+    fill(img, [at(0.0, 0.36), at(0.03, 0.36), at(0.03, 0.46), at(0.0, 0.46)], (190, 30, 30))
+    fill(img, [at(0.76, 0.52), at(0.8, 0.6), at(0.82, 0.52)], body)
 
 
 def draw_porch(img: np.ndarray, porch: Porch, unit: float) -> None:
     """A house front: sided wall, framed door with panels and knob, a window, the step."""
     x0, y0, x1, y1 = porch.wall
-    _rect(img, porch.wall, porch.wall_colour)
+    fill_rect(img, porch.wall, porch.wall_colour)
     siding = shade(porch.wall_colour, 0.9)
     spacing = max(4.0, 0.07 * unit)
     y = y1 - spacing
     while y > y0:
-        _line(img, (x0, y), (x1, y), siding, 1)
+        line(img, (x0, y), (x1, y), siding, 1)
         y -= spacing
-    _rect(img, (x0, y1 - 0.05 * unit, x1, y1), shade(porch.wall_colour, 0.7))
+    fill_rect(img, (x0, y1 - 0.05 * unit, x1, y1), shade(porch.wall_colour, 0.7))
     dx0, dy0, dx1, dy1 = porch.door
     trim = 0.04 * unit
-    _rect(img, (dx0 - trim, dy0 - trim, dx1 + trim, dy1), (232, 232, 226))
-    _rect(img, porch.door, porch.door_colour)
+    fill_rect(img, (dx0 - trim, dy0 - trim, dx1 + trim, dy1), (232, 232, 226))
+    fill_rect(img, porch.door, porch.door_colour)
     panel = shade(porch.door_colour, 0.8)
     inset = 0.06 * unit
     mid = dy0 + (dy1 - dy0) * 0.45
     for top, bottom in ((dy0 + inset, mid - inset / 2), (mid + inset / 2, dy1 - inset)):
-        _rect(img, (dx0 + inset, top, dx1 - inset, top + 1.5), panel)
-        _rect(img, (dx0 + inset, bottom - 1.5, dx1 - inset, bottom), shade(porch.door_colour, 1.2))
+        fill_rect(img, (dx0 + inset, top, dx1 - inset, top + 1.5), panel)
+        fill_rect(
+            img, (dx0 + inset, bottom - 1.5, dx1 - inset, bottom), shade(porch.door_colour, 1.2)
+        )
     knob_x = dx1 - 0.07 * unit if (dx0 + dx1) / 2 < (x0 + x1) / 2 else dx0 + 0.07 * unit
-    _disc(img, (knob_x, dy0 + (dy1 - dy0) * 0.52), 0.022 * unit, (204, 172, 64))
+    disc(img, (knob_x, dy0 + (dy1 - dy0) * 0.52), 0.022 * unit, (204, 172, 64))
     if porch.window is not None:
         wx0, wy0, wx1, wy1 = porch.window
-        _rect(img, (wx0 - trim, wy0 - trim, wx1 + trim, wy1 + trim), (232, 232, 226))
-        _rect(img, porch.window, (70, 88, 108))
-        _line(img, ((wx0 + wx1) / 2, wy0), ((wx0 + wx1) / 2, wy1), (232, 232, 226), trim * 0.6)
-        _line(img, (wx0, (wy0 + wy1) / 2), (wx1, (wy0 + wy1) / 2), (232, 232, 226), trim * 0.6)
+        fill_rect(img, (wx0 - trim, wy0 - trim, wx1 + trim, wy1 + trim), (232, 232, 226))
+        fill_rect(img, porch.window, (70, 88, 108))
+        line(img, ((wx0 + wx1) / 2, wy0), ((wx0 + wx1) / 2, wy1), (232, 232, 226), trim * 0.6)
+        line(img, (wx0, (wy0 + wy1) / 2), (wx1, (wy0 + wy1) / 2), (232, 232, 226), trim * 0.6)
     sx0, sy0, sx1, _ = porch.step
     # The step's top surface recedes from its front edge back to the foot of the wall.
-    _fill(
+    fill(
         img,
         [(sx0, sy0), (sx1, sy0), (sx1 - 0.02 * unit, y1), (sx0 + 0.02 * unit, y1)],
         shade(porch.step_colour, 1.12),
     )
-    _rect(img, porch.step, porch.step_colour)
-    _line(img, (sx0, sy0), (sx1, sy0), shade(porch.step_colour, 0.8), 1)
+    fill_rect(img, porch.step, porch.step_colour)
+    line(img, (sx0, sy0), (sx1, sy0), shade(porch.step_colour, 0.8), 1)

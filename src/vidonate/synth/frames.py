@@ -1,10 +1,11 @@
 """Output frames of a planned scene.
 
 The still parts (background, house, cars, the box while it stands on the porch) are
-composed, warped to the camera's view and lit once per clip. Each frame then only redraws
-the person: onto a copy of the composed scene, warped and lit for just the window of the
-screen the person covers. Sensor noise goes on every frame, the SYNTHETIC marker last, so
-lighting never hides it.
+drawn by the style's painter, composed, warped to the camera's view and lit once per
+clip. Each frame then only redraws the person: onto a copy of the composed scene, warped
+and lit for just the window of the screen the person covers. Sensor noise goes on every
+frame; then, if the clip has a camera rig, its warp, lens, night look and noise; the
+SYNTHETIC marker last, so nothing hides it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import cv2
 import numpy as np
 
 from vidonate.synth.clip import MARKER_TEXT
-from vidonate.synth.draw import draw_box, draw_car, draw_person, draw_porch, shadow
 from vidonate.synth.pose import skeleton
+from vidonate.synth.rig import RigOptics, infrared, night_table
 from vidonate.synth.scene import Scene, streams
+from vidonate.synth.styles.base import Painter
 
 _NOISE_FIELDS = 8  # distinct noise images; each frame takes one at random
 _MARKER_ORIGIN = (6, 6)
@@ -40,52 +42,94 @@ def marker_box() -> tuple[int, int, int, int]:
     return (_MARKER_ORIGIN[0], _MARKER_ORIGIN[1], _MARKER_ORIGIN[0] + w, _MARKER_ORIGIN[1] + h)
 
 
-def compose_still_parts(scene: Scene, background: np.ndarray, box_on_porch: bool) -> np.ndarray:
+def noise_fields(
+    rng: np.random.Generator,
+    sigma: float,
+    height: int,
+    width: int,
+    *,
+    single: bool = False,
+    grey: bool = False,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A few images of sensor noise, each as what to add and what to subtract. `single`
+    draws in single precision (faster; the rig's), `grey` the same noise on all three
+    channels (a night picture's)."""
+    fields = []
+    for _ in range(_NOISE_FIELDS):
+        if single:
+            planes = 1 if grey else 3
+            drawn = rng.standard_normal((height, width, planes), dtype=np.float32) * sigma
+            field = np.repeat(drawn, 3, axis=2) if grey else drawn
+        else:
+            field = rng.normal(0, sigma, (height, width, 3))
+        field = np.clip(np.round(field), -255, 255)
+        fields.append(
+            (
+                np.clip(field, 0, 255).astype(np.uint8),
+                np.clip(-field, 0, 255).astype(np.uint8),
+            )
+        )
+    return fields
+
+
+def compose_still_parts(
+    scene: Scene, background: np.ndarray, box_on_porch: bool, painter: Painter
+) -> np.ndarray:
     """The composed (frontal) scene without the person."""
     img = background.copy()
     layout = scene.layout
     for car in layout.far_cars:
-        draw_car(img, car)
+        painter.car(img, car)
     if layout.porch is not None:
-        draw_porch(img, layout.porch, layout.unit)
+        painter.porch(img, layout.porch, layout.unit)
     for car in layout.cars:
-        draw_car(img, car)
+        painter.car(img, car)
     if box_on_porch and layout.box is not None:
-        box = layout.box
-        shadow(
-            img, (box.x + box.depth * 0.2, box.bottom), (box.width * 0.6, box.depth * 0.25), 0.35
-        )
-        draw_box(img, box, box.centre)
+        painter.box_on_porch(img, layout.box)
     return img
 
 
 class Compositor:
     """Turns the scene's moments into finished output frames (RGB)."""
 
-    def __init__(self, scene: Scene, background: np.ndarray) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        background: np.ndarray,
+        painter: Painter,
+        optics: RigOptics | None = None,
+    ) -> None:
         self.scene = scene
+        self.painter = painter
+        self.optics = optics
         self.table = scene.lighting.table()
         sigma = scene.lighting.blur
         self.blur_pad = math.ceil(3 * sigma) + 1 if sigma > 0 else 1
         self.world = {
-            on: compose_still_parts(scene, background, on)
+            on: compose_still_parts(scene, background, on, painter)
             for on in ((False, True) if scene.layout.box is not None else (False,))
         }
         self.still_frames = {on: self._finish(self._warp(img)) for on, img in self.world.items()}
         rng = streams(scene.seed)["noise"]
         self.noise: list[tuple[np.ndarray, np.ndarray]] = []
         if scene.lighting.noise >= 0.5:
-            for _ in range(_NOISE_FIELDS):
-                field = rng.normal(0, scene.lighting.noise, (scene.height, scene.width, 3))
-                field = np.clip(np.round(field), -255, 255)
-                self.noise.append(
-                    (
-                        np.clip(field, 0, 255).astype(np.uint8),
-                        np.clip(-field, 0, 255).astype(np.uint8),
-                    )
-                )
+            self.noise = noise_fields(rng, scene.lighting.noise, scene.height, scene.width)
         self.noise_order = rng.integers(0, max(1, len(self.noise)), scene.frames)
         self.marker = marker_patch()
+        self.rig_noise: list[tuple[np.ndarray, np.ndarray]] = []
+        self.night = night_table()
+        if optics is not None:
+            rig_rng = streams(scene.seed)["rig_noise"]
+            if optics.rig.noise >= 0.5:
+                self.rig_noise = noise_fields(
+                    rig_rng,
+                    optics.rig.noise,
+                    scene.height,
+                    scene.width,
+                    single=True,
+                    grey=optics.rig.night,
+                )
+            self.rig_noise_order = rig_rng.integers(0, max(1, len(self.rig_noise)), scene.frames)
 
     def _warp(
         self, img: np.ndarray, origin: tuple[int, int] = (0, 0), size: tuple[int, int] | None = None
@@ -119,14 +163,16 @@ class Compositor:
             layout = scene.layout
             unit = layout.unit
             joints = skeleton(person, unit, layout.ground)
-            shadow(world, (person.x, layout.ground), (0.24 * unit, 0.035 * unit))
             held = None
             if person.carrying and person.box_at is not None and layout.box is not None:
                 held = (layout.box, person.box_at)
-            draw_person(world, joints, scene.look, unit, person.facing, held)
+            self.painter.person(world, joints, person, held, index / scene.fps)
             x0, y0, x1, y1 = extent
             x0, x1 = min(x0, person.x - 0.25 * unit), max(x1, person.x + 0.25 * unit)
             y1 = max(y1, layout.ground + 0.04 * unit)
+            margin = self.painter.margin * unit
+            if margin > 0:
+                x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin * 0.3
             screen = scene.on_screen((x0 - 2, y0 - 2, x1 + 2, y1 + 2))
             if screen is not None:
                 self._paste(out, world, screen)
@@ -134,8 +180,23 @@ class Compositor:
             high, low = self.noise[int(self.noise_order[index])]
             cv2.add(out, high, out)
             cv2.subtract(out, low, out)
+        if self.optics is not None:
+            out = self._through_rig(out, index)
         mx, my = _MARKER_ORIGIN
         out[my : my + self.marker.shape[0], mx : mx + self.marker.shape[1]] = self.marker
+        return out
+
+    def _through_rig(self, picture: np.ndarray, index: int) -> np.ndarray:
+        """The finished picture as the rig's camera sees it: warp and lens, night look,
+        its own sensor noise."""
+        assert self.optics is not None
+        out = self.optics.picture(picture)
+        if self.optics.rig.night:
+            out = infrared(out, self.night)
+        if self.rig_noise:
+            high, low = self.rig_noise[int(self.rig_noise_order[index])]
+            cv2.add(out, high, out)
+            cv2.subtract(out, low, out)
         return out
 
     def _paste(

@@ -7,6 +7,8 @@ whatever machine load or worker count made it.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -29,7 +31,10 @@ from vidonate.synth.clip import (
     write_json,
 )
 from vidonate.synth.frames import Compositor, marker_box
+from vidonate.synth.rig import Rig, RigOptics, aimed
 from vidonate.synth.scene import Scene, plan_scene, streams
+from vidonate.synth.script import PICK_UP, PUT_DOWN, TRY_HANDLE
+from vidonate.synth.styles import get_style
 
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "g": "50"}
 
@@ -42,16 +47,6 @@ def resolve_media_dir(media_dir: Path | None) -> Path | None:
     if not media_dir.is_dir():
         raise FileNotFoundError(f"media folder {media_dir} does not exist")
     return media_dir
-
-
-def background_for(scene: Scene, media_dir: Path | None) -> tuple[np.ndarray, dict[str, object]]:
-    """The clip's backdrop, and what the sidecar says about it."""
-    rng = streams(scene.seed)["crop"]
-    if scene.background == backgrounds.PROCEDURAL or media_dir is None:
-        return backgrounds.procedural(rng, scene.layout), {"source": backgrounds.PROCEDURAL}
-    still = backgrounds.media_still(media_dir, scene.background)
-    image, crop = backgrounds.crop(still.image, rng, scene.width, scene.height)
-    return backgrounds.grounded(image, rng, scene.layout), backgrounds.describe(still, crop)
 
 
 def check_seconds(seconds: float | tuple[float, float]) -> None:
@@ -68,16 +63,24 @@ def render_clip(
     kind: str,
     seed: int,
     *,
+    style: str = "classic",
+    camera_rig: bool | None = None,
     media_dir: Path | None = None,
     seconds: float | None = None,
 ) -> SynthClip:
     """Render one clip of `kind` from `seed` to `path` (an .mp4 whose name starts with
-    "synthetic-"), with its sidecar beside it.
+    "synthetic-"), with its sidecar beside it, drawn in `style` (see
+    :mod:`vidonate.synth.styles`).
 
-    `seconds` is the exact length; None draws it from 6-14 s (raised if the scene needs
-    longer). `media_dir` None uses the shared test media when present."""
+    `camera_rig` adds the per-clip camera variation (viewpoint, fisheye, night, 5-15 fps,
+    compression, noise; :mod:`vidonate.synth.rig`); None leaves it to the style (on for
+    all but "classic", whose default is the original clips). `seconds` is the exact
+    length; None draws it from 6-14 s (raised if the scene needs longer). `media_dir`
+    None uses the shared test media when present."""
     length = DEFAULT_SECONDS if seconds is None else float(seconds)
-    return render_scene(path, kind, seed, resolve_media_dir(media_dir), length)
+    return render_scene(
+        path, kind, seed, resolve_media_dir(media_dir), length, style=style, camera_rig=camera_rig
+    )
 
 
 def render_scene(
@@ -87,37 +90,86 @@ def render_scene(
     media_dir: Path | None,
     seconds: float | tuple[float, float],
     *,
+    style: str = "classic",
+    camera_rig: bool | None = None,
     extra: dict[str, object] | None = None,
 ) -> SynthClip:
     """:func:`render_clip` with the media folder already resolved and `seconds` exact or a
     range; `extra` goes into the sidecar (what run the clip belongs to)."""
     path = Path(path)
     check_kind(kind)
+    chosen = get_style(style)
     check_seconds(seconds)
     if not path.name.startswith(FILE_PREFIX) or path.suffix != ".mp4":
         raise ValueError(f"a synthetic clip's name must be {FILE_PREFIX}….mp4, not {path.name!r}")
     sources = backgrounds.available_sources(media_dir)
     scene = plan_scene(kind, seed, seconds, sources)
-    background, background_record = background_for(scene, media_dir)
-    compositor = Compositor(scene, background)
-    _encode(path, scene, compositor)
+    painter = chosen.painter(scene, media_dir)
+    background, background_record = painter.backdrop()
+    rig = None
+    if _wants_rig(chosen.camera_rig, camera_rig):
+        rig = aimed(Rig.draw(streams(seed)["rig"]), action_points(scene), scene.width, scene.height)
+    shown = scene if rig is None else filmed_at(scene, rig.fps)
+    optics = None if rig is None else RigOptics(rig, scene.width, scene.height)
+    compositor = Compositor(shown, background, painter, optics)
+    crf = ENCODER_OPTIONS["crf"] if rig is None else str(rig.crf)
+    _encode(path, shown, compositor, crf)
     sidecar = sidecar_path(path)
-    write_json(sidecar, sidecar_record(scene, path, background_record, extra or {}))
+    look = {"name": style, **painter.record()}
+    record = sidecar_record(scene, path, background_record, extra or {}, look, shown, optics)
+    write_json(sidecar, record)
     return SynthClip(
         path=path,
         sidecar=sidecar,
         kind=kind,
         label=scene.label,
         events=scene.events,
-        duration=scene.duration,
+        duration=shown.duration,
+        style=style,
     )
 
 
-def _encode(path: Path, scene: Scene, compositor: Compositor) -> None:
+def action_points(scene: Scene) -> list[tuple[float, float]]:
+    """Where the scene's actions happen on its picture: the box on the porch, the
+    person during pick-ups, put-downs and handle tries, the handle tried. A rig keeps
+    them in view (:func:`~vidonate.synth.rig.aimed`)."""
+    points: list[tuple[float, float]] = []
+    layout = scene.layout
+    if layout.box is not None:
+        box = scene.on_screen(layout.box.extent())
+        if box is not None:
+            points.append(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+    for index in range(0, scene.frames, 3):
+        moment = scene.moments[index]
+        person, seen = moment.person, scene.person_boxes[index]
+        if moment.action not in (PICK_UP, PUT_DOWN, TRY_HANDLE) or seen is None:
+            continue
+        points.append(((seen[0] + seen[2]) / 2, (seen[1] + seen[3]) / 2))
+        if person is not None and person.reach_to is not None:
+            handle = scene.point_on_screen(person.reach_to)
+            if handle is not None:
+                points.append(handle)
+    return points
+
+
+def _wants_rig(style_default: bool, asked: bool | None) -> bool:
+    return style_default if asked is None else asked
+
+
+def filmed_at(scene: Scene, fps: int) -> Scene:
+    """The scene as a camera running at `fps` records it: the same plan and events, its
+    frames at that rate, at least as long as the plan (so every event lies inside)."""
+    frames = max(1, math.ceil(scene.frames * fps / scene.fps - 1e-9))
+    return replace(scene, fps=fps, frames=frames)
+
+
+def _encode(path: Path, scene: Scene, compositor: Compositor, crf: str) -> None:
     with av.open(str(path), "w", format="mp4") as container:
         container.metadata["comment"] = CONTAINER_COMMENT
         container.metadata["title"] = f"{MARKER_TEXT}: {CONTAINER_COMMENT} ({scene.kind})"
-        stream = container.add_stream("libx264", rate=scene.fps, options=dict(ENCODER_OPTIONS))
+        stream = container.add_stream(
+            "libx264", rate=scene.fps, options={**ENCODER_OPTIONS, "crf": crf}
+        )
         stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, "yuv420p"
         stream.codec_context.thread_count = 1
         stream.codec_context.time_base = Fraction(1, scene.fps)
@@ -139,17 +191,35 @@ def _point(point: tuple[float, float] | None) -> list[float] | None:
 
 
 def sidecar_record(
-    scene: Scene, path: Path, background: dict[str, object], extra: dict[str, object]
+    scene: Scene,
+    path: Path,
+    background: dict[str, object],
+    extra: dict[str, object],
+    style: dict[str, object],
+    shown: Scene,
+    optics: RigOptics | None,
 ) -> dict[str, object]:
-    """Everything a consumer needs about the clip, and everything that made it."""
+    """Everything a consumer needs about the clip, and everything that made it.
+
+    `scene` is the plan (its events and timeline, in seconds); `shown` the same scene at
+    the output's frame rate, and `optics` the camera rig's mapping, if any: frame counts,
+    boxes and points are of the output."""
     layout = scene.layout
+
+    def rect(r: tuple[float, float, float, float] | None) -> list[float] | None:
+        return _rect(r if optics is None else optics.rect(r))
+
+    def point(p: tuple[float, float] | None) -> list[float] | None:
+        return _point(p if optics is None else optics.point(p))
+
     objects: dict[str, object] = {
-        "box_on_porch": _rect(scene.on_screen(layout.box.extent())) if layout.box else None,
-        "door": _rect(scene.on_screen(layout.porch.door)) if layout.porch else None,
-        "cars": [_rect(scene.on_screen(car.extent)) for car in layout.cars],
-        "door_handles": [_point(scene.point_on_screen(car.handle)) for car in layout.cars],
+        "box_on_porch": rect(scene.on_screen(layout.box.extent())) if layout.box else None,
+        "door": rect(scene.on_screen(layout.porch.door)) if layout.porch else None,
+        "cars": [rect(scene.on_screen(car.extent)) for car in layout.cars],
+        "door_handles": [point(scene.point_on_screen(car.handle)) for car in layout.cars],
     }
-    visible = [i for i, box in enumerate(scene.person_boxes) if box is not None]
+    person_boxes = [rect(box) for box in shown.person_boxes]
+    visible = [i for i, box in enumerate(person_boxes) if box is not None]
     exit_facing = scene.draft.legs[-1].facing
     entry_facing = scene.draft.legs[0].facing
 
@@ -165,12 +235,13 @@ def sidecar_record(
         "kind": scene.kind,
         "label": scene.label,
         "events": [{"start": e.start, "end": e.end, "label": e.label} for e in scene.events],
-        "duration": scene.duration,
-        "fps": scene.fps,
+        "duration": shown.duration,
+        "fps": shown.fps,
         "width": scene.width,
         "height": scene.height,
-        "frames": scene.frames,
+        "frames": shown.frames,
         "seed": scene.seed,
+        "style": style["name"],
         **extra,
         "marker": {"text": MARKER_TEXT, "box": list(marker_box()), "comment": CONTAINER_COMMENT},
         "background": background,
@@ -187,11 +258,13 @@ def sidecar_record(
             "camera": {
                 **scene.camera.as_record(),
                 "homography": [[round(float(v), 6) for v in row] for row in scene.homography],
+                "rig": None if optics is None else optics.rig.as_record(),
             },
             "lighting": scene.lighting.as_record(),
+            "style": style,
         },
         "timeline": [{"action": a, "start": s, "end": e} for a, s, e in scene.timeline],
-        "in_view": [visible[0] / scene.fps, (visible[-1] + 1) / scene.fps] if visible else None,
+        "in_view": [visible[0] / shown.fps, (visible[-1] + 1) / shown.fps] if visible else None,
         "objects": objects,
-        "person_boxes": [_rect(box) for box in scene.person_boxes],
+        "person_boxes": person_boxes,
     }

@@ -41,6 +41,10 @@ _STREAMS = (
     "timing",
     "noise",
     "crop",
+    # Appended, never inserted: a stream's draws depend on its place in this list.
+    "rig",
+    "rig_noise",
+    "style",
 )
 Rect = tuple[float, float, float, float]
 
