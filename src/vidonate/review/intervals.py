@@ -73,11 +73,15 @@ def temporal_iou(a_start: float, a_end: float, b_start: float, b_end: float) -> 
 # --- A reviewer's own intervals ---------------------------------------------------------
 
 
-def _reviewable(session: Session, reviewer: User, donation_id: int) -> Donation:
-    """The clip, locked, if the queue gave it to ``reviewer`` and it is still editable."""
+def _reviewable(
+    session: Session, reviewer: User, donation_id: int, *, lock: bool = True
+) -> Donation:
+    """The clip (locked for a write) if the queue gave it to ``reviewer`` and it is
+    still editable."""
     if not reviewer.has_role("reviewer"):
         raise Forbidden("not_a_reviewer", "only reviewers can review clips")
-    donation = session.scalar(select(Donation).where(Donation.id == donation_id).with_for_update())
+    query = select(Donation).where(Donation.id == donation_id)
+    donation = session.scalar(query.with_for_update() if lock else query)
     if donation is None:
         raise NotFound("unknown_donation", f"there is no donation {donation_id}")
     refuse_conflict(session, reviewer, donation)
@@ -232,6 +236,63 @@ def verified_intervals(session: Session, donation_id: int) -> list[VerifiedInter
     )
 
 
+@dataclass(frozen=True)
+class ReviewerView:
+    """What a reviewer sees of a clip's intervals: their own, the model's suggestions,
+    and, only once they have voted (no anchoring on others' marks), the verified ones."""
+
+    donation: Donation
+    own: list[ReviewInterval]
+    suggestions: list[IntervalSuggestion]
+    voted: bool
+    verified: list[VerifiedInterval] | None
+
+
+def reviewer_view(session: Session, reviewer: User, donation_id: int) -> ReviewerView:
+    donation = _reviewable(session, reviewer, donation_id, lock=False)
+    voted = session.scalar(
+        select(ReviewVote.id).where(
+            ReviewVote.donation_id == donation_id, ReviewVote.reviewer_id == reviewer.id
+        )
+    )
+    return ReviewerView(
+        donation=donation,
+        own=own_intervals(session, reviewer.id, donation_id),
+        suggestions=suggestions_for(session, donation_id),
+        voted=voted is not None,
+        verified=verified_intervals(session, donation_id) if voted is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class OperatorView:
+    """What an operator sees of a clip's intervals: everything, and the verdict."""
+
+    donation: Donation
+    verified: list[VerifiedInterval]
+    suggestions: list[IntervalSuggestion]
+    reviewers: list[ReviewInterval]
+    verified_for_training: bool
+
+
+def operator_view(session: Session, donation_id: int) -> OperatorView:
+    donation = session.get(Donation, donation_id)
+    if donation is None:
+        raise NotFound("unknown_donation", f"there is no donation {donation_id}")
+    marked = session.scalars(
+        select(ReviewInterval)
+        .where(ReviewInterval.donation_id == donation_id)
+        .order_by(ReviewInterval.reviewer_id, ReviewInterval.start_s)
+    )
+    return OperatorView(
+        donation=donation,
+        verified=verified_intervals(session, donation_id),
+        suggestions=suggestions_for(session, donation_id),
+        reviewers=list(marked),
+        verified_for_training=donation_id in verified_for_training(session, [donation_id]),
+    )
+
+
 # --- Consensus --------------------------------------------------------------------------
 
 
@@ -326,9 +387,7 @@ def verified_for_training(
     accepted = {
         d.id: d.category
         for d in session.scalars(
-            select(Donation).where(
-                Donation.id.in_(ids), Donation.status == DonationStatus.accepted
-            )
+            select(Donation).where(Donation.id.in_(ids), Donation.status == DonationStatus.accepted)
         )
     }
     spans: dict[int, list[Interval]] = {}
