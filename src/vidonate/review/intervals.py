@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 
 from vidonate.db.models import Donation, DonationStatus, ReviewAssignment, ReviewVote, User
 from vidonate.db.models_detect import IntervalSuggestion, ReviewInterval, VerifiedInterval
-from vidonate.detect.evaluation import CLASSES, NORMAL
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vidonate.review.conflicts import refuse_conflict
 
@@ -45,7 +44,10 @@ MIN_REVIEWERS = 2
 DURATION_TOLERANCE_S = 0.5
 # More than this on a short home-camera clip is a mistake, not a record.
 MAX_INTERVALS = 20
-EVENT_LABELS = CLASSES
+# The detector's event classes and its normal label (detect/evaluation.py CLASSES and
+# NORMAL; spelled out here, because that module loads SciPy and the server need not).
+EVENT_LABELS = ("package_theft", "car_door_tampering")
+NORMAL = "normal_activity"
 # Where a reviewer may still mark intervals: in review, and after acceptance (a
 # correction then recomputes the verified intervals).
 _EDITABLE = (DonationStatus.in_review, DonationStatus.accepted)

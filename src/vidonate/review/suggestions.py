@@ -37,9 +37,15 @@ log = logging.getLogger(__name__)
 SUGGEST_JOB = "suggest_intervals"
 
 
-def enqueue_suggestions(session: Session, jobs: JobQueue, donation_id: int) -> None:
-    """Suggest intervals for a clip once ``session`` commits (it is in review by then)."""
+def enqueue_suggestions(session: Session, jobs: JobQueue, donation_id: int) -> bool:
+    """Suggest intervals for a clip once ``session`` commits (it is in review by then),
+    if a model is served; whether a job was enqueued."""
+    from vidonate.detect.serving import served_model_or_none
+
+    if served_model_or_none(session) is None:
+        return False
     jobs.enqueue(session, SUGGEST_JOB, {"donation_id": donation_id})
+    return True
 
 
 def suggest_intervals(ctx: Processing, donation_id: int) -> int | None:
@@ -66,6 +72,8 @@ def _suggest(ctx: Processing, donation_id: int) -> int | None:
             if donation is None or donation.status != DonationStatus.in_review or model is None:
                 return None
             model_id = model.id
+            if _suggested_by(session, donation_id, model_id):
+                return None  # a job run again, or a re-suggestion with the same model
             try:
                 content = open_content(
                     ctx.vault, session, donation, "video", actor_id=None, purpose="processing"
@@ -79,6 +87,20 @@ def _suggest(ctx: Processing, donation_id: int) -> int | None:
         events = run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
     with transaction(ctx.sessions) as session:
         return store_suggestions(session, donation_id, found.id, events)
+
+
+def _suggested_by(session: Session, donation_id: int, model_id: int) -> bool:
+    return (
+        session.scalar(
+            select(IntervalSuggestion.id)
+            .where(
+                IntervalSuggestion.donation_id == donation_id,
+                IntervalSuggestion.model_id == model_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _write(chunks: Iterable[bytes], dest: Path) -> None:
