@@ -43,9 +43,7 @@ def clip_given(world: World, *reviewers: str, duration_s: float = 10.0, **metada
     return donation_id
 
 
-def mark(
-    world: World, reviewer: str, donation_id: int, *spans: tuple[float, float, str]
-) -> None:
+def mark(world: World, reviewer: str, donation_id: int, *spans: tuple[float, float, str]) -> None:
     """``reviewer`` saves these intervals (start, end, label) on the clip."""
     with transaction(world.rt.sessions) as s:
         user = s.get(User, getattr(world, reviewer).id)

@@ -132,8 +132,7 @@ SENTENCES: dict[str, str] = {
     "unknown_interval_label": "An event interval is package theft or car-door tampering.",
     "bad_interval": "An event interval starts at 0 s or later and ends after it starts.",
     "interval_beyond_clip": "An event interval must end within the clip.",
-    "interval_on_normal_clip": "You voted this clip normal activity, so it has no event "
-    "interval.",
+    "interval_on_normal_clip": "You voted this clip normal activity, so it has no event interval.",
     "interval_label_not_voted": "An event interval's label must be the category you voted for.",
     "unknown_suggestion": "That suggestion is not one of this clip's.",
     # Rejection reasons (a reviewer's vote)

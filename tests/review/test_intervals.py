@@ -28,7 +28,9 @@ TAMPERING = "car_door_tampering"
 
 def _verified(world: World, donation_id: int) -> list[tuple[float, float, str, int]]:
     with transaction(world.rt.sessions) as s:
-        rows = s.scalars(select(VerifiedInterval).where(VerifiedInterval.donation_id == donation_id))
+        rows = s.scalars(
+            select(VerifiedInterval).where(VerifiedInterval.donation_id == donation_id)
+        )
         return sorted((r.start_s, r.end_s, r.label, r.reviewers) for r in rows)
 
 
@@ -134,11 +136,10 @@ def test_a_reviewer_marks_only_a_clip_given_to_them_in_their_voted_category(worl
     with pytest.raises(InvalidInput) as refused:
         mark(world, "rita", clip, (1.0, 2.0, TAMPERING))
     assert refused.value.code == "interval_label_not_voted"
-    with pytest.raises(InvalidInput) as unknown:
-        with transaction(world.rt.sessions) as s:
-            rita = s.get(User, world.rita.id)
-            assert rita is not None
-            intervals.set_intervals(s, rita, clip, [Interval(1, 2, THEFT, suggestion_id=999)])
+    with pytest.raises(InvalidInput) as unknown, transaction(world.rt.sessions) as s:
+        rita = s.get(User, world.rita.id)
+        assert rita is not None
+        intervals.set_intervals(s, rita, clip, [Interval(1, 2, THEFT, suggestion_id=999)])
     assert unknown.value.code == "unknown_suggestion"
 
 

@@ -3,8 +3,9 @@
 A release takes every clip that is accepted, not withdrawn, still held (its key not
 destroyed) and donated under a consent that allows "training". It records, per clip,
 the content hash, label, staged or real, synthetic or filmed, incident, camera and split,
-its event intervals and whether they are verified, and, against the release before it, the clips withdrawn since and a diff. Its datasheet
-is generated from the database (``datasets.datasheet``).
+its event intervals and whether they are verified, and, against the release before it,
+the clips withdrawn since and a diff. Its datasheet is generated from the database
+(``datasets.datasheet``).
 
 A release lists clips; it holds no content. Training reads each clip through the vault
 (``datasets.reader``), so a clip withdrawn after the release stops being readable in it.

@@ -308,31 +308,36 @@ class Marked:
     label: str
 
 
+def _clusters(members: Sequence[Marked]) -> list[list[Marked]]:
+    """Connected groups of one label's marks, linking marks of different reviewers that
+    overlap at ``MATCH_IOU`` (union-find)."""
+    parent = list(range(len(members)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(members):
+        for j in range(i + 1, len(members)):
+            b = members[j]
+            if a.reviewer_id != b.reviewer_id and (
+                temporal_iou(a.start, a.end, b.start, b.end) >= MATCH_IOU
+            ):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[Marked]] = {}
+    for i, m in enumerate(members):
+        groups.setdefault(root(i), []).append(m)
+    return list(groups.values())
+
+
 def agree(marked: Sequence[Marked]) -> list[tuple[Interval, int]]:
     """The verified intervals (with how many reviewers back each) that ``marked`` makes
     under the consensus rule of the module's docstring: a pure function."""
     verified: list[tuple[Interval, int]] = []
     for label in sorted({m.label for m in marked}):
-        members = [m for m in marked if m.label == label]
-        parent = list(range(len(members)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for i, a in enumerate(members):
-            for j in range(i + 1, len(members)):
-                b = members[j]
-                if a.reviewer_id != b.reviewer_id and (
-                    temporal_iou(a.start, a.end, b.start, b.end) >= MATCH_IOU
-                ):
-                    parent[root(j)] = root(i)
-        clusters: dict[int, list[Marked]] = {}
-        for i, m in enumerate(members):
-            clusters.setdefault(root(i), []).append(m)
-        for cluster in clusters.values():
+        for cluster in _clusters([m for m in marked if m.label == label]):
             backers = len({m.reviewer_id for m in cluster})
             if backers < MIN_REVIEWERS:
                 continue
