@@ -60,3 +60,17 @@ def model_record(world: World) -> int:
         s.add(model)
         s.flush()
         return model.id
+
+
+def hold_video(world: World, donation_id: int, video: bytes) -> None:
+    """Store ``video`` as the clip's processed (redacted) video, encrypted."""
+    import hashlib
+
+    with transaction(world.rt.sessions) as s:
+        donation = s.get(Donation, donation_id)
+        assert donation is not None
+        key = f"clips/{donation_id}/video.mp4"
+        writer = world.rt.vault.writer(world.rt.vault.clip_key(s, donation), key)
+        writer.write(video)
+        writer.commit()
+        donation.video_key, donation.video_sha256 = key, hashlib.sha256(video).hexdigest()

@@ -29,6 +29,7 @@ from rich.table import Column, Table
 from vidonate.cli_cluster import cluster_app
 from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api
 from vidonate.cli_gold import gold_app
+from vidonate.cli_review import review_app
 from vidonate.cli_rewards import payouts_app, rewards_app
 from vidonate.cli_rewards_badges import badges_app
 from vidonate.cli_server import runtime_or_exit as _runtime
@@ -58,6 +59,7 @@ app.add_typer(rewards_app, name="rewards")
 app.add_typer(payouts_app, name="payouts")
 app.add_typer(badges_app, name="badges")
 app.add_typer(gold_app, name="gold")
+app.add_typer(review_app, name="review")
 app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
 

@@ -78,11 +78,10 @@ def disagreements(session: Session) -> list[Disagreement]:
         .order_by(VerifiedInterval.donation_id, VerifiedInterval.start_s)
     ):
         spans.setdefault(v.donation_id, []).append(v)
-    categories = dict(
-        session.execute(
-            select(Donation.id, Donation.category).where(Donation.id.in_(list(verified_ids)))
-        ).tuples()
-    )
+    categories = {
+        d.id: d.category
+        for d in session.scalars(select(Donation).where(Donation.id.in_(list(verified_ids))))
+    }
     listed = []
     for donation_id in sorted(verified_ids):
         found = compare(
