@@ -59,3 +59,22 @@ def test_intervals_verified_after_a_release_wait_for_the_next_one(world: World) 
         second = manifest(s, create_release(s, seed=0))
     assert (first[0]["verified"], second[0]["verified"]) == (False, True)
     assert second[0]["intervals"] == [{"start": 2.0, "end": 5.5, "label": THEFT}]
+
+
+def test_the_datasheet_counts_verified_clips_and_disagreements(world: World) -> None:
+    from interval_helpers import model_record
+    from vidonate.review.suggestions import store_suggestions
+
+    missed = clip_given(world, "rita", "ravi", category=THEFT)
+    model_id = model_record(world)
+    with transaction(world.rt.sessions) as s:
+        store_suggestions(s, missed, model_id, [{"start": 7, "end": 9, "label": THEFT, "score": 1}])
+    hold_video(world, missed, os.urandom(2000))
+    for reviewer in ("rita", "ravi"):
+        mark(world, reviewer, missed, (2.0, 6.0, THEFT))
+        world.vote(reviewer, missed, category=THEFT)
+    _accepted(world, THEFT)
+    with transaction(world.rt.sessions) as s:
+        sheet = " ".join(create_release(s, seed=0).datasheet.split())
+    assert "1 of 2 donated clips are verified for training" in sheet
+    assert "1 clip(s) where model and reviewers disagree, listed for the next release" in sheet
