@@ -110,6 +110,8 @@ def test_labels_and_reviewers_must_agree_for_a_cluster() -> None:
         ([(3.0, 2.0, THEFT)], None, "bad_interval"),
         ([(-1.0, 2.0, THEFT)], None, "bad_interval"),
         ([(2.0, 2.0, THEFT)], None, "bad_interval"),
+        ([(2.0, float("inf"), THEFT)], None, "bad_interval"),
+        ([(float("nan"), 2.0, THEFT)], None, "bad_interval"),
         ([(2.0, 10.6, THEFT)], None, "interval_beyond_clip"),
         ([(i, i + 0.4, THEFT) for i in range(21)], None, "too_many_intervals"),
         ([(1.0, 2.0, THEFT)], NORMAL, "interval_on_normal_clip"),

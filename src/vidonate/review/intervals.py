@@ -24,6 +24,7 @@ detector (``detect/pipeline.py``); releases record which clips are (``datasets/r
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -141,7 +142,8 @@ def validate_intervals(
                 "unknown_interval_label",
                 f"interval {i}: label is one of {list(EVENT_LABELS)}, not {interval.label!r}",
             )
-        if not (0 <= interval.start < interval.end):
+        finite = math.isfinite(interval.start) and math.isfinite(interval.end)
+        if not finite or not (0 <= interval.start < interval.end):
             raise InvalidInput(
                 "bad_interval", f"interval {i}: needs 0 <= start < end (seconds on the clip)"
             )
