@@ -25,6 +25,7 @@ from vidonate.cli_common import ServerOpt, TokenOpt, err, fail, signed_in_api, s
 from vidonate.cli_footage import footage_app
 from vidonate.cli_gold import gold_app
 from vidonate.cli_model import model_app
+from vidonate.cli_review import review_app
 from vidonate.cli_rewards import payouts_app, rewards_app
 from vidonate.cli_rewards_badges import badges_app
 from vidonate.cli_server import runtime_or_exit as _runtime
@@ -56,6 +57,7 @@ app.add_typer(badges_app, name="badges")
 app.add_typer(gold_app, name="gold")
 app.add_typer(footage_app, name="footage")
 app.add_typer(model_app, name="model")
+app.add_typer(review_app, name="review")
 app.add_typer(server_app)  # serve, worker, migrate, process: top-level commands
 console = Console()
 

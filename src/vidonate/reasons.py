@@ -127,6 +127,14 @@ SENTENCES: dict[str, str] = {
     "bad_range": "The requested part of the video lies outside it.",
     "malformed_range": "The requested part of the video is malformed.",
     "bad_transition": "The clip cannot move to that state from where it is.",
+    # Event intervals a reviewer marks on a clip
+    "too_many_intervals": "Mark at most 20 event intervals on one clip.",
+    "unknown_interval_label": "An event interval is package theft or car-door tampering.",
+    "bad_interval": "An event interval starts at 0 s or later and ends after it starts.",
+    "interval_beyond_clip": "An event interval must end within the clip.",
+    "interval_on_normal_clip": "You voted this clip normal activity, so it has no event interval.",
+    "interval_label_not_voted": "An event interval's label must be the category you voted for.",
+    "unknown_suggestion": "That suggestion is not one of this clip's.",
     # Rejection reasons (a reviewer's vote)
     "not_an_incident": "Reviewers found no incident of the campaign's kind in it.",
     "wrong_category": "It shows an incident, but of another category.",

@@ -29,6 +29,7 @@ from vidonate.ingest.process import (
 from vidonate.ingest.tus import Uploads, expire_uploads
 from vidonate.jobs.base import JobQueue
 from vidonate.jobs.factory import open_queue
+from vidonate.review.suggestions import SUGGEST_JOB, suggest_intervals
 from vidonate.storage import BlobStore, open_store
 from vidonate.storage.scratch import ScratchSpace
 
@@ -66,6 +67,7 @@ class Runtime:
         runtime.vault = Vault(runtime.store, open_key_ring(key_file, given), key_file)
         runtime.duplicates = DuplicateFinder(runtime.vault)
         runtime.scratch = ScratchSpace(settings.var_dir / "scratch")
+        runtime.jobs = open_queue(settings, runtime.sessions)
         runtime.processing = Processing(
             runtime.sessions,
             runtime.vault,
@@ -73,8 +75,8 @@ class Runtime:
             runtime.duplicates,
             runtime.scratch,
             settings,
+            runtime.jobs,
         )
-        runtime.jobs = open_queue(settings, runtime.sessions)
         runtime.uploads = Uploads(
             runtime.sessions, runtime.vault, runtime.store, runtime.jobs, settings
         )
@@ -89,6 +91,10 @@ class Runtime:
             give_up=lambda payload, reason: give_up_processing(
                 self.processing, int(payload["donation_id"]), reason
             ),
+        )
+        jobs.register(
+            SUGGEST_JOB,
+            lambda payload: suggest_intervals(self.processing, int(payload["donation_id"])),
         )
         jobs.register(
             DELETE_BLOBS_JOB,

@@ -48,6 +48,10 @@ def test_a_model_trains_on_a_release_is_evaluated_and_detects(
         assert stored is not None and stored.release_id == release.id
         assert stored.code_version and len(stored.artifact_sha256) == 64
         assert stored.metrics["training_data"]["release"] == f"v{version}"
+        # Synthetic scenes are verified by construction; none is donated, none skipped.
+        data = stored.metrics["training_data"]
+        assert data["unverified_clips_skipped"] == 0 and data["clips_by_source"]["donated"] == 0
+        assert data["clips_by_source"]["synthetic"] >= 1
         # The lineage keeps what training measured: data, epochs, validation metrics.
         training = stored.metrics["training"]
         assert training["epochs"] == 2 and training["clips"] >= 1

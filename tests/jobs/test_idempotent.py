@@ -22,6 +22,7 @@ from vidonate.donations.content import DELETE_BLOBS_JOB
 from vidonate.donations.withdrawal import withdraw_clip
 from vidonate.ingest.process import PROCESS_JOB
 from vidonate.ingest.samples import generate_clip
+from vidonate.review.suggestions import SUGGEST_JOB
 from world import World
 
 # The queue's own bookkeeping changes when a job runs again; nothing else may.
@@ -53,9 +54,20 @@ def blob_deletion(client: TestClient, world: World, tmp_path: Path) -> dict[str,
     return job.payload
 
 
+def suggestion(client: TestClient, world: World, tmp_path: Path) -> dict[str, Any]:
+    """With no model trained, suggesting does nothing, however often it runs; with one,
+    a clip that model has suggested on is left alone (tests/review/test_suggestions.py)."""
+    donation_id = _processed_clip(client, world, tmp_path)
+    with transaction(world.rt.sessions) as s:
+        world.rt.jobs.enqueue(s, SUGGEST_JOB, {"donation_id": donation_id})
+    assert world.rt.jobs.run_pending() == 1
+    return {"donation_id": donation_id}
+
+
 CASES: dict[str, Callable[[TestClient, World, Path], dict[str, Any]]] = {
     PROCESS_JOB: processing,
     DELETE_BLOBS_JOB: blob_deletion,
+    SUGGEST_JOB: suggestion,
 }
 
 

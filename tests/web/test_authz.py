@@ -103,6 +103,11 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/review/next":                        A(AUTH , DENY , OK   , DENY , DENY),
     "POST /api/v1/review/{donation_id}/votes":        A(AUTH , DENY , OK   , DENY , DENY),
     "GET /api/v1/review/me/quality":                  A(AUTH , DENY , OK   , DENY , DENY),
+    # rita was not given alice's clip: its intervals are hidden from her like the clip
+    "GET /api/v1/review/{donation_id}/intervals":     A(AUTH , DENY , HIDE , DENY , DENY),
+    "PUT /api/v1/review/{donation_id}/intervals":     A(AUTH , DENY , HIDE , DENY , DENY),
+    "GET /api/v1/admin/donations/{donation_id}/intervals": A(AUTH, DENY, DENY, OK , DENY),
+    "GET /api/v1/admin/disagreements":                A(AUTH , DENY , DENY , OK   , DENY),
     "POST /api/v1/gold":                              A(AUTH , DENY , DENY , OK   , DENY),
     "GET /api/v1/gold":                               A(AUTH , DENY , DENY , OK   , DENY),
     "DELETE /api/v1/gold/{donation_id}":              A(AUTH , DENY , DENY , OK   , DENY),
@@ -167,6 +172,7 @@ ACCESS: dict[str, Access] = {
     "GET /export":                                    A(LOGIN, OK   , OK   , OK   , OK),
     "GET /review":                                    A(LOGIN, DENY , OK   , DENY , DENY),
     "POST /review/{donation_id}":                     A(LOGIN, DENY , OK   , DENY , DENY),
+    "POST /review/{donation_id}/intervals":           A(LOGIN, DENY , HIDE , DENY , DENY),
     "GET /leaderboard":                               A(LOGIN, OK   , OK   , OK   , OK),
     "POST /leaderboard":                              A(LOGIN, OK   , OK   , OK   , DENY),
     "GET /rewards":                                   A(LOGIN, OK   , OK   , OK   , OK),
@@ -289,6 +295,7 @@ PROBES: dict[str, Probe] = {
         "headers": {**TUS, "X-HTTP-Method-Override": "HEAD"}
     },
     "POST /api/v1/review/{donation_id}/votes": _json({"decision": "accept"}),
+    "PUT /api/v1/review/{donation_id}/intervals": _json({"intervals": []}),
     "POST /api/v1/admin/catalogue": _json({"kind": "product", "name": "Mug", "price_cents": 500}),
     "POST /api/v1/redemptions": _json({"item_id": 999_999, "client_key": "authz-probe-0001"}),
     "POST /api/v1/payouts": _json({"amount_cents": 500, "client_key": "authz-probe-0001"}),
@@ -315,6 +322,7 @@ PROBES: dict[str, Probe] = {
         "files": {"file": ("clip.mp4", MP4_HEAD)},
     },
     "POST /review/{donation_id}": lambda pop, role: {"data": {"decision": "accept"}},
+    "POST /review/{donation_id}/intervals": lambda pop, role: {"data": {"start": ["1"]}},
     "POST /leaderboard": lambda pop, role: {"data": {"handle": f"{role}-handle"}},
 }
 

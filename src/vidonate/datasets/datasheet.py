@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from vidonate.datasets.splits import SPLITS
 from vidonate.db.models import Campaign, ConsentText, Disclosure, Donation, ReleaseClip
+from vidonate.review.disagreements import disagreements
 
 
 def _table(header: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> str:
@@ -61,6 +62,9 @@ def render_datasheet(
         for split in SPLITS
     ]  # fmt: skip
     origin_rows = sorted((o, s, n) for (o, s), n in by_origin.items())
+    donated = [r for r in rows if not r.synthetic]
+    verified = sum(1 for r in donated if r.events is not None)
+    disagreeing = len(disagreements(session))
     since = (
         "This is the first release."
         if previous_version is None
@@ -85,6 +89,13 @@ category and whether a clip is staged). Clips by split and label:
 By origin:
 
 {_table(("origin", "staged or real", "clips"), origin_rows)}
+
+Event intervals: {verified} of {len(donated)} donated clips are verified for training
+(reviewers agree on when the event happens, or agree it is normal activity); only these
+train the detector, and the manifest lists each one's verified intervals. The
+{len(donated) - verified} other donated clips are listed but never trained on. Synthetic
+clips carry the events they were rendered with. {disagreeing} clip(s) where model and
+reviewers disagree, listed for the next release (`vidonate review disagreements`).
 
 Synthetic clips are scenes rendered by `vidonate synth` over redacted still backgrounds;
 they are marked synthetic in the manifest and in every evaluation. Staged clips are

@@ -43,13 +43,21 @@ class ReleaseReader:
     splits: tuple[str, ...] | None = None
     skipped: list[int] = field(default_factory=list)
     release_version: int | None = None
+    # Training reads only clips whose event intervals are verified; the others are
+    # listed in ``unverified`` and never opened (no access-log entry for them).
+    verified_only: bool = False
+    unverified: list[int] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
         with transaction(self.sessions) as session:
             release = get_release(session, self.release)
             self.release_version = release.version
             rows = manifest(session, release)
-        return [r for r in rows if self.splits is None or r["split"] in self.splits]
+        rows = [r for r in rows if self.splits is None or r["split"] in self.splits]
+        if not self.verified_only:
+            return rows
+        self.unverified = [r["id"] for r in rows if not r["verified"]]
+        return [r for r in rows if r["verified"]]
 
     def __iter__(self) -> Iterator[tuple[dict[str, Any], Path]]:
         with self.scratch.job_dir("training") as workdir:

@@ -3,11 +3,20 @@
 A release takes every clip that is accepted, not withdrawn, still held (its key not
 destroyed) and donated under a consent that allows "training". It records, per clip,
 the content hash, label, staged or real, synthetic or filmed, incident, camera and split,
-and, against the release before it, the clips withdrawn since and a diff. Its datasheet
-is generated from the database (``datasets.datasheet``).
+its event intervals and whether they are verified, and, against the release before it,
+the clips withdrawn since and a diff. Its datasheet is generated from the database
+(``datasets.datasheet``).
 
 A release lists clips; it holds no content. Training reads each clip through the vault
 (``datasets.reader``), so a clip withdrawn after the release stops being readable in it.
+
+Event intervals (``intervals``: [{start, end, label}] in seconds) are a synthetic clip's
+generated events, or a donated clip's verified intervals (``review/intervals.py``) as they
+stood when the release was cut; ``verified`` says whether they are the clip's truth: always
+for a synthetic clip, for a donated clip only when it was verified for training (a normal
+clip is verified with no interval). An unverified donated clip is listed (it was accepted)
+but never trained on. ``events`` is the stored column the two derive from: None for an
+unverified donated clip.
 """
 
 from __future__ import annotations
@@ -29,11 +38,12 @@ from vidonate.db.models import (
     ReleaseClip,
 )
 from vidonate.errors import Conflict, InvalidInput, NotFound
+from vidonate.review.intervals import Interval, verified_for_training
 from vidonate.version import code_version
 
 MANIFEST_FIELDS = (
     "id", "sha256", "label", "staged", "synthetic", "incident", "camera", "split",
-    "duration_s", "events",
+    "duration_s", "events", "intervals", "verified", "source",
 )  # fmt: skip
 
 
@@ -65,7 +75,19 @@ def _manifest_row(clip: ReleaseClip) -> dict[str, Any]:
         "split": clip.split,
         "duration_s": clip.duration_s,
         "events": clip.events,
+        "intervals": [
+            {"start": e["start"], "end": e["end"], "label": e["label"]} for e in clip.events or []
+        ],
+        "verified": bool(clip.synthetic or clip.events is not None),
+        "source": "synthetic" if clip.synthetic else "donated",
     }
+
+
+def _verified_events(intervals: list[Interval] | None) -> list[dict[str, Any]] | None:
+    """A donated clip's frozen events: its verified intervals, or None if unverified."""
+    if intervals is None:
+        return None
+    return [{"start": i.start, "end": i.end, "label": i.label} for i in intervals]
 
 
 def manifest_sha256(rows: list[dict[str, Any]]) -> str:
@@ -173,6 +195,7 @@ def create_release(
         for d in clips
     ]
     splits = assign_splits(items, seed=seed, ratios=ratios)
+    verified = verified_for_training(session, [d.id for d in clips if not d.synthetic])
     previous = latest_release(session)
     version = int(session.scalar(select(func.max(Release.version))) or 0) + 1
     rows = [
@@ -186,7 +209,7 @@ def create_release(
             camera_id=d.camera_id,
             sha256=d.video_sha256 or "",
             duration_s=d.duration_s,
-            events=d.events,
+            events=d.events if d.synthetic else _verified_events(verified.get(d.id)),
         )
         for d in clips
     ]

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,13 +76,31 @@ class Pipeline:
 
 
 def truth_events(row: dict[str, Any], duration: float) -> tuple[Event, ...]:
-    """Ground truth of a manifest row: its recorded events, or, for a theft label with none
-    recorded (a donated clip reviewed as a whole), one event spanning the clip."""
-    if row.get("events"):
-        return tuple(Event(float(e["start"]), float(e["end"]), e["label"]) for e in row["events"])
+    """Ground truth of a manifest row: its verified intervals (a synthetic clip's
+    generated events, a donated clip's reviewers' verified ones; none for a verified
+    normal clip). For an unverified donated clip, which only evaluation reads (training
+    never does), a theft label is taken as one event spanning the clip."""
+    if row.get("verified", row.get("events") is not None):
+        spans = row.get("intervals", row.get("events")) or []
+        return tuple(Event(float(e["start"]), float(e["end"]), e["label"]) for e in spans)
     if row["label"] in CLASSES:
         return (Event(0.0, duration, row["label"]),)
     return ()
+
+
+@dataclass
+class TrainingClips:
+    """A release's clips decoded for training, by split, and what was left out."""
+
+    by_split: dict[str, list[TrainingClip]]
+    reader: ReleaseReader
+    # Synthetic and donated clips are counted apart (the trainer weighs all alike).
+    by_source: dict[str, int]
+
+    @property
+    def skipped_unverified(self) -> list[int]:
+        """Donated clips without verified intervals: never trained on."""
+        return self.reader.unverified
 
 
 def training_clips(
@@ -92,14 +110,16 @@ def training_clips(
     actor_id: int | None,
     splits: tuple[str, ...] = ("train", "val"),
     progress: Progress | None = None,
-) -> tuple[dict[str, list[TrainingClip]], ReleaseReader]:
-    """The readable clips of ``splits`` of a release, decoded, by split."""
+) -> TrainingClips:
+    """The readable, verified clips of ``splits`` of a release, decoded, by split: an
+    unverified donated clip is skipped before it is read (``release.py``: ``verified``)."""
     from vidonate.detect.dataset import TrainingClip
     from vidonate.detect.features import extract_features
 
-    reader = pipeline.reader(release, actor_id=actor_id, splits=splits)
+    reader = replace(pipeline.reader(release, actor_id=actor_id, splits=splits), verified_only=True)
     total = len(reader.rows())
     clips: dict[str, list[TrainingClip]] = {split: [] for split in splits}
+    by_source = {"synthetic": 0, "donated": 0}
     for done, (row, path) in enumerate(reader, 1):
         features = extract_features(path)
         clips[row["split"]].append(
@@ -110,9 +130,10 @@ def training_clips(
                 clip_id=str(row["id"]),
             )
         )
+        by_source["synthetic" if row["synthetic"] else "donated"] += 1
         if progress is not None:
             progress("reading clips", done, total)
-    return clips, reader
+    return TrainingClips(clips, reader, by_source)
 
 
 def fetch_registered(
@@ -166,8 +187,8 @@ def train_release(
     from vidonate.detect.dataset import save_features
     from vidonate.detect.train import train
 
-    by_split, reader = training_clips(pipeline, release, actor_id=actor_id, progress=progress)
-    clips, validation = by_split["train"], by_split["val"]
+    read = training_clips(pipeline, release, actor_id=actor_id, progress=progress)
+    clips, validation = read.by_split["train"], read.by_split["val"]
     if not clips:
         clips, validation = validation, []
     if not clips:
@@ -206,7 +227,9 @@ def train_release(
             metrics = dict(model.metrics)
             metrics["training_data"] = {
                 "release": f"v{release_row.version}",
-                "unreadable_clips_skipped": len(reader.skipped),
+                "unreadable_clips_skipped": len(read.reader.skipped),
+                "unverified_clips_skipped": len(read.skipped_unverified),
+                "clips_by_source": read.by_source,
                 "distributed_processes": nproc,
             }
             model.metrics = metrics

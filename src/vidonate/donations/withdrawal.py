@@ -29,6 +29,7 @@ from vidonate.donations.service import own_donation
 from vidonate.donations.states import transition
 from vidonate.errors import Conflict
 from vidonate.jobs.base import JobQueue
+from vidonate.review.intervals import forget_intervals
 
 REASON = "donor_withdrew"
 
@@ -86,6 +87,8 @@ def _detach(
     destroy_content(session, vault, duplicates, jobs, donation, withdrawal_id=withdrawal.id)
     # Its links to other accounts' clips of one scene go too (retention keeps them).
     forget_scene_links(session, donation.id)
+    # What reviewers and models marked on it describes it: it goes too.
+    forget_intervals(session, donation.id)
     donation.withdrawn_at = utcnow()
     # What the donor typed about the file is theirs too.
     donation.source_filename = ""

@@ -30,7 +30,9 @@ from vidonate.donations.incidents import assign_incident
 from vidonate.donations.service import consent_recorded
 from vidonate.donations.states import transition
 from vidonate.errors import ServiceUnavailable, UnsupportedMedia
+from vidonate.jobs.base import JobQueue
 from vidonate.reasons import sanitise
+from vidonate.review.suggestions import enqueue_suggestions
 from vidonate.storage import BlobStore, layout
 from vidonate.storage.scratch import ScratchSpace
 
@@ -58,6 +60,8 @@ class Processing:
     duplicates: DuplicateFinder
     scratch: ScratchSpace
     settings: Settings
+    # Where a clip that reaches review gets its suggested intervals (review/suggestions).
+    jobs: JobQueue | None = None
 
 
 def _open_upload(session: Session, ctx: Processing, donation: Donation) -> list[str]:
@@ -271,6 +275,8 @@ def process_donation(ctx: Processing, donation_id: int) -> None:
         _record(ctx, session, donation, outcome)
         donation.video_key, donation.thumbnail_key = video_key, thumb_key
         transition(session, donation, DonationStatus.in_review)
+        if ctx.jobs is not None:
+            enqueue_suggestions(session, ctx.jobs, donation_id)
 
 
 def give_up_processing(ctx: Processing, donation_id: int, reason: str) -> None:

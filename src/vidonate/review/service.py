@@ -42,6 +42,7 @@ from vidonate.review import gold
 from vidonate.review.conflicts import conflicting_donor_ids, refuse_conflict
 from vidonate.review.consensus import ACCEPT, REJECT, Thresholds, WeightedVote, consensus
 from vidonate.review.gold import GoldServing
+from vidonate.review.intervals import recompute_verified
 from vidonate.rewards import badges, ledger
 
 __all__ = ["ACCEPT", "REJECT", "REJECT_REASONS", "GoldServing", "Thresholds"]
@@ -301,6 +302,8 @@ def _decide(session: Session, donation: Donation, reviewer: User, t: Thresholds)
         donation.category = Counter(v.category for v in counted).most_common(1)[0][0]
         donation.staged = Counter(v.staged for v in counted).most_common(1)[0][0]
         transition(session, donation, DonationStatus.accepted, actor_id=reviewer.id)
+        # The reviewers' intervals that agree become the clip's verified events.
+        recompute_verified(session, donation)
         credit = ledger.credit_accepted(session, donation)
         badges.award_for_acceptance(session, donation)
         badges.award_for_vote_outcome(session, donation)

@@ -104,6 +104,7 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
         return await _vidonate_error(request, InvalidRequest("invalid_request", problems))
 
     from vidonate.web.api import api_router
+    from vidonate.web.pages.review_intervals import router as review_intervals_router
     from vidonate.web.pages.rewards import router as rewards_pages_router
     from vidonate.web.pages.routes import router as pages_router
     from vidonate.web.pages.transparency import router as transparency_page_router
@@ -112,5 +113,6 @@ def create_app(rt: Runtime, *, run_worker: bool = True) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(pages_router)
     app.include_router(rewards_pages_router)
+    app.include_router(review_intervals_router)
     app.include_router(transparency_page_router)
     return app

@@ -13,6 +13,7 @@ from vidonate.web.api import (
     donations,
     gold,
     holds,
+    intervals,
     me,
     payouts,
     review,
@@ -27,7 +28,7 @@ from vidonate.web.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (
     auth, users, me, tokens, campaigns, cameras, uploads, donations, review, gold, rewards,
-    catalogue, payouts, holds, badges, stats, audit, transparency, detect,
+    catalogue, payouts, holds, badges, stats, audit, transparency, detect, intervals,
 ):  # fmt: skip
     api_router.include_router(module.router)
 

@@ -217,6 +217,7 @@ def export_download(user: CurrentUser, rt: RuntimeDep) -> Response:
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTMLResponse:
     from vidonate.review.service import next_for_review
+    from vidonate.web.pages.review_intervals import intervals_form
 
     # A write, though a GET: handing a clip out records the assignment (may_watch).
     with transaction(rt.sessions) as session:
@@ -225,7 +226,8 @@ def review_page(request: Request, reviewer: ReviewerUser, rt: RuntimeDep) -> HTM
         )
         campaign = session.get(Campaign, donation.campaign_id) if donation else None
         item = review_item(request, session, donation, campaign) if donation and campaign else None
-    return page(request, "review.html", user=reviewer, item=item)
+        marks = intervals_form(session, reviewer, donation.id) if item and donation else None
+    return page(request, "review.html", user=reviewer, item=item, marks=marks)
 
 
 @router.post("/review/{donation_id}")
