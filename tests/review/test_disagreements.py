@@ -64,3 +64,17 @@ def test_false_alarms_misses_and_label_mismatches_are_listed(
     assert [d["donation_id"] for d in json.loads(printed.stdout)] == sorted(found)
     table = CliRunner().invoke(app, ["review", "disagreements"])
     assert "3 clip(s) where model and reviewers disagree" in table.output
+
+
+def test_a_clip_the_model_ran_on_and_found_nothing_in_is_listed_as_missed(world: World) -> None:
+    model = model_record(world)
+    missed_entirely = _decided(world, model, THEFT, [], [(2, 6, THEFT)])
+    quiet_on_normal = _decided(world, model, NORMAL, [], [])
+    never_run = clip_given(world, "rita", "ravi", category=THEFT)
+    for reviewer in ("rita", "ravi"):
+        mark(world, reviewer, never_run, (2, 6, THEFT))
+        world.vote(reviewer, never_run, category=THEFT)
+    with transaction(world.rt.sessions) as s:
+        found = {d.donation_id: d for d in disagreements(s)}
+    assert sorted(found) == [missed_entirely], (quiet_on_normal, never_run)
+    assert [(v.start_s, v.end_s) for v in found[missed_entirely].misses] == [(2, 6)]

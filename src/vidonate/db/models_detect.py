@@ -8,6 +8,8 @@ event intervals people and models mark on donated clips.
   a donated clip, and releases carry them in the manifest.
 - ``IntervalSuggestion``: an interval the serving model found when the clip reached review,
   offered to reviewers as a suggestion, never counted as a verdict.
+- ``SuggestionRun``: that a model was run on a clip, and how many events it found, so that
+  a clip the model found nothing in is told apart from one it never saw.
 
 Intervals are seconds on the clip's own timeline. They are not donor content (no pixel of
 the clip is in them) but they describe it, so they go when the clip goes (cascade).
@@ -17,7 +19,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vidonate.db.models import Base, UTCDateTime, utcnow
@@ -93,4 +105,18 @@ class IntervalSuggestion(Base):
     end_s: Mapped[float] = mapped_column(Float)
     label: Mapped[str] = mapped_column(String(40))
     score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SuggestionRun(Base):
+    """The serving model ``model_id`` was run on a clip and found ``events`` events."""
+
+    __tablename__ = "suggestion_runs"
+    __table_args__ = (UniqueConstraint("donation_id", "model_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(
+        ForeignKey("donations.id", ondelete="CASCADE"), index=True
+    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("detector_models.id"), index=True)
+    events: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

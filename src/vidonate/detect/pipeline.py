@@ -42,6 +42,7 @@ from vidonate.storage import BlobStore
 from vidonate.storage.scratch import ScratchSpace
 
 if TYPE_CHECKING:
+    from vidonate.config import Settings
     from vidonate.db.models import DetectorModel
     from vidonate.detect.dataset import TrainingClip
     from vidonate.detect.infer import Detector
@@ -150,6 +151,20 @@ def cached_registered(
     """A registered model (detached) and the directory of its verified cached files."""
     model = _registered(pipeline.sessions, model_ref)
     return model, cached_model_files(pipeline.model_cache, pipeline.store, model)
+
+
+def detect_sandboxed(
+    pipeline: Pipeline, model_ref: str | int | None, video: Path, settings: Settings
+) -> tuple[int, list[dict[str, Any]]]:
+    """(model id, events as plain dicts) for an untrusted ``video``: the model's files from
+    the verified cache, decoding and detection in a sandboxed child under the upload
+    limits. What the detect endpoint and review suggestions both run."""
+    from vidonate.ingest.process import sandbox_limits
+    from vidonate.ingest.sandbox import run_sandboxed
+
+    found, model_dir = cached_registered(pipeline, model_ref)
+    limits = sandbox_limits(settings)
+    return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
 
 
 def load_detector(

@@ -11,8 +11,8 @@ consensus rule's temporal IoU (``MATCH_IOU``):
 
 A clip with any of these is listed: those are the clips worth training on next.
 
-Only clips with suggestions are compared: a model run that found nothing leaves no row,
-so a clip the model missed entirely is not told apart from one it never saw.
+Only clips the model was run on are compared (``SuggestionRun``); a run that found nothing
+is a run too, so a clip the model missed entirely is listed with its misses.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidonate.db.models import Donation, DonationStatus
-from vidonate.db.models_detect import IntervalSuggestion, VerifiedInterval
+from vidonate.db.models_detect import IntervalSuggestion, SuggestionRun, VerifiedInterval
 from vidonate.review.intervals import MATCH_IOU, temporal_iou, verified_for_training
 
 
@@ -61,8 +61,16 @@ def compare(
 
 
 def disagreements(session: Session) -> list[Disagreement]:
-    """Every verified, accepted clip with suggestions where model and reviewers disagree."""
-    suggested: dict[int, list[IntervalSuggestion]] = {}
+    """Every verified, accepted clip the model was run on where it and the reviewers
+    disagree."""
+    suggested: dict[int, list[IntervalSuggestion]] = {
+        donation_id: []
+        for donation_id in session.scalars(
+            select(SuggestionRun.donation_id)
+            .join(Donation, Donation.id == SuggestionRun.donation_id)
+            .where(Donation.status == DonationStatus.accepted)
+        )
+    }
     for s in session.scalars(
         select(IntervalSuggestion)
         .join(Donation, Donation.id == IntervalSuggestion.donation_id)

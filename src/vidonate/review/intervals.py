@@ -33,7 +33,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vidonate.db.models import Donation, DonationStatus, ReviewAssignment, ReviewVote, User
-from vidonate.db.models_detect import IntervalSuggestion, ReviewInterval, VerifiedInterval
+from vidonate.db.models_detect import (
+    IntervalSuggestion,
+    ReviewInterval,
+    SuggestionRun,
+    VerifiedInterval,
+)
 from vidonate.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vidonate.review.conflicts import refuse_conflict
 
@@ -418,6 +423,6 @@ def verified_for_training(
 
 def forget_intervals(session: Session, donation_id: int) -> None:
     """Everything marked on a clip goes with it (withdrawal): reviewers' intervals,
-    verified intervals and the model's suggestions."""
-    for table in (ReviewInterval, VerifiedInterval, IntervalSuggestion):
+    verified intervals, the model's suggestions and the record of its runs."""
+    for table in (ReviewInterval, VerifiedInterval, IntervalSuggestion, SuggestionRun):
         session.execute(delete(table).where(table.donation_id == donation_id))

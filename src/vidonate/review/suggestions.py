@@ -2,8 +2,8 @@
 
 When processing puts a clip in review it enqueues ``SUGGEST_JOB``. The job runs the
 served model (``detect.serving``) on the clip's redacted video exactly as the detect
-endpoint does (the model fetched into a job directory of the scratch space, detection in
-a sandboxed child under the upload limits) and stores each event it finds as an
+endpoint does (``detect.pipeline.detect_sandboxed``: the model from the verified cache,
+detection in a sandboxed child under the upload limits) and stores each event it finds as an
 ``IntervalSuggestion``, replacing the clip's earlier suggestions. Reviewers see them
 marked as suggestions and confirm, move or delete them (review/intervals.py); a
 suggestion is never a vote and never a verified interval.
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from vidonate.crypto.vault import ContentShredded
 from vidonate.db.engine import transaction
 from vidonate.db.models import Donation, DonationStatus
-from vidonate.db.models_detect import IntervalSuggestion
+from vidonate.db.models_detect import IntervalSuggestion, SuggestionRun
 from vidonate.donations.content import open_content
 from vidonate.errors import NotFound
 from vidonate.jobs.base import JobQueue
@@ -59,10 +59,8 @@ def suggest_intervals(ctx: Processing, donation_id: int) -> int | None:
 
 
 def _suggest(ctx: Processing, donation_id: int) -> int | None:
-    from vidonate.detect.pipeline import detect_events_in_child, fetch_registered
+    from vidonate.detect.pipeline import Pipeline, detect_sandboxed
     from vidonate.detect.serving import served_model_or_none
-    from vidonate.ingest.process import sandbox_limits
-    from vidonate.ingest.sandbox import run_sandboxed
 
     with ctx.scratch.job_dir(f"suggest-{donation_id}") as workdir:
         video = workdir / "video.mp4"
@@ -82,25 +80,18 @@ def _suggest(ctx: Processing, donation_id: int) -> int | None:
                 return None
         # Decrypted with no transaction open (on SQLite it would hold the write lock).
         _write(content.read(), video)
-        found, model_dir = fetch_registered(ctx.sessions, ctx.store, model_id, workdir / "model")
-        limits = sandbox_limits(ctx.settings)
-        events = run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
+        pipeline = Pipeline(ctx.sessions, ctx.vault, ctx.store, ctx.scratch)
+        found_id, events = detect_sandboxed(pipeline, model_id, video, ctx.settings)
     with transaction(ctx.sessions) as session:
-        return store_suggestions(session, donation_id, found.id, events)
+        return store_suggestions(session, donation_id, found_id, events)
 
 
 def _suggested_by(session: Session, donation_id: int, model_id: int) -> bool:
-    return (
-        session.scalar(
-            select(IntervalSuggestion.id)
-            .where(
-                IntervalSuggestion.donation_id == donation_id,
-                IntervalSuggestion.model_id == model_id,
-            )
-            .limit(1)
-        )
-        is not None
+    """Whether ``model_id`` has been run on the clip (whatever it found, nothing included)."""
+    run = select(SuggestionRun.id).where(
+        SuggestionRun.donation_id == donation_id, SuggestionRun.model_id == model_id
     )
+    return session.scalar(run.limit(1)) is not None
 
 
 def _write(chunks: Iterable[bytes], dest: Path) -> None:
@@ -131,6 +122,10 @@ def store_suggestions(
         if float(e["end"]) > max(0.0, float(e["start"]))
     ]
     session.add_all(rows)
+    # The run is recorded even when it found nothing: a clip the model missed entirely is
+    # then a disagreement (review/disagreements.py), not a clip it never saw.
+    session.execute(delete(SuggestionRun).where(SuggestionRun.donation_id == donation_id))
+    session.add(SuggestionRun(donation_id=donation_id, model_id=model_id, events=len(rows)))
     session.flush()
     return len(rows)
 

@@ -83,11 +83,6 @@ async def detect(
 
 
 def _detect_sandboxed(rt: RuntimeDep, model: str | None, video: Path) -> tuple[int, list[dict]]:
-    from vidonate.detect.pipeline import cached_registered, detect_events_in_child
-    from vidonate.ingest.process import sandbox_limits
-    from vidonate.ingest.sandbox import run_sandboxed
+    from vidonate.detect.pipeline import detect_sandboxed
 
-    # The model's files come from the verified cache (filled once), not the blob store.
-    found, model_dir = cached_registered(rt.pipeline(), model)
-    limits = sandbox_limits(rt.settings)
-    return found.id, run_sandboxed(detect_events_in_child, model_dir, video, limits=limits)
+    return detect_sandboxed(rt.pipeline(), model, video, rt.settings)

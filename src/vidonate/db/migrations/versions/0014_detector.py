@@ -1,5 +1,6 @@
 """the detector after training: model promotions (which model is served), reviewers'
-event intervals, the intervals they agree on, and the serving model's suggestions
+event intervals, the intervals they agree on, and the serving model's suggestions and
+runs
 
 Revision ID: 0014
 Revises: 0013
@@ -120,9 +121,31 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_review_intervals_reviewer_id"), ["reviewer_id"], unique=False
         )
+    op.create_table(
+        "suggestion_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("donation_id", sa.Integer(), nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["donation_id"], ["donations.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["model_id"], ["detector_models.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("donation_id", "model_id"),
+    )
+    with op.batch_alter_table("suggestion_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_suggestion_runs_donation_id"), ["donation_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_suggestion_runs_model_id"), ["model_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("suggestion_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_suggestion_runs_model_id"))
+        batch_op.drop_index(batch_op.f("ix_suggestion_runs_donation_id"))
+
+    op.drop_table("suggestion_runs")
     with op.batch_alter_table("review_intervals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_intervals_reviewer_id"))
         batch_op.drop_index(batch_op.f("ix_review_intervals_donation_id"))
