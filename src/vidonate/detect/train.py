@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
     validation_fraction: float = 0.15
-    threads: int | None = None  # per process; None: the cores this process may use
+    # Intra-op threads per process; None: the cores this process may use. The count is
+    # part of the result: float sums split over other thread counts round differently.
+    threads: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def epochs_for(self, frames: int) -> int:
@@ -125,6 +127,9 @@ class TrainedModel:
 Progress = Callable[[EpochProgress], None]
 # Largest difference in any probability between model.onnx and the trained network.
 _ONNX_TOLERANCE = 1e-4
+# onnxruntime threads while picking thresholds: fixed, so that the scores the choice rests
+# on (and so the thresholds) do not depend on the machine's core count.
+_CALIBRATION_THREADS = 1
 
 
 def train(
@@ -144,20 +149,49 @@ def train(
     config = config or TrainConfig()
     if epochs is not None:
         config = replace(config, epochs=epochs)
-    torch.set_num_threads(config.threads or _usable_cores())
-    training, validation = _training_and_validation(clips, validation, config, seed)
-    net = _new_network(seed)
-    result = fit(net, training, config, seed=seed, progress=progress)
-    return finish(
-        net,
-        training,
-        validation,
-        result,
-        config=config,
-        out_dir=Path(out_dir),
-        seed=seed,
-        world_size=1,
-    )
+    with deterministic_torch(config.threads or _usable_cores()) as determinism:
+        training, validation = _training_and_validation(clips, validation, config, seed)
+        net = _new_network(seed)
+        result = fit(net, training, config, seed=seed, progress=progress)
+        return finish(
+            net,
+            training,
+            validation,
+            result,
+            config=config,
+            out_dir=Path(out_dir),
+            seed=seed,
+            world_size=1,
+            determinism=determinism,
+        )
+
+
+@contextmanager
+def deterministic_torch(threads: int) -> Iterator[dict[str, Any]]:
+    """PyTorch pinned for one training: ``threads`` intra-op threads, one inter-op thread
+    where it can still be set, deterministic algorithms on; restored afterwards. Yields
+    the settings as they took effect, for the training record (a run is repeatable only
+    on the same thread count and the same CPU instruction set, see docs/detector.md)."""
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    # Only possible before the process's first parallel work; then it stays as it was
+    # (this network runs no inter-op parallel work either way).
+    with suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield {
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "deterministic_algorithms": True,
+            "onnxruntime_threads": _CALIBRATION_THREADS,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        }
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn)
+        torch.set_num_threads(previous_threads)
 
 
 def _training_and_validation(
@@ -342,6 +376,7 @@ def finish(
     out_dir: Path,
     seed: int,
     world_size: int,
+    determinism: dict[str, Any] | None = None,
 ) -> TrainedModel:
     """Export ``net``, pick the threshold on ``validation`` and write model.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -363,7 +398,9 @@ def finish(
         model=network.to_json(),
     )
     manifest.write(out_dir)  # provisional: calibration runs the deployed detector on it
-    decoder, validation_metrics = calibrate(Detector.load(out_dir), validation, manifest.decoder)
+    decoder, validation_metrics = calibrate(
+        Detector.load(out_dir, threads=_CALIBRATION_THREADS), validation, manifest.decoder
+    )
     manifest = manifest.model_copy(
         update={
             "decoder": decoder,
@@ -379,6 +416,7 @@ def finish(
                 "validation": validation_metrics,
                 "onnx_max_abs_diff": difference,
                 "torch": torch.__version__,
+                "determinism": determinism,
             },
         }
     )
@@ -418,61 +456,85 @@ def run(
     rank = int(os.environ.get("RANK", "0"))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
     config = TrainConfig(epochs=epochs)
-    torch.set_num_threads(max(1, _usable_cores() // local_world))
     if world_size > 1:
         dist.init_process_group("gloo")
     try:
-        held_out = load_features(validation_features) if validation_features else None
-        training, validation = _training_and_validation(
-            load_features(features), held_out, config, seed
-        )
-        net = _new_network(seed)
-        result = fit(
-            net,
-            training,
-            config,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            progress=progress if rank == 0 else None,
-        )
-        if world_size > 1:
-            # Batch-norm statistics are buffers DDP copies from rank 0 before each forward,
-            # so after the last one the ranks differ there; make them whole again.
-            for buffer in net.buffers():
-                dist.broadcast(buffer, src=0)
-        _rank_log(
-            out_dir,
-            rank,
-            {
-                "rank": rank,
-                "world_size": world_size,
-                "backend": dist.get_backend() if world_size > 1 else None,
-                "steps": result.steps,
-                "clips_seen": result.clips_seen,
-                "frames_seen": result.frames_seen,
-                "final_loss": result.final_loss,
-                "weights_sha256": weights_digest(net),
-            },
-        )
-        trained = None
-        if rank == 0:
-            trained = finish(
-                net,
-                training,
-                validation,
-                result,
-                config=config,
-                out_dir=out_dir,
+        with deterministic_torch(max(1, _usable_cores() // local_world)) as determinism:
+            return _run_rank(
+                features,
+                validation_features,
+                out_dir,
+                config,
                 seed=seed,
+                rank=rank,
                 world_size=world_size,
+                progress=progress,
+                determinism=determinism,
             )
-        if world_size > 1:
-            dist.barrier()
-        return trained
     finally:
         if world_size > 1:
             dist.destroy_process_group()
+
+
+def _run_rank(
+    features: Path,
+    validation_features: Path | None,
+    out_dir: Path,
+    config: TrainConfig,
+    *,
+    seed: int,
+    rank: int,
+    world_size: int,
+    progress: Progress | None,
+    determinism: dict[str, Any],
+) -> TrainedModel | None:
+    held_out = load_features(validation_features) if validation_features else None
+    training, validation = _training_and_validation(load_features(features), held_out, config, seed)
+    net = _new_network(seed)
+    result = fit(
+        net,
+        training,
+        config,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        progress=progress if rank == 0 else None,
+    )
+    if world_size > 1:
+        # Batch-norm statistics are buffers DDP copies from rank 0 before each forward,
+        # so after the last one the ranks differ there; make them whole again.
+        for buffer in net.buffers():
+            dist.broadcast(buffer, src=0)
+    _rank_log(
+        out_dir,
+        rank,
+        {
+            "rank": rank,
+            "world_size": world_size,
+            "backend": dist.get_backend() if world_size > 1 else None,
+            "steps": result.steps,
+            "clips_seen": result.clips_seen,
+            "frames_seen": result.frames_seen,
+            "final_loss": result.final_loss,
+            "weights_sha256": weights_digest(net),
+        },
+    )
+    trained = None
+    if rank == 0:
+        trained = finish(
+            net,
+            training,
+            validation,
+            result,
+            config=config,
+            out_dir=out_dir,
+            seed=seed,
+            world_size=world_size,
+            determinism=determinism,
+        )
+    if world_size > 1:
+        dist.barrier()
+    return trained
 
 
 @contextmanager
