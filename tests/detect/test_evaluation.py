@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from vidonate.detect import evaluation, evaluation_bootstrap
+from vidonate.detect import evaluation_bootstrap
 from vidonate.detect.evaluation import (
     CLASSES,
     NORMAL,

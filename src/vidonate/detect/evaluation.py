@@ -43,6 +43,7 @@ from vidonate.detect.evaluation_inputs import (
     CLASSES,
     CLIP_LABELS,
     DEFAULT_CONFIDENCE,
+    DEFAULT_ECE_BINS,
     DEFAULT_RESAMPLES,
     DEFAULT_STRICT_IOU,
     MAX_ROC_POINTS,
@@ -51,7 +52,9 @@ from vidonate.detect.evaluation_inputs import (
     Event,
 )
 from vidonate.detect.evaluation_metrics import (
+    clip_event_scores,
     event_overlaps,
+    expected_calibration_error,
     false_alarms,
     frame_labels,
     poisson_upper_bound,
@@ -71,6 +74,7 @@ from vidonate.detect.evaluation_results import (
     FrameAuc,
     MetricSet,
     Number,
+    Reliability,
     SubsetResult,
 )
 
@@ -78,6 +82,7 @@ __all__ = [
     "CLASSES",
     "CLIP_LABELS",
     "DEFAULT_CONFIDENCE",
+    "DEFAULT_ECE_BINS",
     "DEFAULT_RESAMPLES",
     "DEFAULT_STRICT_IOU",
     "MAX_ROC_POINTS",
@@ -96,13 +101,17 @@ __all__ = [
     "FrameAuc",
     "MetricSet",
     "Number",
+    "Reliability",
     "SubsetResult",
+    "clip_event_scores",
     "evaluate",
     "event_overlaps",
+    "expected_calibration_error",
     "false_alarms",
     "frame_labels",
     "poisson_upper_bound",
     "predicted_clip_label",
+    "reliability_of",
     "roc_auc",
     "roc_curve",
 ]
@@ -247,4 +256,22 @@ def _metric_set(
         events=events,
         frames=tuple(frame_aucs),
         false_alarms=false_alarms(clips, settings.confidence),
+        reliability=reliability_of(clips),
+    )
+
+
+def reliability_of(clips: Sequence[ClipResult], bins: int = DEFAULT_ECE_BINS) -> Reliability:
+    """The calibration error of the clips' peak event scores, after and before calibration."""
+    scores, outcomes = clip_event_scores(clips)
+    raw, raw_outcomes = clip_event_scores(clips, raw=True)
+    before = (
+        expected_calibration_error(raw, raw_outcomes, bins)
+        if all(c.raw_scores is not None for c in clips)
+        else math.nan
+    )
+    return Reliability(
+        ece=expected_calibration_error(scores, outcomes, bins),
+        ece_uncalibrated=before,
+        bins=bins,
+        pairs=int(scores.size),
     )

@@ -15,6 +15,8 @@ CLIP_LABELS = (*CLASSES, NORMAL)
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_STRICT_IOU = 0.3
+# Bins of the expected calibration error of clip-level event scores.
+DEFAULT_ECE_BINS = 10
 # A ROC curve keeps at most this many points for plotting; the AUC is computed exactly.
 MAX_ROC_POINTS = 500
 
@@ -56,6 +58,9 @@ class ClipResult:
     duration: float  # seconds
     staged: bool  # staged re-enactment (True) or real
     synthetic: bool  # made by vidonate's synthesizer (True) or donated
+    # The per-frame scores before score calibration, when the detector calibrates them
+    # (for the calibration error before and after); None: not known.
+    raw_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Coerce once here so every metric can rely on the shapes and dtypes.
@@ -73,6 +78,11 @@ class ClipResult:
         expected = (self.times.shape[0], len(CLASSES))
         if self.scores.shape != expected:
             raise ValueError(f"{where}: scores must have shape {expected}, got {self.scores.shape}")
+        if self.raw_scores is not None:
+            raw = np.asarray(self.raw_scores, dtype=np.float64)
+            object.__setattr__(self, "raw_scores", raw)
+            if raw.shape != expected or not np.isfinite(raw).all():
+                raise ValueError(f"{where}: raw_scores must be finite, of shape {expected}")
         if not (np.isfinite(self.times).all() and np.isfinite(self.scores).all()):
             raise ValueError(f"{where}: times and scores must be finite")
         if not (math.isfinite(self.duration) and self.duration >= 0):

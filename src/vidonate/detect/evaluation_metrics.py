@@ -11,6 +11,7 @@ from scipy.special import chdtri
 from vidonate.detect.evaluation_inputs import (
     CLASSES,
     DEFAULT_CONFIDENCE,
+    DEFAULT_ECE_BINS,
     NORMAL,
     ClipResult,
     Event,
@@ -175,3 +176,42 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(numerator.shape, np.nan)
     np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
+
+
+def expected_calibration_error(
+    confidences: np.ndarray, outcomes: np.ndarray, bins: int = DEFAULT_ECE_BINS
+) -> float:
+    """Expected calibration error: scores in ``bins`` equal-width bins over [0, 1], the gap
+    between each bin's mean score and its share of true outcomes, weighted by the bin's
+    share of the scores. 0 is perfect; NaN without scores."""
+    confidences = np.asarray(confidences, dtype=np.float64).ravel()
+    outcomes = np.asarray(outcomes, dtype=np.float64).ravel()
+    if confidences.size == 0:
+        return math.nan
+    which = np.minimum((np.clip(confidences, 0.0, 1.0) * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    score_sum = np.bincount(which, weights=confidences, minlength=bins)
+    outcome_sum = np.bincount(which, weights=outcomes, minlength=bins)
+    filled = count > 0
+    gaps = np.abs(score_sum[filled] - outcome_sum[filled])  # = count × |mean gap|
+    return float(gaps.sum() / confidences.size)
+
+
+def clip_event_scores(
+    clips: Sequence[ClipResult], *, raw: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, outcomes) over every (clip, event class) pair: the clip's peak per-frame
+    score of the class (``raw``: before score calibration), and whether the clip is of
+    that class. Pairs of clips without raw scores are left out when ``raw``."""
+    scores: list[np.ndarray] = []
+    outcomes: list[np.ndarray] = []
+    for clip in clips:
+        frames = clip.raw_scores if raw else clip.scores
+        if frames is None:
+            continue
+        peak = frames.max(axis=0) if len(frames) else np.zeros(len(CLASSES))
+        scores.append(peak)
+        outcomes.append(np.array([clip.label == label for label in CLASSES]))
+    if not scores:
+        return np.empty(0), np.empty(0, dtype=bool)
+    return np.concatenate(scores), np.concatenate(outcomes)

@@ -117,6 +117,19 @@ class FalseAlarms:
 
 
 @dataclass(frozen=True)
+class Reliability:
+    """How far clip-level event scores (a clip's peak score of a class) are from meaning
+    the chance that the clip is of that class: the expected calibration error over every
+    (clip, event class) pair, after the detector's score calibration and before it (NaN
+    when the raw scores were not kept). Point estimates, no interval."""
+
+    ece: Number
+    ece_uncalibrated: Number
+    bins: int
+    pairs: int
+
+
+@dataclass(frozen=True)
 class MetricSet:
     """Every metric on one set of clips."""
 
@@ -126,6 +139,7 @@ class MetricSet:
     events: EventLevel
     frames: tuple[FrameAuc, ...]  # in CLASSES order
     false_alarms: FalseAlarms
+    reliability: Reliability | None = None  # None in results written before it existed
 
     def auc(self, label: str) -> FrameAuc:
         return self.frames[CLASSES.index(label)]
@@ -179,6 +193,10 @@ class EvaluationResult:
                 "false_alarms_per_hour": alarms.per_hour,
                 "false_alarms_upper_per_hour": alarms.upper_per_hour,
                 "false_alarm_hours": alarms.hours,
+                "ece": overall.reliability.ece if overall.reliability else None,
+                "ece_uncalibrated": (
+                    overall.reliability.ece_uncalibrated if overall.reliability else None
+                ),
             }
         )
 

@@ -3,8 +3,9 @@
 ``Detector.load(model_dir)`` reads model.onnx and model.json. For a clip it decodes the
 small frames (:mod:`~vidonate.detect.features`), asks the motion gate where something
 moves, runs the network on those stretches only (long ones in overlapping windows, so
-memory stays flat and every scored frame has its full temporal context), and decodes the
-per-frame probabilities into events (:mod:`~vidonate.detect.events`).
+memory stays flat and every scored frame has its full temporal context), calibrates the
+probabilities per class (:class:`~vidonate.detect.calibrate.ScoreCalibration`, when
+model.json has one) and decodes them into events (:mod:`~vidonate.detect.events`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Detection:
 
     times: np.ndarray  # (T,) seconds
     scores: np.ndarray  # (T, len(CLASSES)) per-frame probability of each event class
+    raw_scores: np.ndarray  # the same before the model's score calibration
     events: tuple[Event, ...]
     duration: float
     gated_fraction: float  # share of frames the motion gate let through to the network
@@ -91,7 +93,13 @@ class Detector:
         probabilities[:, 0] = 1.0  # still stretches are normal activity
         for first, stop in spans:
             probabilities[first:stop] = self._score_span(clip.frames, first, stop)
-        scores = probabilities[:, self._columns]
+        raw_scores = probabilities[:, self._columns]
+        calibration = self.manifest.calibration
+        scores = (
+            calibration.apply(raw_scores, self.manifest.event_classes)
+            if calibration
+            else raw_scores
+        )
         events = decode_events(
             clip.times, scores, self.manifest.event_classes, decoder or self.decoder, fps=clip.fps
         )
@@ -99,6 +107,7 @@ class Detector:
         return Detection(
             times=clip.times,
             scores=scores,
+            raw_scores=raw_scores,
             events=tuple(events),
             duration=clip.duration,
             gated_fraction=gated / max(1, len(clip.frames)),

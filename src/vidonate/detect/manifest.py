@@ -1,8 +1,10 @@
 """model.json: everything besides the weights that inference needs, and how training went.
 
 Inference reads only this file and model.onnx; it never imports PyTorch. The file is the
-pydantic model below, dumped and validated as it stands (``threshold`` is written for
-people reading the file and ignored when read: the decoder holds it).
+pydantic model below, dumped and validated as it stands (``threshold`` and ``thresholds``
+are written for people reading the file and ignored when read: the decoder holds them).
+Files written before per-class thresholds and score calibration read as one threshold for
+every class and uncalibrated scores.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from vidonate.detect.calibrate import ScoreCalibration
 from vidonate.detect.events import DecoderConfig
 from vidonate.detect.gate import GateConfig
 
@@ -44,6 +47,7 @@ class ModelManifest(BaseModel):
     receptive_field: int  # frames one output depends on
     decoder: DecoderConfig
     gate: GateConfig
+    calibration: ScoreCalibration | None = None  # applied to the probabilities, per class
     model: dict[str, Any] = Field(default_factory=dict)  # the network's ModelConfig
     training: dict[str, Any] = Field(default_factory=dict)  # data, time, metrics
 
@@ -51,6 +55,12 @@ class ModelManifest(BaseModel):
     @property
     def threshold(self) -> float:
         return self.decoder.high
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each event class's opening threshold."""
+        return {label: self.decoder.high_for(label) for label in self.event_classes}
 
     @property
     def fps(self) -> float:

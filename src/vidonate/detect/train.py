@@ -77,6 +77,7 @@ class TrainConfig:
     # part of the result: float sums split over other thread counts round differently.
     threads: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    per_class_thresholds: bool = True  # one threshold per event class, or one for all
 
     def epochs_for(self, frames: int) -> int:
         if self.epochs is not None:
@@ -398,12 +399,16 @@ def finish(
         model=network.to_json(),
     )
     manifest.write(out_dir)  # provisional: calibration runs the deployed detector on it
-    decoder, validation_metrics = calibrate(
-        Detector.load(out_dir, threads=_CALIBRATION_THREADS), validation, manifest.decoder
+    calibration = calibrate(
+        Detector.load(out_dir, threads=_CALIBRATION_THREADS),
+        validation,
+        manifest.decoder,
+        per_class=config.per_class_thresholds,
     )
     manifest = manifest.model_copy(
         update={
-            "decoder": decoder,
+            "decoder": calibration.decoder,
+            "calibration": calibration.scores,
             "training": {
                 "seed": seed,
                 "world_size": world_size,
@@ -413,7 +418,7 @@ def finish(
                 "labels": _label_counts(training),
                 "frames": int(sum(len(c.features.frames) for c in training)),
                 **asdict(result),
-                "validation": validation_metrics,
+                "validation": calibration.metrics,
                 "onnx_max_abs_diff": difference,
                 "torch": torch.__version__,
                 "determinism": determinism,
