@@ -79,6 +79,11 @@ class ModelManifest(BaseModel):
         """The network encodes every n-th frame (models saved before the stride: every one)."""
         return int(self.model.get("frame_stride", 1))
 
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The evidence maps the network reads as a second input (none before they existed)."""
+        return tuple(self.model.get("evidence", ()))
+
     def write(self, model_dir: Path) -> Path:
         path = Path(model_dir) / MANIFEST_NAME
         path.write_text(self.model_dump_json(indent=2) + "\n")

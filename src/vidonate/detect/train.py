@@ -43,6 +43,7 @@ from vidonate.detect.calibrate import calibrate
 from vidonate.detect.dataset import TrainingClip, load_features, split_validation
 from vidonate.detect.evaluation import CLASSES
 from vidonate.detect.events import DecoderConfig, frame_targets
+from vidonate.detect.evidence import check_channels, evidence_maps
 from vidonate.detect.export import export_onnx, verify_onnx
 from vidonate.detect.gate import GateConfig
 from vidonate.detect.infer import Detector
@@ -78,6 +79,9 @@ class TrainConfig:
     threads: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     per_class_thresholds: bool = True  # one threshold per event class, or one for all
+    # Evidence maps the network reads besides the frames (detect.evidence); off until the
+    # leave-one-style-out bench shows what each adds.
+    evidence: tuple[str, ...] = ()
 
     def epochs_for(self, frames: int) -> int:
         if self.epochs is not None:
@@ -152,7 +156,7 @@ def train(
         config = replace(config, epochs=epochs)
     with deterministic_torch(config.threads or _usable_cores()) as determinism:
         training, validation = _training_and_validation(clips, validation, config, seed)
-        net = _new_network(seed)
+        net = _new_network(seed, config.evidence)
         result = fit(net, training, config, seed=seed, progress=progress)
         return finish(
             net,
@@ -206,9 +210,9 @@ def _training_and_validation(
     return split_validation(clips, config.validation_fraction, seed)
 
 
-def _new_network(seed: int) -> TheftNet:
+def _new_network(seed: int, evidence: Sequence[str] = ()) -> TheftNet:
     torch.manual_seed(seed)
-    return TheftNet(ModelConfig())
+    return TheftNet(ModelConfig(evidence=check_channels(evidence)))
 
 
 def _usable_cores() -> int:
@@ -282,6 +286,13 @@ def _collate(
     return frames.clamp_(0.0, 255.0), labels, mask
 
 
+def batch_evidence(frames: torch.Tensor, channels: Sequence[str]) -> torch.Tensor:
+    """Evidence maps ``(B, T, E, H, W)`` uint8 of a batch of (varied) frames, each clip's
+    computed on its frames as they will be at inference: rounded to uint8."""
+    as_bytes = frames.round().clamp(0, 255).to(torch.uint8).numpy()
+    return torch.from_numpy(np.stack([evidence_maps(clip, channels) for clip in as_bytes]))
+
+
 def fit(
     net: TheftNet,
     clips: Sequence[TrainingClip],
@@ -325,7 +336,10 @@ def fit(
         total, count = 0.0, 0
         for batch in _batches(order, lengths, config.batch_clips, rng):
             frames, labels, mask = _collate(augmenter, batch, rng)
-            logits = model(frames)
+            if net.config.evidence:
+                logits = model(frames, batch_evidence(frames, net.config.evidence))
+            else:
+                logits = model(frames)
             loss = F.cross_entropy(
                 logits[mask],
                 labels[mask],
@@ -451,6 +465,7 @@ def run(
     seed: int,
     progress: Progress | None = None,
     validation_features: Path | None = None,
+    evidence: Sequence[str] = (),
 ) -> TrainedModel | None:
     """Train from a feature cache; distributed when torchrun set WORLD_SIZE > 1. The
     threshold is picked on ``validation_features`` when given (see :func:`train`).
@@ -460,7 +475,7 @@ def run(
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
-    config = TrainConfig(epochs=epochs)
+    config = TrainConfig(epochs=epochs, evidence=check_channels(evidence))
     if world_size > 1:
         dist.init_process_group("gloo")
     try:
@@ -495,7 +510,7 @@ def _run_rank(
 ) -> TrainedModel | None:
     held_out = load_features(validation_features) if validation_features else None
     training, validation = _training_and_validation(load_features(features), held_out, config, seed)
-    net = _new_network(seed)
+    net = _new_network(seed, config.evidence)
     result = fit(
         net,
         training,
@@ -588,6 +603,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--validation", type=Path, default=None, help="cache of clips to pick the threshold on"
     )
+    parser.add_argument(
+        "--evidence",
+        default="",
+        help="comma-separated evidence maps the network reads (bg, removed, dwell)",
+    )
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     with epoch_bar(rank == 0) as progress:
@@ -598,6 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             progress=progress,
             validation_features=args.validation,
+            evidence=[name for name in args.evidence.split(",") if name],
         )
     if trained is not None:
         validation = trained.manifest.training.get("validation") or {}
