@@ -11,6 +11,7 @@ import torch
 from vidonate.detect.dataset import TrainingClip
 from vidonate.detect.evidence import EVIDENCE_CHANNELS, evidence_maps
 from vidonate.detect.export import EVIDENCE_INPUT_NAME, INPUT_NAME
+from vidonate.detect.manifest import ModelManifest
 from vidonate.detect.model import ExportedEvidenceTheftNet, ModelConfig, TheftNet
 from vidonate.detect.train import TrainConfig, batch_evidence, train
 
@@ -111,7 +112,7 @@ def test_a_model_with_evidence_trains_exports_and_detects(
                     validation=held_out[:3])  # fmt: skip
 
     assert trained.manifest.evidence == ("bg", "removed", "dwell")
-    assert trained.manifest.model["evidence"] == ["bg", "removed", "dwell"]
+    assert ModelManifest.read(tmp_path).evidence == ("bg", "removed", "dwell")
     assert trained.manifest.training["onnx_max_abs_diff"] < 1e-4
     detector = trained.detector()
     assert [i.name for i in detector.session.get_inputs()] == [INPUT_NAME, EVIDENCE_INPUT_NAME]
