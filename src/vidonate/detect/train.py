@@ -58,6 +58,7 @@ __all__ = [
     "fit",
     "main",
     "train",
+    "train_seeds",
 ]
 
 
@@ -197,6 +198,31 @@ def deterministic_torch(threads: int) -> Iterator[dict[str, Any]]:
     finally:
         torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn)
         torch.set_num_threads(previous_threads)
+
+
+def train_seeds(
+    clips: list[TrainingClip],
+    *,
+    out_root: Path,
+    seeds: Sequence[int],
+    config: TrainConfig | None = None,
+    validation: list[TrainingClip] | None = None,
+    progress: Progress | None = None,
+) -> list[TrainedModel]:
+    """One independent model per seed from the same extracted clips (decoded once, by the
+    caller), each in ``out_root``/seed-<S>; thresholds and score calibration are picked
+    on ``validation`` as in :func:`train`."""
+    return [
+        train(
+            clips,
+            out_dir=Path(out_root) / f"seed-{seed}",
+            seed=seed,
+            config=config,
+            validation=validation,
+            progress=progress,
+        )
+        for seed in seeds
+    ]
 
 
 def _training_and_validation(
