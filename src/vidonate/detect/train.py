@@ -124,7 +124,13 @@ class TrainedModel:
 
     @property
     def threshold(self) -> float:
+        """The single threshold the per-class search started from (see :attr:`thresholds`)."""
         return self.manifest.threshold
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each event class's opening threshold, as the decoder uses them."""
+        return self.manifest.thresholds
 
     def detector(self) -> Detector:
         return Detector.load(self.model_dir)
@@ -653,6 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {
                     "model_dir": str(trained.model_dir),
                     "threshold": trained.threshold,
+                    "thresholds": trained.thresholds,
                     "validation": validation,
                 }
             )
