@@ -20,10 +20,9 @@ import onnxruntime as ort
 from vidonate.detect.evaluation import CLASSES, Event
 from vidonate.detect.events import DecoderConfig, decode_events
 from vidonate.detect.evidence import evidence_maps
-from vidonate.detect.export import EVIDENCE_INPUT_NAME, INPUT_NAME
 from vidonate.detect.features import ClipFeatures, extract_features
 from vidonate.detect.gate import active_spans
-from vidonate.detect.manifest import ONNX_NAME, ModelManifest
+from vidonate.detect.manifest import EVIDENCE_INPUT_NAME, INPUT_NAME, ONNX_NAME, ModelManifest
 
 # Frames the network scores per window; a window also carries the receptive field's
 # context on both sides. 2 minutes at 10 fps: ~6 MB of input, well past the context.

@@ -21,6 +21,9 @@ from vidonate.detect.gate import GateConfig
 MANIFEST_FORMAT: Literal[1] = 1
 ONNX_NAME = "model.onnx"
 MANIFEST_NAME = "model.json"
+# model.onnx's inputs: uint8 frames, and uint8 evidence maps in models that read them.
+INPUT_NAME = "frames"
+EVIDENCE_INPUT_NAME = "evidence"
 
 
 class ModelFeatures(BaseModel):
