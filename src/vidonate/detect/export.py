@@ -15,10 +15,11 @@ import torch
 from torch import nn
 
 from vidonate.detect.evidence import evidence_maps
-# The input names live in manifest.py, which inference imports without PyTorch.
 from vidonate.detect.manifest import EVIDENCE_INPUT_NAME, INPUT_NAME
 from vidonate.detect.model import ExportedEvidenceTheftNet, ExportedTheftNet, TheftNet
 
+# INPUT_NAME and EVIDENCE_INPUT_NAME live in manifest.py, which inference imports without
+# PyTorch.
 OUTPUT_NAME = "probabilities"
 OPSET = 18
 
