@@ -9,8 +9,8 @@ every rank loads the same feature cache (:func:`~vidonate.detect.dataset.save_fe
 draws the same validation split and the same shuffles, trains on its own share of each
 epoch's clips, and DDP averages the gradients, so all ranks hold the same weights
 throughout. Each rank then writes ``train_log/rank<R>.json`` (what it saw, a digest of its
-weights); rank 0 exports model.onnx, picks the threshold on the validation clips and
-writes model.json. Both paths run :func:`fit` and :func:`finish`.
+weights); rank 0 exports model.onnx, calibrates the scores and picks a threshold per
+class on the validation clips, and writes model.json. Both paths run :func:`fit` and :func:`finish`.
 """
 
 from __future__ import annotations
@@ -425,7 +425,8 @@ def finish(
     world_size: int,
     determinism: dict[str, Any] | None = None,
 ) -> TrainedModel:
-    """Export ``net``, pick the threshold on ``validation`` and write model.json."""
+    """Export ``net``, calibrate its scores and pick per-class thresholds on
+    ``validation``, and write model.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(net, out_dir / ONNX_NAME)
     sample = (validation or training)[0].features.frames
