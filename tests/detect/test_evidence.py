@@ -119,3 +119,8 @@ def test_a_model_with_evidence_trains_exports_and_detects(
     detection = detector.analyse(held_out[0].features)
     assert detection.scores.shape == (len(held_out[0].features.frames), 2)
     assert np.isfinite(detection.scores).all()
+
+
+def test_evidence_is_off_and_thresholds_per_class_by_default() -> None:
+    assert TrainConfig().evidence == () and ModelConfig().evidence == ()
+    assert TrainConfig().per_class_thresholds is True
