@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from vidonate.detect import evaluation
+from vidonate.detect import evaluation_bootstrap
 from vidonate.detect.evaluation import (
     CLASSES,
     NORMAL,
@@ -298,7 +298,7 @@ def test_the_pair_matrix_and_the_frame_walk_give_the_same_aucs(
     if decimals is not None:
         clips = [replace(clip, scores=np.round(clip.scores, decimals)) for clip in clips]
     by_pairs = evaluate(clips, resamples=50, seed=1)
-    monkeypatch.setattr(evaluation, "_AUC_PAIR_CELLS", 0)
+    monkeypatch.setattr(evaluation_bootstrap, "_AUC_PAIR_CELLS", 0)
     by_frames = evaluate(clips, resamples=50, seed=1)
     for a, b in zip(by_pairs.overall.frames, by_frames.overall.frames, strict=True):
         assert (a.auc.value, a.auc.low, a.auc.high) == pytest.approx(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from vidonate.detect.calibrate import ScoreCalibration
 from vidonate.detect.events import DecoderConfig
 from vidonate.detect.gate import GateConfig
 from vidonate.detect.manifest import MANIFEST_NAME, ModelFeatures, ModelManifest
@@ -54,7 +55,36 @@ def test_writing_gives_back_the_same_file_contents(tmp_path: Path) -> None:
     out = tmp_path / "again"
     out.mkdir()
     manifest.write(out)
-    assert json.loads((out / MANIFEST_NAME).read_text()) == SAVED_BEFORE
+    written = json.loads((out / MANIFEST_NAME).read_text())
+    # What this version adds: no score calibration, one threshold for every class.
+    assert written.pop("calibration") is None
+    assert written["decoder"].pop("class_high") is None
+    assert written.pop("thresholds") == {"package_theft": 0.55, "car_door_tampering": 0.55}
+    assert written == SAVED_BEFORE
+
+
+def test_per_class_thresholds_and_score_calibration_round_trip(tmp_path: Path) -> None:
+    decoder = (
+        DecoderConfig()
+        .with_threshold(0.6)
+        .with_class_thresholds({"package_theft": 0.8, "car_door_tampering": 0.4})
+    )
+    manifest = ModelManifest(
+        classes=("normal_activity", "package_theft", "car_door_tampering"),
+        event_classes=("package_theft", "car_door_tampering"),
+        features=ModelFeatures(fps=10.0, width=96, height=54),
+        receptive_field=31,
+        decoder=decoder,
+        gate=GateConfig(),
+        calibration=ScoreCalibration({"package_theft": 0.5, "car_door_tampering": 2.0}),
+    )
+    manifest.write(tmp_path)
+    again = ModelManifest.read(tmp_path)
+    assert again == manifest
+    assert again.thresholds == {"package_theft": 0.8, "car_door_tampering": 0.4}
+    assert again.decoder.low_for("car_door_tampering") == pytest.approx(0.2)
+    assert again.calibration is not None
+    assert again.calibration.temperatures["car_door_tampering"] == 2.0
 
 
 def test_a_new_manifest_round_trips(tmp_path: Path) -> None:

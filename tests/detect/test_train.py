@@ -9,9 +9,11 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from vidonate.detect.calibrate import calibrate_model
 from vidonate.detect.dataset import TrainingClip
 from vidonate.detect.evaluation import CLASSES, roc_auc
 from vidonate.detect.export import INPUT_NAME, export_onnx, verify_onnx
+from vidonate.detect.manifest import ModelManifest
 from vidonate.detect.model import MODEL_CLASSES, ModelConfig, TheftNet
 from vidonate.detect.train import TrainConfig, TrainedModel, fit, train, weights_digest
 
@@ -112,3 +114,25 @@ def test_the_threshold_is_picked_on_given_validation_clips(
     assert record["validation_clips"] == len(held_out)
     assert record["validation"]["clips"] == len(held_out)
     assert record["validation"]["threshold"] == trained.threshold
+    # One threshold per event class, and the scores calibrated, on the same clips.
+    assert record["validation"]["thresholds"] == trained.manifest.thresholds
+    assert set(trained.manifest.thresholds) == set(CLASSES)
+    calibration = trained.manifest.calibration
+    assert calibration is not None and set(calibration.temperatures) == set(CLASSES)
+    assert record["validation"]["temperatures"] == calibration.temperatures
+    assert 0.0 <= record["validation"]["ece"] <= 1.0
+    assert 0.0 <= record["validation"]["ece_uncalibrated"] <= 1.0
+
+
+def test_a_model_is_recalibrated_on_other_clips(
+    tmp_path: Path, training_split: list[TrainingClip], held_out: list[TrainingClip]
+) -> None:
+    """Thresholds and temperatures can be picked again on clips training never saw (held-out
+    styles), without retraining; a single threshold for every class when asked."""
+    trained = train(training_split[:6], out_dir=tmp_path, epochs=1, validation=held_out[:3])
+    result = calibrate_model(tmp_path, held_out, per_class=False)
+    manifest = ModelManifest.read(tmp_path)
+    assert manifest.decoder == result.decoder and manifest.decoder.class_high is None
+    assert manifest.calibration == result.scores
+    assert manifest.training["recalibration"]["clips"] == len(held_out)
+    assert manifest.training["validation"] == trained.manifest.training["validation"]

@@ -2,15 +2,15 @@
 
 Per event class: smooth the curve with a short moving average (one jittery frame must not
 open or split an event), then hysteresis — an event opens where the curve rises above
-``high`` and lasts while it stays above ``low`` — then gaps shorter than ``merge_gap_s``
-are closed, and what is still shorter than ``min_duration_s`` is dropped. Where events of
-different classes overlap for most of the shorter one, only the higher-scoring one stays:
-one person at one moment does one thing.
+the class's ``high`` and lasts while it stays above its ``low`` — then gaps shorter than
+``merge_gap_s`` are closed, and what is still shorter than ``min_duration_s`` is dropped.
+Where events of different classes overlap for most of the shorter one, only the
+higher-scoring one stays: one person at one moment does one thing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,17 +24,37 @@ _CROSS_CLASS_OVERLAP = 0.5
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    """Thresholds and durations of the event decoder; stored in model.json."""
+    """Thresholds and durations of the event decoder; stored in model.json.
+
+    ``class_high`` holds an opening threshold per event class (picked per class on
+    validation clips); a class it does not name, and every class of a model saved before
+    it existed, opens at ``high``. Each class closes at the same fraction of its opening
+    threshold as ``low`` is of ``high``.
+    """
 
     high: float = 0.6
     low: float = 0.3
     smooth_s: float = 0.5
     min_duration_s: float = 1.0
     merge_gap_s: float = 1.5
+    class_high: dict[str, float] | None = None
 
     def with_threshold(self, high: float) -> DecoderConfig:
-        """The same decoder at another opening threshold, closing at half of it."""
-        return replace(self, high=high, low=high / 2)
+        """The same decoder at one opening threshold for every class, closing at half of it."""
+        return replace(self, high=high, low=high / 2, class_high=None)
+
+    def with_class_thresholds(self, thresholds: Mapping[str, float]) -> DecoderConfig:
+        """The same decoder with these per-class opening thresholds."""
+        return replace(self, class_high={k: float(v) for k, v in sorted(thresholds.items())})
+
+    def high_for(self, label: str) -> float:
+        """The opening threshold of class ``label``."""
+        return (self.class_high or {}).get(label, self.high)
+
+    def low_for(self, label: str) -> float:
+        """The closing threshold of class ``label``."""
+        high = self.high_for(label)
+        return self.low * high / self.high if self.high > 0 else self.low
 
 
 def smooth(curve: np.ndarray, window: int) -> np.ndarray:
@@ -88,7 +108,8 @@ def decode_events(
     events: list[Event] = []
     for column, label in enumerate(classes):
         curve = smooth(scores[:, column], window)
-        for first, last in _merge(hysteresis_runs(curve, config.high, config.low), max_gap):
+        runs = hysteresis_runs(curve, config.high_for(label), config.low_for(label))
+        for first, last in _merge(runs, max_gap):
             start, end = float(times[first]), float(times[last]) + 1.0 / fps
             if end - start + 1e-9 < config.min_duration_s:
                 continue

@@ -3,8 +3,9 @@
 ``Detector.load(model_dir)`` reads model.onnx and model.json. For a clip it decodes the
 small frames (:mod:`~vidonate.detect.features`), asks the motion gate where something
 moves, runs the network on those stretches only (long ones in overlapping windows, so
-memory stays flat and every scored frame has its full temporal context), and decodes the
-per-frame probabilities into events (:mod:`~vidonate.detect.events`).
+memory stays flat and every scored frame has its full temporal context), calibrates the
+probabilities per class (:class:`~vidonate.detect.calibrate.ScoreCalibration`, when
+model.json has one) and decodes them into events (:mod:`~vidonate.detect.events`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import onnxruntime as ort
 
 from vidonate.detect.evaluation import CLASSES, Event
 from vidonate.detect.events import DecoderConfig, decode_events
+from vidonate.detect.evidence import evidence_maps
 from vidonate.detect.features import ClipFeatures, extract_features
 from vidonate.detect.gate import active_spans
-from vidonate.detect.manifest import ONNX_NAME, ModelManifest
+from vidonate.detect.manifest import EVIDENCE_INPUT_NAME, INPUT_NAME, ONNX_NAME, ModelManifest
 
 # Frames the network scores per window; a window also carries the receptive field's
 # context on both sides. 2 minutes at 10 fps: ~6 MB of input, well past the context.
@@ -33,6 +35,7 @@ class Detection:
 
     times: np.ndarray  # (T,) seconds
     scores: np.ndarray  # (T, len(CLASSES)) per-frame probability of each event class
+    raw_scores: np.ndarray  # the same before the model's score calibration
     events: tuple[Event, ...]
     duration: float
     gated_fraction: float  # share of frames the motion gate let through to the network
@@ -46,7 +49,10 @@ class Detector:
             raise ValueError(f"model scores {manifest.event_classes}, evaluation wants {CLASSES}")
         self.session = session
         self.manifest = manifest
-        self._input = session.get_inputs()[0].name
+        names = [item.name for item in session.get_inputs()]
+        wanted = [INPUT_NAME, EVIDENCE_INPUT_NAME] if manifest.evidence else [INPUT_NAME]
+        if names != wanted:
+            raise ValueError(f"model.onnx takes {names}, model.json describes {wanted}")
         self._columns = [manifest.classes.index(label) for label in manifest.event_classes]
 
     @classmethod
@@ -89,9 +95,18 @@ class Detector:
         spans = active_spans(clip.frames, clip.fps, self.manifest.gate)
         probabilities = np.zeros((len(clip.frames), len(self.manifest.classes)), np.float32)
         probabilities[:, 0] = 1.0  # still stretches are normal activity
+        # Evidence of the whole clip, as training computes it: a running background has a
+        # history, so a window's evidence is a slice of the clip's, not its own.
+        evidence = evidence_maps(clip.frames, self.manifest.evidence) if spans else None
         for first, stop in spans:
-            probabilities[first:stop] = self._score_span(clip.frames, first, stop)
-        scores = probabilities[:, self._columns]
+            probabilities[first:stop] = self._score_span(clip.frames, evidence, first, stop)
+        raw_scores = probabilities[:, self._columns]
+        calibration = self.manifest.calibration
+        scores = (
+            calibration.apply(raw_scores, self.manifest.event_classes)
+            if calibration
+            else raw_scores
+        )
         events = decode_events(
             clip.times, scores, self.manifest.event_classes, decoder or self.decoder, fps=clip.fps
         )
@@ -99,6 +114,7 @@ class Detector:
         return Detection(
             times=clip.times,
             scores=scores,
+            raw_scores=raw_scores,
             events=tuple(events),
             duration=clip.duration,
             gated_fraction=gated / max(1, len(clip.frames)),
@@ -113,7 +129,9 @@ class Detector:
         """The events in ``video``, sorted by start time."""
         return list(self.analyse(video).events)
 
-    def _score_span(self, frames: np.ndarray, first: int, stop: int) -> np.ndarray:
+    def _score_span(
+        self, frames: np.ndarray, evidence: np.ndarray | None, first: int, stop: int
+    ) -> np.ndarray:
         """Probabilities for frames ``[first, stop)``: windows of _WINDOW_FRAMES, each run
         with half a receptive field of real frames around it (clipped to the span)."""
         # Windows start a whole number of encoder strides after ``first`` (the window and the
@@ -126,7 +144,9 @@ class Detector:
         for start in range(first, stop, size):
             end = min(start + size, stop)
             lo, hi = max(first, start - context), min(stop, end + context)
-            window = np.ascontiguousarray(frames[lo:hi][None])
-            result = self.session.run(None, {self._input: window})[0][0]
+            feed = {INPUT_NAME: np.ascontiguousarray(frames[lo:hi][None])}
+            if self.manifest.evidence and evidence is not None:
+                feed[EVIDENCE_INPUT_NAME] = np.ascontiguousarray(evidence[lo:hi][None])
+            result = self.session.run(None, feed)[0][0]
             out[start - first : end - first] = result[start - lo : end - lo]
         return out

@@ -1,8 +1,10 @@
 """model.json: everything besides the weights that inference needs, and how training went.
 
 Inference reads only this file and model.onnx; it never imports PyTorch. The file is the
-pydantic model below, dumped and validated as it stands (``threshold`` is written for
-people reading the file and ignored when read: the decoder holds it).
+pydantic model below, dumped and validated as it stands (``threshold`` and ``thresholds``
+are written for people reading the file and ignored when read: the decoder holds them).
+Files written before per-class thresholds and score calibration read as one threshold for
+every class and uncalibrated scores.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from vidonate.detect.calibrate import ScoreCalibration
 from vidonate.detect.events import DecoderConfig
 from vidonate.detect.gate import GateConfig
 
 MANIFEST_FORMAT: Literal[1] = 1
 ONNX_NAME = "model.onnx"
 MANIFEST_NAME = "model.json"
+# model.onnx's inputs: uint8 frames, and uint8 evidence maps in models that read them.
+INPUT_NAME = "frames"
+EVIDENCE_INPUT_NAME = "evidence"
 
 
 class ModelFeatures(BaseModel):
@@ -44,6 +50,7 @@ class ModelManifest(BaseModel):
     receptive_field: int  # frames one output depends on
     decoder: DecoderConfig
     gate: GateConfig
+    calibration: ScoreCalibration | None = None  # applied to the probabilities, per class
     model: dict[str, Any] = Field(default_factory=dict)  # the network's ModelConfig
     training: dict[str, Any] = Field(default_factory=dict)  # data, time, metrics
 
@@ -51,6 +58,12 @@ class ModelManifest(BaseModel):
     @property
     def threshold(self) -> float:
         return self.decoder.high
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each event class's opening threshold."""
+        return {label: self.decoder.high_for(label) for label in self.event_classes}
 
     @property
     def fps(self) -> float:
@@ -68,6 +81,11 @@ class ModelManifest(BaseModel):
     def frame_stride(self) -> int:
         """The network encodes every n-th frame (models saved before the stride: every one)."""
         return int(self.model.get("frame_stride", 1))
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The evidence maps the network reads as a second input (none before they existed)."""
+        return tuple(self.model.get("evidence", ()))
 
     def write(self, model_dir: Path) -> Path:
         path = Path(model_dir) / MANIFEST_NAME

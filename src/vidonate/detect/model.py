@@ -12,6 +12,11 @@ reads the embeddings in time: with dilations 1…32 at five steps a second every
 after they leave (theft), or the reverse (a delivery). The head gives logits per step,
 held for the frame after it too, so the output has one row per input frame.
 
+With ``ModelConfig.evidence`` (off by default) the encoder also reads behaviour-level
+evidence maps (:mod:`~vidonate.detect.evidence`: foreground, a lasting change where a person
+was, dwell), one more image channel each, given as a second input computed outside the
+network from the same frames.
+
 Everything is convolutional in time, so one exported graph serves clips of any length.
 """
 
@@ -43,13 +48,15 @@ class ModelConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
     dropout: float = 0.1
     classes: tuple[str, ...] = field(default=MODEL_CLASSES)
+    # Evidence maps (detect.evidence.EVIDENCE_CHANNELS) read as extra image channels.
+    evidence: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelConfig:
-        tuples = {"encoder_channels", "dilations", "classes"}
+        tuples = {"encoder_channels", "dilations", "classes", "evidence"}
         # Models saved before the stride existed encoded every frame (as ModelManifest says).
         data = {"frame_stride": 1, **data}
         fields: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
@@ -70,7 +77,7 @@ class FrameEncoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        channels_in = 3
+        channels_in = 3 + len(config.evidence)
         for channels_out in config.encoder_channels:
             layers += [
                 nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1, bias=False),
@@ -114,10 +121,13 @@ class TheftNet(nn.Module):
         )
         self.head = nn.Conv1d(config.temporal_channels, len(config.classes), 1)
 
-    def frame_channels(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, T, H, W) -> (B*S, 3, H, W) for the S frames the encoder looks at (every
-        ``frame_stride``-th): centred luma, recent motion, lasting change. Motion is still
-        the difference with the frame just before, encoded or not."""
+    def frame_channels(
+        self, frames: torch.Tensor, evidence: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, T, H, W) -> (B*S, 3 + E, H, W) for the S frames the encoder looks at (every
+        ``frame_stride``-th): centred luma, recent motion, lasting change, then the E
+        evidence maps ``(B, T, E, H, W)`` (0..255) of those frames. Motion is still the
+        difference with the frame just before, encoded or not."""
         steps = torch.arange(0, frames.shape[1], self.config.frame_stride, device=frames.device)
         x = frames[:, steps] / 255.0
         previous = frames[:, torch.clamp(steps - 1, min=0)] / 255.0
@@ -126,11 +136,16 @@ class TheftNet(nn.Module):
         motion = (x - previous) * 4.0
         change = (x - earlier) * 2.0
         luma = x - x.mean(dim=(2, 3), keepdim=True)
-        return torch.stack([luma, motion, change], dim=2).flatten(0, 1)
+        channels = torch.stack([luma, motion, change], dim=2)
+        if self.config.evidence:
+            if evidence is None:
+                raise ValueError(f"the network reads evidence {self.config.evidence}")
+            channels = torch.cat([channels, evidence[:, steps].float() / 255.0], dim=2)
+        return channels.flatten(0, 1)
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, evidence: torch.Tensor | None = None) -> torch.Tensor:
         batch, steps = frames.shape[0], frames.shape[1]
-        encoded = self.encoder(self.frame_channels(frames))
+        encoded = self.encoder(self.frame_channels(frames, evidence))
         sequence = encoded.reshape(batch, -1, self.config.embedding).transpose(1, 2)
         logits = self.head(self.temporal(F.relu(self.lift(sequence))))
         # Each step's output is held for the frames up to the next encoded one.
@@ -147,3 +162,15 @@ class ExportedTheftNet(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.net(frames.float()), dim=-1)
+
+
+class ExportedEvidenceTheftNet(nn.Module):
+    """model.onnx of a network that reads evidence: uint8 frames ``(B, T, H, W)`` and uint8
+    evidence ``(B, T, E, H, W)`` -> probabilities ``(B, T, C)``."""
+
+    def __init__(self, net: TheftNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, frames: torch.Tensor, evidence: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(frames.float(), evidence), dim=-1)

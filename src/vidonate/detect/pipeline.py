@@ -333,7 +333,7 @@ def evaluate_release(
         release={"version": reader.release_version, "split": split,
                  "unreadable_clips_skipped": len(reader.skipped),
                  "real_normal_footage": [p.name for p in footage]},
-        threshold=detector.manifest.threshold,
+        threshold=detector.manifest.thresholds,
     )  # fmt: skip
     with transaction(pipeline.sessions) as session:
         from vidonate.db.models import DetectorModel
@@ -352,13 +352,14 @@ def _clip_result(detector: Detector, video: Path, row: dict[str, Any] | None) ->
         return ClipResult(
             clip_id=video.name, label="normal_activity", truth=(), detected=detection.events,
             times=detection.times, scores=detection.scores, duration=detection.duration,
-            staged=False, synthetic=False,
+            staged=False, synthetic=False, raw_scores=detection.raw_scores,
         )  # fmt: skip
     return ClipResult(
         clip_id=str(row["id"]), label=row["label"],
         truth=truth_events(row, detection.duration), detected=detection.events,
         times=detection.times, scores=detection.scores, duration=detection.duration,
         staged=bool(row["staged"]), synthetic=bool(row["synthetic"]),
+        raw_scores=detection.raw_scores,
     )  # fmt: skip
 
 

@@ -66,7 +66,7 @@ def write_report(
     title: str,
     model: dict[str, Any],
     release: dict[str, Any],
-    threshold: float,
+    threshold: float | dict[str, float],
 ) -> ReportFiles:
     """Write ``report.md``, ``report.json`` and the PNG charts into ``out_dir``.
 
@@ -105,12 +105,14 @@ def report_document(
     title: str,
     model: dict[str, Any],
     release: dict[str, Any],
-    threshold: float,
+    threshold: float | dict[str, float],
 ) -> dict[str, Any]:
     """What ``report.json`` holds; ``document["evaluation"]`` is ``result.to_dict()``."""
     return {
         "title": title,
         "threshold": threshold,
+        "ece": result.headline()["ece"],
+        "ece_uncalibrated": result.headline()["ece_uncalibrated"],
         "model": model,
         "release": release,
         "definitions": definitions(result),
@@ -272,7 +274,7 @@ def render_markdown(
     title: str,
     model: dict[str, Any],
     release: dict[str, Any],
-    threshold: float,
+    threshold: float | dict[str, float],
 ) -> str:
     overall = result.overall
     lines = [f"# {_inline(title)}", ""]
@@ -281,8 +283,8 @@ def render_markdown(
     lines += _mapping_list("Model", model)
     lines += _mapping_list("Release", release)
     lines += [
-        f"- **Threshold**: {threshold:g} (the detected events evaluated here are the "
-        "detector's output at this threshold)",
+        f"- **Threshold**: {_thresholds(threshold)} (the detected events evaluated here are "
+        "the detector's output at this threshold)",
         f"- **Bootstrap**: {result.bootstrap.resamples} resamples of clips, seed "
         f"{result.bootstrap.seed}, {100 * result.bootstrap.confidence:g} % percentile "
         "intervals",
@@ -317,6 +319,8 @@ def render_markdown(
     lines += [
         "",
         f"**Macro-F1**: {_estimate(overall.clip_level.macro_f1)}",
+        "",
+        reliability_sentence(overall),
         "",
         "Confusion matrix (rows: ground truth, columns: predicted):",
         "",
@@ -364,6 +368,29 @@ def render_markdown(
             "",
         ]
     return "\n".join(lines)
+
+
+def reliability_sentence(metrics: MetricSet) -> str:
+    """The calibration error of clip-level event scores, after and before calibration."""
+    reliability = metrics.reliability
+    if reliability is None or reliability.pairs == 0:
+        return "**Calibration error (ECE)**: not computed."
+    before = (
+        f", {_number(reliability.ece_uncalibrated)} before it"
+        if not math.isnan(reliability.ece_uncalibrated)
+        else ""
+    )
+    return (
+        f"**Calibration error (ECE)** of clip-level event scores (each clip's peak score of "
+        f"each class, {reliability.pairs} pairs, {reliability.bins} bins): "
+        f"{_number(reliability.ece)} after the detector's score calibration{before}."
+    )
+
+
+def _thresholds(threshold: float | dict[str, float]) -> str:
+    if isinstance(threshold, dict):
+        return ", ".join(f"{label} {value:g}" for label, value in threshold.items())
+    return f"{threshold:g}"
 
 
 def _clip_table(metrics: MetricSet) -> list[str]:

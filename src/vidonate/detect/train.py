@@ -9,8 +9,8 @@ every rank loads the same feature cache (:func:`~vidonate.detect.dataset.save_fe
 draws the same validation split and the same shuffles, trains on its own share of each
 epoch's clips, and DDP averages the gradients, so all ranks hold the same weights
 throughout. Each rank then writes ``train_log/rank<R>.json`` (what it saw, a digest of its
-weights); rank 0 exports model.onnx, picks the threshold on the validation clips and
-writes model.json. Both paths run :func:`fit` and :func:`finish`.
+weights); rank 0 exports model.onnx, calibrates the scores and picks a threshold per
+class on the validation clips, and writes model.json. Both paths run :func:`fit` and :func:`finish`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from vidonate.detect.calibrate import calibrate
 from vidonate.detect.dataset import TrainingClip, load_features, split_validation
 from vidonate.detect.evaluation import CLASSES
 from vidonate.detect.events import DecoderConfig, frame_targets
+from vidonate.detect.evidence import check_channels, evidence_maps
 from vidonate.detect.export import export_onnx, verify_onnx
 from vidonate.detect.gate import GateConfig
 from vidonate.detect.infer import Detector
@@ -57,6 +58,7 @@ __all__ = [
     "fit",
     "main",
     "train",
+    "train_seeds",
 ]
 
 
@@ -73,8 +75,14 @@ class TrainConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
     validation_fraction: float = 0.15
-    threads: int | None = None  # per process; None: the cores this process may use
+    # Intra-op threads per process; None: the cores this process may use. The count is
+    # part of the result: float sums split over other thread counts round differently.
+    threads: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    per_class_thresholds: bool = True  # one threshold per event class, or one for all
+    # Evidence maps the network reads besides the frames (detect.evidence); off until the
+    # leave-one-style-out bench shows what each adds.
+    evidence: tuple[str, ...] = ()
 
     def epochs_for(self, frames: int) -> int:
         if self.epochs is not None:
@@ -116,7 +124,13 @@ class TrainedModel:
 
     @property
     def threshold(self) -> float:
+        """The single threshold the per-class search started from (see :attr:`thresholds`)."""
         return self.manifest.threshold
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each event class's opening threshold, as the decoder uses them."""
+        return self.manifest.thresholds
 
     def detector(self) -> Detector:
         return Detector.load(self.model_dir)
@@ -125,6 +139,9 @@ class TrainedModel:
 Progress = Callable[[EpochProgress], None]
 # Largest difference in any probability between model.onnx and the trained network.
 _ONNX_TOLERANCE = 1e-4
+# onnxruntime threads while picking thresholds: fixed, so that the scores the choice rests
+# on (and so the thresholds) do not depend on the machine's core count.
+_CALIBRATION_THREADS = 1
 
 
 def train(
@@ -144,20 +161,74 @@ def train(
     config = config or TrainConfig()
     if epochs is not None:
         config = replace(config, epochs=epochs)
-    torch.set_num_threads(config.threads or _usable_cores())
-    training, validation = _training_and_validation(clips, validation, config, seed)
-    net = _new_network(seed)
-    result = fit(net, training, config, seed=seed, progress=progress)
-    return finish(
-        net,
-        training,
-        validation,
-        result,
-        config=config,
-        out_dir=Path(out_dir),
-        seed=seed,
-        world_size=1,
-    )
+    with deterministic_torch(config.threads or _usable_cores()) as determinism:
+        training, validation = _training_and_validation(clips, validation, config, seed)
+        net = _new_network(seed, config.evidence)
+        result = fit(net, training, config, seed=seed, progress=progress)
+        return finish(
+            net,
+            training,
+            validation,
+            result,
+            config=config,
+            out_dir=Path(out_dir),
+            seed=seed,
+            world_size=1,
+            determinism=determinism,
+        )
+
+
+@contextmanager
+def deterministic_torch(threads: int) -> Iterator[dict[str, Any]]:
+    """PyTorch pinned for one training: ``threads`` intra-op threads, one inter-op thread
+    where it can still be set, deterministic algorithms on; restored afterwards. Yields
+    the settings as they took effect, for the training record (a run is repeatable only
+    on the same thread count and the same CPU instruction set, see docs/detector.md)."""
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    # Only possible before the process's first parallel work; then it stays as it was
+    # (this network runs no inter-op parallel work either way).
+    with suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield {
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "deterministic_algorithms": True,
+            "onnxruntime_threads": _CALIBRATION_THREADS,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        }
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic, warn_only=previous_warn)
+        torch.set_num_threads(previous_threads)
+
+
+def train_seeds(
+    clips: list[TrainingClip],
+    *,
+    out_root: Path,
+    seeds: Sequence[int],
+    config: TrainConfig | None = None,
+    validation: list[TrainingClip] | None = None,
+    progress: Progress | None = None,
+) -> list[TrainedModel]:
+    """One independent model per seed from the same extracted clips (decoded once, by the
+    caller), each in ``out_root``/seed-<S>; thresholds and score calibration are picked
+    on ``validation`` as in :func:`train`."""
+    return [
+        train(
+            clips,
+            out_dir=Path(out_root) / f"seed-{seed}",
+            seed=seed,
+            config=config,
+            validation=validation,
+            progress=progress,
+        )
+        for seed in seeds
+    ]
 
 
 def _training_and_validation(
@@ -171,9 +242,9 @@ def _training_and_validation(
     return split_validation(clips, config.validation_fraction, seed)
 
 
-def _new_network(seed: int) -> TheftNet:
+def _new_network(seed: int, evidence: Sequence[str] = ()) -> TheftNet:
     torch.manual_seed(seed)
-    return TheftNet(ModelConfig())
+    return TheftNet(ModelConfig(evidence=check_channels(evidence)))
 
 
 def _usable_cores() -> int:
@@ -247,6 +318,13 @@ def _collate(
     return frames.clamp_(0.0, 255.0), labels, mask
 
 
+def batch_evidence(frames: torch.Tensor, channels: Sequence[str]) -> torch.Tensor:
+    """Evidence maps ``(B, T, E, H, W)`` uint8 of a batch of (varied) frames, each clip's
+    computed on its frames as they will be at inference: rounded to uint8."""
+    as_bytes = frames.round().clamp(0, 255).to(torch.uint8).numpy()
+    return torch.from_numpy(np.stack([evidence_maps(clip, channels) for clip in as_bytes]))
+
+
 def fit(
     net: TheftNet,
     clips: Sequence[TrainingClip],
@@ -290,7 +368,10 @@ def fit(
         total, count = 0.0, 0
         for batch in _batches(order, lengths, config.batch_clips, rng):
             frames, labels, mask = _collate(augmenter, batch, rng)
-            logits = model(frames)
+            if net.config.evidence:
+                logits = model(frames, batch_evidence(frames, net.config.evidence))
+            else:
+                logits = model(frames)
             loss = F.cross_entropy(
                 logits[mask],
                 labels[mask],
@@ -342,8 +423,10 @@ def finish(
     out_dir: Path,
     seed: int,
     world_size: int,
+    determinism: dict[str, Any] | None = None,
 ) -> TrainedModel:
-    """Export ``net``, pick the threshold on ``validation`` and write model.json."""
+    """Export ``net``, calibrate its scores and pick per-class thresholds on
+    ``validation``, and write model.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(net, out_dir / ONNX_NAME)
     sample = (validation or training)[0].features.frames
@@ -363,10 +446,16 @@ def finish(
         model=network.to_json(),
     )
     manifest.write(out_dir)  # provisional: calibration runs the deployed detector on it
-    decoder, validation_metrics = calibrate(Detector.load(out_dir), validation, manifest.decoder)
+    calibration = calibrate(
+        Detector.load(out_dir, threads=_CALIBRATION_THREADS),
+        validation,
+        manifest.decoder,
+        per_class=config.per_class_thresholds,
+    )
     manifest = manifest.model_copy(
         update={
-            "decoder": decoder,
+            "decoder": calibration.decoder,
+            "calibration": calibration.scores,
             "training": {
                 "seed": seed,
                 "world_size": world_size,
@@ -376,9 +465,10 @@ def finish(
                 "labels": _label_counts(training),
                 "frames": int(sum(len(c.features.frames) for c in training)),
                 **asdict(result),
-                "validation": validation_metrics,
+                "validation": calibration.metrics,
                 "onnx_max_abs_diff": difference,
                 "torch": torch.__version__,
+                "determinism": determinism,
             },
         }
     )
@@ -408,6 +498,7 @@ def run(
     seed: int,
     progress: Progress | None = None,
     validation_features: Path | None = None,
+    evidence: Sequence[str] = (),
 ) -> TrainedModel | None:
     """Train from a feature cache; distributed when torchrun set WORLD_SIZE > 1. The
     threshold is picked on ``validation_features`` when given (see :func:`train`).
@@ -417,62 +508,86 @@ def run(
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
-    config = TrainConfig(epochs=epochs)
-    torch.set_num_threads(max(1, _usable_cores() // local_world))
+    config = TrainConfig(epochs=epochs, evidence=check_channels(evidence))
     if world_size > 1:
         dist.init_process_group("gloo")
     try:
-        held_out = load_features(validation_features) if validation_features else None
-        training, validation = _training_and_validation(
-            load_features(features), held_out, config, seed
-        )
-        net = _new_network(seed)
-        result = fit(
-            net,
-            training,
-            config,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            progress=progress if rank == 0 else None,
-        )
-        if world_size > 1:
-            # Batch-norm statistics are buffers DDP copies from rank 0 before each forward,
-            # so after the last one the ranks differ there; make them whole again.
-            for buffer in net.buffers():
-                dist.broadcast(buffer, src=0)
-        _rank_log(
-            out_dir,
-            rank,
-            {
-                "rank": rank,
-                "world_size": world_size,
-                "backend": dist.get_backend() if world_size > 1 else None,
-                "steps": result.steps,
-                "clips_seen": result.clips_seen,
-                "frames_seen": result.frames_seen,
-                "final_loss": result.final_loss,
-                "weights_sha256": weights_digest(net),
-            },
-        )
-        trained = None
-        if rank == 0:
-            trained = finish(
-                net,
-                training,
-                validation,
-                result,
-                config=config,
-                out_dir=out_dir,
+        with deterministic_torch(max(1, _usable_cores() // local_world)) as determinism:
+            return _run_rank(
+                features,
+                validation_features,
+                out_dir,
+                config,
                 seed=seed,
+                rank=rank,
                 world_size=world_size,
+                progress=progress,
+                determinism=determinism,
             )
-        if world_size > 1:
-            dist.barrier()
-        return trained
     finally:
         if world_size > 1:
             dist.destroy_process_group()
+
+
+def _run_rank(
+    features: Path,
+    validation_features: Path | None,
+    out_dir: Path,
+    config: TrainConfig,
+    *,
+    seed: int,
+    rank: int,
+    world_size: int,
+    progress: Progress | None,
+    determinism: dict[str, Any],
+) -> TrainedModel | None:
+    held_out = load_features(validation_features) if validation_features else None
+    training, validation = _training_and_validation(load_features(features), held_out, config, seed)
+    net = _new_network(seed, config.evidence)
+    result = fit(
+        net,
+        training,
+        config,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        progress=progress if rank == 0 else None,
+    )
+    if world_size > 1:
+        # Batch-norm statistics are buffers DDP copies from rank 0 before each forward,
+        # so after the last one the ranks differ there; make them whole again.
+        for buffer in net.buffers():
+            dist.broadcast(buffer, src=0)
+    _rank_log(
+        out_dir,
+        rank,
+        {
+            "rank": rank,
+            "world_size": world_size,
+            "backend": dist.get_backend() if world_size > 1 else None,
+            "steps": result.steps,
+            "clips_seen": result.clips_seen,
+            "frames_seen": result.frames_seen,
+            "final_loss": result.final_loss,
+            "weights_sha256": weights_digest(net),
+        },
+    )
+    trained = None
+    if rank == 0:
+        trained = finish(
+            net,
+            training,
+            validation,
+            result,
+            config=config,
+            out_dir=out_dir,
+            seed=seed,
+            world_size=world_size,
+            determinism=determinism,
+        )
+    if world_size > 1:
+        dist.barrier()
+    return trained
 
 
 @contextmanager
@@ -521,6 +636,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--validation", type=Path, default=None, help="cache of clips to pick the threshold on"
     )
+    parser.add_argument(
+        "--evidence",
+        default="",
+        help="comma-separated evidence maps the network reads (bg, removed, dwell)",
+    )
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
     with epoch_bar(rank == 0) as progress:
@@ -531,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             progress=progress,
             validation_features=args.validation,
+            evidence=[name for name in args.evidence.split(",") if name],
         )
     if trained is not None:
         validation = trained.manifest.training.get("validation") or {}
@@ -539,6 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {
                     "model_dir": str(trained.model_dir),
                     "threshold": trained.threshold,
+                    "thresholds": trained.thresholds,
                     "validation": validation,
                 }
             )

@@ -1,0 +1,126 @@
+"""Behaviour-level evidence maps on small generated scenes, and a network that reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vidonate.detect.dataset import TrainingClip
+from vidonate.detect.evidence import EVIDENCE_CHANNELS, evidence_maps
+from vidonate.detect.export import EVIDENCE_INPUT_NAME, INPUT_NAME
+from vidonate.detect.manifest import ModelManifest
+from vidonate.detect.model import ExportedEvidenceTheftNet, ModelConfig, TheftNet
+from vidonate.detect.train import TrainConfig, batch_evidence, train
+
+H, W = 54, 96
+
+
+def _scene(count: int) -> np.ndarray:
+    """A grey field with a little texture, the same in every frame."""
+    rng = np.random.default_rng(0)
+    field = np.clip(80 + rng.normal(0, 3, (H, W)), 0, 255).astype(np.uint8)
+    return np.repeat(field[None], count, axis=0)
+
+
+def _walker(frames: np.ndarray, column_of: list[int | None]) -> np.ndarray:
+    """A bright 8×4 person at column ``column_of[t]`` (rows 30-38) in frame t, or nobody."""
+    out = frames.copy()
+    for index, column in enumerate(column_of):
+        if column is not None:
+            out[index, 30:38, column : column + 4] = 220
+    return out
+
+
+def test_a_moving_blob_is_foreground_where_it_is_and_nowhere_else() -> None:
+    frames = _walker(_scene(60), [None] * 20 + [10 + 2 * i for i in range(40)])
+    bg = evidence_maps(frames, ["bg"])[:, 0]
+
+    at = 45  # the walker is at column 10 + 2 * 25 = 60
+    assert bg[at, 30:38, 60:64].mean() > 200
+    outside = bg[at].copy()
+    outside[28:40, 56:68] = 0
+    assert outside.max() == 0
+    assert bg[:20].max() == 0  # before anyone comes: nothing
+
+
+def test_a_box_taken_where_a_person_was_leaves_a_removed_response() -> None:
+    frames = _scene(100)
+    frames[:, 10:18, 70:80] = 200  # a box, the far one never touched
+    frames[:50, 40:46, 20:30] = 170  # the box that will be taken
+    # A person walks in, stands at the near box while it goes, and walks away.
+    path = [None] * 20 + [2 + i for i in range(18)] + [20] * 12 + [20 + 3 * i for i in range(20)]
+    frames = _walker(frames, path + [None] * (100 - len(path)))
+    frames[:50, 40:46, 20:30] = np.where(frames[:50, 40:46, 20:30] == 220, 220, 170)
+    removed = evidence_maps(frames, ["removed"])[:, 0]
+
+    after = removed[52:70]
+    assert after[:, 40:46, 20:30].mean() > 100  # where the box was, just after it went
+    assert removed[:, 10:18, 70:80].max() == 0  # the untouched box
+    assert removed[:20].max() == 0  # before anyone came
+    assert removed[95:, 40:46, 20:30].mean() < after[:, 40:46, 20:30].mean()  # it fades
+
+
+def test_dwell_is_high_where_someone_lingers_and_low_where_they_pass() -> None:
+    # Someone walks in, shuffles on the spot at column 20 for 4 s, then walks right, fast.
+    path: list[int | None] = [None] * 20 + [2 * i for i in range(10)]
+    path += [20 + (i % 2) for i in range(40)] + [24 + 4 * i for i in range(17)]
+    dwell = evidence_maps(_walker(_scene(len(path)), path), ["dwell"])[:, 0]
+    assert dwell[69, 30:38, 21:24].mean() > 150
+    assert dwell[-1, 30:38, 80:84].mean() < 60
+
+
+def test_channels_are_chosen_one_by_one_and_unknown_ones_refused() -> None:
+    frames = _walker(_scene(30), [5 + i for i in range(30)])
+    both = evidence_maps(frames, ["dwell", "bg"])
+    assert both.shape == (30, 2, H, W) and both.dtype == np.uint8
+    np.testing.assert_array_equal(both[:, 1], evidence_maps(frames, ["bg"])[:, 0])
+    assert set(EVIDENCE_CHANNELS) == {"bg", "removed", "dwell"}
+    with pytest.raises(ValueError, match="unknown evidence"):
+        evidence_maps(frames, ["hog"])  # OpenCV 5 here ships no HOG people detector
+
+
+def test_batch_evidence_is_what_inference_computes_on_the_rounded_frames() -> None:
+    frames = _walker(_scene(30), [5 + i for i in range(30)])
+    batch = torch.from_numpy(frames[None]).float() + 0.2  # as varied training frames are
+    np.testing.assert_array_equal(
+        batch_evidence(batch, ["bg", "removed"])[0].numpy(),
+        evidence_maps(frames, ["bg", "removed"]),
+    )
+
+
+def test_a_network_with_evidence_exports_what_it_computes(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = TheftNet(ModelConfig(evidence=("bg", "removed", "dwell"))).eval()
+    frames = _walker(_scene(70), [None] * 10 + [5 + i for i in range(60)])[None]
+    evidence = evidence_maps(frames[0], net.config.evidence)[None]
+    with torch.no_grad():
+        out = ExportedEvidenceTheftNet(net)(torch.from_numpy(frames), torch.from_numpy(evidence))
+    assert out.shape == (1, 70, 3)
+    with pytest.raises(ValueError, match="reads evidence"):
+        net(torch.from_numpy(frames).float())
+
+
+@pytest.mark.training
+def test_a_model_with_evidence_trains_exports_and_detects(
+    tmp_path: Path, training_split: list[TrainingClip], held_out: list[TrainingClip]
+) -> None:
+    config = TrainConfig(evidence=("bg", "removed", "dwell"), batch_clips=3)
+    trained = train(training_split[:6], out_dir=tmp_path, epochs=1, config=config,
+                    validation=held_out[:3])  # fmt: skip
+
+    assert trained.manifest.evidence == ("bg", "removed", "dwell")
+    assert ModelManifest.read(tmp_path).evidence == ("bg", "removed", "dwell")
+    assert trained.manifest.training["onnx_max_abs_diff"] < 1e-4
+    detector = trained.detector()
+    assert [i.name for i in detector.session.get_inputs()] == [INPUT_NAME, EVIDENCE_INPUT_NAME]
+    detection = detector.analyse(held_out[0].features)
+    assert detection.scores.shape == (len(held_out[0].features.frames), 2)
+    assert np.isfinite(detection.scores).all()
+
+
+def test_evidence_is_off_and_thresholds_per_class_by_default() -> None:
+    assert TrainConfig().evidence == () and ModelConfig().evidence == ()
+    assert TrainConfig().per_class_thresholds is True
