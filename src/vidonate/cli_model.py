@@ -112,7 +112,8 @@ def model_promote(
     force: Annotated[bool, typer.Option(help="promote even if the gate refuses")] = False,
     reason: Annotated[str | None, typer.Option(help="why (needed with --force)")] = None,
     footage: Annotated[
-        list[Path] | None, typer.Option(help="more real normal footage (besides the test media)")
+        list[Path] | None,
+        typer.Option(help="more real normal footage (besides the test media and gathered footage)"),
     ] = None,
     exam_clips: Annotated[int, typer.Option(help="held-out-style scenes to render")] = 24,
 ) -> None:
@@ -120,6 +121,7 @@ def model_promote(
     release test split, held-out style, real normal footage); exit code 1 on refusal."""
     import functools
 
+    from vidonate.detect.normal_footage import locate
     from vidonate.detect.promotion import (
         GateCheck,
         GateReport,
@@ -132,11 +134,13 @@ def model_promote(
 
     rt = runtime_or_exit()
     folders = tuple(p for p in (test_media_dir(), *(footage or ())) if p is not None)
+    # The real camera footage packages ship, where `vidonate footage gather` has put it.
+    gathered = tuple(f.path for f in locate() if f.source.camera)
     try:
         with stage_progress("promote") as update:
             gate = PromotionGate(
                 rt.pipeline(), functools.partial(render_exam_clips, count=exam_clips),
-                footage_dirs=folders, progress=update,
+                footage_dirs=folders, footage_files=gathered, progress=update,
             )  # fmt: skip
             done = promote(gate, model, release=release, force=force, reason=reason)
             shown = _promotion_dict(done)

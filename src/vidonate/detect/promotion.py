@@ -127,11 +127,13 @@ class PromotionRefused(Conflict):
 @dataclass(frozen=True)
 class PromotionGate:
     """What the gate reads: models and releases through ``pipeline``, held-out-style
-    clips from ``exam_clips``, real normal footage from ``footage_dirs``."""
+    clips from ``exam_clips``, real normal footage from the videos in ``footage_dirs`` and
+    from ``footage_files`` (each file once)."""
 
     pipeline: Pipeline
     exam_clips: ExamClips = render_exam_clips
     footage_dirs: tuple[Path, ...] = ()
+    footage_files: tuple[Path, ...] = ()
     actor_id: int | None = None
     progress: Progress | None = None
 
@@ -149,7 +151,8 @@ class PromotionGate:
                 models, ((v.path, _row_of(v)) for v in videos), len(videos), "held-out style"
             )
         checks += _quality_checks("held-out style", exam)
-        footage = [v for d in self.footage_dirs for v in _media_videos(d)]
+        listed = [*(v for d in self.footage_dirs for v in _media_videos(d)), *self.footage_files]
+        footage = list({path.resolve(): path for path in listed}.values())
         real = self._score(models, ((v, None) for v in footage), len(footage), "real footage")
         checks.append(_false_alarm_check(real))
         return GateReport(candidate.id, current.id, tuple(checks))
