@@ -52,6 +52,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     users._hasher = production
 
 
+@pytest.fixture(autouse=True)
+def _no_gathered_footage(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evaluation and the promotion gate also score the real footage `vidonate footage
+    gather` cached for this user; a test sees only the footage it is given, on any machine."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"

@@ -581,19 +581,22 @@ def evaluate(
     split: str = "test",
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("evaluation"),
     media: Annotated[
-        Path | None, typer.Option(help="real normal footage (default: the test media)")
+        Path | None,
+        typer.Option(help="real normal footage (default: the test media), besides the gathered"),
     ] = None,
     resamples: int = 1000,
 ) -> None:
-    """Evaluate a model on a release split and on real normal footage; write the report."""
-    from vidonate.detect.pipeline import evaluate_release
+    """Evaluate a model on a release split and on real normal footage (the test media and
+    the camera footage `vidonate footage gather` fetched); write the report."""
+    from vidonate.detect.pipeline import evaluate_release, gathered_camera_footage
     from vidonate.ingest.samples import test_media_dir
 
     try:
         with stage_progress("evaluate") as update:
             done = evaluate_release(
                 _runtime().pipeline(), model, release, out, split=split,
-                media_dir=media or test_media_dir(), resamples=resamples, progress=update,
+                media_dir=media or test_media_dir(), footage_files=gathered_camera_footage(),
+                resamples=resamples, progress=update,
             )  # fmt: skip
     except VidonateError as exc:
         fail(exc)

@@ -121,7 +121,7 @@ def model_promote(
     release test split, held-out style, real normal footage); exit code 1 on refusal."""
     import functools
 
-    from vidonate.detect.normal_footage import locate
+    from vidonate.detect.pipeline import gathered_camera_footage
     from vidonate.detect.promotion import (
         GateCheck,
         GateReport,
@@ -134,8 +134,7 @@ def model_promote(
 
     rt = runtime_or_exit()
     folders = tuple(p for p in (test_media_dir(), *(footage or ())) if p is not None)
-    # The real camera footage packages ship, where `vidonate footage gather` has put it.
-    gathered = tuple(f.path for f in locate() if f.source.camera)
+    gathered = tuple(gathered_camera_footage())
     try:
         with stage_progress("promote") as update:
             gate = PromotionGate(

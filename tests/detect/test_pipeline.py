@@ -132,3 +132,16 @@ def generate_clip_bytes() -> bytes:
 
     with tempfile.TemporaryDirectory() as folder:
         return generate_clip(Path(folder) / "a.mp4", seconds=1.0).read_bytes()
+
+
+def test_real_normal_footage_counts_each_file_once_however_it_is_reached(tmp_path: Path) -> None:
+    from vidonate.detect.pipeline import normal_videos
+
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("street.mp4", "notes.txt"):
+        (media / name).write_bytes(b"x")
+    gathered = tmp_path / "gathered.avi"
+    gathered.write_bytes(b"x")
+    found = normal_videos([media, None, tmp_path / "absent"], [media / "street.mp4", gathered])
+    assert [p.name for p in found] == ["street.mp4", "gathered.avi"]

@@ -23,7 +23,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,6 +278,20 @@ def _media_videos(media_dir: Path | None) -> list[Path]:
     return sorted(p for p in media_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
 
 
+def normal_videos(media_dirs: Sequence[Path | None], files: Sequence[Path] = ()) -> list[Path]:
+    """The real normal footage to score: the videos in ``media_dirs`` and ``files``, each
+    file once however it is reached (the test media is also a footage source)."""
+    listed = [*(v for d in media_dirs for v in _media_videos(d)), *files]
+    return list({path.resolve(): path for path in listed}.values())
+
+
+def gathered_camera_footage() -> list[Path]:
+    """The real camera footage packages ship, where ``vidonate footage gather`` put it."""
+    from vidonate.detect.normal_footage import locate
+
+    return [f.path for f in locate() if f.source.camera]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     result: EvaluationResult
@@ -294,11 +308,13 @@ def evaluate_release(
     *,
     split: str = "test",
     media_dir: Path | None = None,
+    footage_files: Sequence[Path] = (),
     actor_id: int | None = None,
     resamples: int = 1000,
     progress: Progress | None = None,
 ) -> Evaluation:
-    """Evaluate a model on ``split`` of ``release`` and on the real normal footage."""
+    """Evaluate a model on ``split`` of ``release`` and on the real normal footage (the
+    videos in ``media_dir`` and ``footage_files``)."""
     require("report", "the evaluation report")
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import write_report
@@ -310,7 +326,7 @@ def evaluate_release(
         detector = Detector.load(model_dir)
         reader = pipeline.reader(release, actor_id=actor_id, splits=(split,))
         rows = reader.rows()
-        footage = _media_videos(media_dir)
+        footage = normal_videos([media_dir], footage_files)
         total = len(rows) + len(footage)
         clips: list[ClipResult] = []
         for done, (row, path) in enumerate(reader, 1):

@@ -41,7 +41,7 @@ from vidonate.detect.evaluation import ClipResult, evaluate, false_alarms
 from vidonate.detect.infer import Detector
 from vidonate.detect.lineage import get_model
 from vidonate.detect.model_cache import cached_model_files
-from vidonate.detect.pipeline import Pipeline, Progress, _clip_result, _media_videos
+from vidonate.detect.pipeline import Pipeline, Progress, _clip_result, normal_videos
 from vidonate.detect.serving import served_model_or_none
 from vidonate.errors import Conflict, InvalidInput, VidonateError
 
@@ -151,8 +151,7 @@ class PromotionGate:
                 models, ((v.path, _row_of(v)) for v in videos), len(videos), "held-out style"
             )
         checks += _quality_checks("held-out style", exam)
-        listed = [*(v for d in self.footage_dirs for v in _media_videos(d)), *self.footage_files]
-        footage = list({path.resolve(): path for path in listed}.values())
+        footage = normal_videos(self.footage_dirs, self.footage_files)
         real = self._score(models, ((v, None) for v in footage), len(footage), "real footage")
         checks.append(_false_alarm_check(real))
         return GateReport(candidate.id, current.id, tuple(checks))
