@@ -58,9 +58,7 @@ def extract_training_clips(
 ) -> list[TrainingClip]:
     """Decode ``videos`` (in ``workers`` processes) into training clips, in input order;
     ``hog`` also makes each clip's HOG person map (for the "hog" evidence channel)."""
-    features = extract_many(
-        [v.path for v in videos], workers=workers, progress=progress, hog=hog
-    )
+    features = extract_many([v.path for v in videos], workers=workers, progress=progress, hog=hog)
     return [
         TrainingClip(features=f, label=v.label, events=v.events, clip_id=v.clip_id)
         for v, f in zip(videos, features, strict=True)
@@ -98,7 +96,9 @@ def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
         "meta": np.array(json.dumps(meta)),
     }
     if all(with_hog):
-        arrays["hog"] = np.concatenate([c.features.hog for c in clips if c.features.hog is not None])
+        arrays["hog"] = np.concatenate(
+            [c.features.hog for c in clips if c.features.hog is not None]
+        )
     np.savez(partial, **arrays)
     partial.replace(path)
 

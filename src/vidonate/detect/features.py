@@ -144,9 +144,7 @@ class _TickSampler:
     they must be, but never scaled, which is where the time goes.
     """
 
-    def __init__(
-        self, fps: float, width: int, height: int, hog: HogConfig | None = None
-    ) -> None:
+    def __init__(self, fps: float, width: int, height: int, hog: HogConfig | None = None) -> None:
         self.tick = 1.0 / fps
         self.tolerance = _TICK_TOLERANCE * self.tick
         self.width, self.height = width, height
