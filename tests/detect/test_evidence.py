@@ -22,10 +22,16 @@ from vidonate.detect.dataset import (
 )
 from vidonate.detect.evidence import EVIDENCE_CHANNELS, MissingHogMap, clip_evidence, evidence_maps
 from vidonate.detect.export import EVIDENCE_INPUT_NAME, INPUT_NAME
-from vidonate.detect.features import HogConfig, HogPersonMapper, extract_features
+from vidonate.detect.features import (
+    ClipFeatures,
+    HogConfig,
+    HogPersonMapper,
+    extract_features,
+    uniform_times,
+)
 from vidonate.detect.manifest import ModelManifest
 from vidonate.detect.model import ExportedEvidenceTheftNet, ModelConfig, TheftNet
-from vidonate.detect.train import TrainConfig, batch_evidence, train
+from vidonate.detect.train import TrainConfig, _collate, batch_evidence, train
 from vidonate.synth import SynthClip
 
 H, W = 54, 96
@@ -209,6 +215,31 @@ def test_without_the_hog_map_the_hog_channel_says_to_re_extract(
         clip_evidence(clip.features, ["bg", "hog"])
     with pytest.raises(MissingHogMap):
         Augmenter([clip], [np.zeros(len(clip.features.frames), int)], AugmentConfig(), hog=True)
+
+
+def test_training_moves_the_hog_map_with_its_frames_and_leaves_its_light() -> None:
+    # A map equal to the frames must stay equal to them through every change of place and
+    # time (cuts, mirror, camera motion), here with no change of light (pasted people are
+    # laid over the map by maximum, not copied, so they are left out here).
+    clips = []
+    for shift in range(3):
+        frames = _walker(_scene(40), [4 + 2 * i + shift for i in range(40)])
+        features = ClipFeatures(frames, uniform_times(40, 10.0), 10.0, 640, 360, hog=frames)
+        clips.append(TrainingClip(features, "normal_activity", (), f"c{shift}"))
+    config = AugmentConfig(
+        flip=0.5, gain=(1.0, 1.0), offset=(0.0, 0.0), marker=0.0, cut=1.0, camera_motion=1.0,
+        clutter=0.0, extra_person=0.0,
+    )  # fmt: skip
+    augmenter = Augmenter(clips, [np.zeros(40, int)] * 3, config, hog=True)
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        frames, _, _, hog = _collate(augmenter, np.arange(3), rng)
+        assert hog is not None
+        np.testing.assert_allclose(hog.numpy(), frames.numpy(), atol=1e-3)
+    # Light changes the frames, not the map (the detector saw the real picture).
+    lit = Augmenter(clips, [np.zeros(40, int)] * 3, replace(config, gain=(1.3, 1.3)), hog=True)
+    frames, _, _, hog = _collate(lit, np.arange(3), np.random.default_rng(3))
+    assert hog is not None and not np.allclose(hog.numpy(), frames.numpy(), atol=1)
 
 
 def test_the_feature_cache_carries_the_hog_map(
