@@ -153,7 +153,7 @@ MEDIA = Path(os.environ.get("VIDONATE_TEST_MEDIA", "/nonexistent"))
 def test_opencv_ships_the_hog_people_detector() -> None:
     # OpenCV 5 dropped it; pyproject.toml holds OpenCV below 5 so the "hog" evidence runs.
     assert hasattr(cv2, "HOGDescriptor")
-    assert cv2.HOGDescriptor_getDefaultPeopleDetector().size > 0
+    assert cv2.HOGDescriptor.getDefaultPeopleDetector().size > 0
 
 
 def _write(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:

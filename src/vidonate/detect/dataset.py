@@ -90,7 +90,7 @@ def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
     }
     path = Path(path)
     partial = path.with_name(path.name + ".partial.npz")
-    arrays = {
+    arrays: dict[str, Any] = {
         "frames": np.concatenate([c.features.frames for c in clips]),
         "lengths": np.array([len(c.features.frames) for c in clips], dtype=np.int64),
         "meta": np.array(json.dumps(meta)),

@@ -64,8 +64,12 @@ class HogPersonMapper:
     def __init__(self, config: HogConfig, width: int, height: int) -> None:
         self.config = config
         self.width, self.height = width, height
-        self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        # OpenCV 5's stubs lack HOGDescriptor (pyproject.toml holds OpenCV below 5); the
+        # ignore keeps mypy quiet in an environment that still has 5.x installed.
+        descriptor = cv2.HOGDescriptor  # type: ignore[attr-defined,unused-ignore]
+        self._hog = descriptor()
+        people = np.asarray(descriptor.getDefaultPeopleDetector(), dtype=np.float32)
+        self._hog.setSVMDetector(people)
 
     def detect(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Boxes ``(N, 4)`` (x, y, w, h) in ``grey``'s pixels and their SVM weights ``(N,)``."""
