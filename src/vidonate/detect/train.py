@@ -664,7 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--evidence",
         default="",
-        help="comma-separated evidence maps the network reads (bg, removed, dwell)",
+        help="comma-separated evidence maps the network reads (bg, removed, dwell, hog)",
     )
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
