@@ -20,6 +20,11 @@ it:
   (tampering missed in front of the table of boxes of ``box_in_scene.png``);
 - **camera motion and distance**: a slow pan over the whole clip, zoomed in or out (done on
   the tensor, in :func:`camera_motion`).
+
+A clip's HOG person map (``ClipFeatures.hog``, for the "hog" evidence), when the
+augmenter is asked to carry it, goes through the same cuts, pastes, mirroring and camera
+motion as its frames, and through none of the changes of light, label or clutter (the
+detector ran on the real picture, which those do not change).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from scipy.ndimage import maximum_filter
 from torch.nn import functional as F
 
 from vidonate.detect.dataset import TrainingClip
+from vidonate.detect.evidence import MissingHogMap
 
 # Grey levels a pixel must differ from the empty scene by to count as a moving thing.
 _FOREGROUND_LEVELS = 25
@@ -65,29 +71,47 @@ class Augmenter:
     """Variations of the clips of one training set (targets are per-frame class indices)."""
 
     def __init__(
-        self, clips: Sequence[TrainingClip], targets: Sequence[np.ndarray], config: AugmentConfig
+        self,
+        clips: Sequence[TrainingClip],
+        targets: Sequence[np.ndarray],
+        config: AugmentConfig,
+        *,
+        hog: bool = False,
     ) -> None:
+        if hog and any(c.features.hog is None for c in clips):
+            raise MissingHogMap()
         self.clips = clips
         self.targets = targets
         self.config = config
+        self.hog = hog
         # Only clips without events lend people: a pasted thief would be an unlabelled theft.
         self.lenders = [i for i, t in enumerate(targets) if not t.any()]
         self._empty_scene: dict[int, np.ndarray] = {}
 
     def sample(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``(T, H, W)`` uint8 and targets ``(T,)`` for one draw of clip ``index``."""
+        frames, _, targets = self.draw(index, rng)
+        return frames, targets
+
+    def draw(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Frames, the HOG person map moved with them (``None`` unless the augmenter
+        carries it) and targets for one draw of clip ``index`` (the same draw as
+        :meth:`sample` with the same ``rng``)."""
         frames, targets = self.clips[index].features.frames, self.targets[index]
+        hog = self.clips[index].features.hog if self.hog else None
         if rng.random() < self.config.cut:
-            frames, targets = self._cut(index, rng)
+            frames, hog, targets = self._cut(index, rng)
         if rng.random() < self.config.marker:
             frames = _cover_marker(frames, rng)
         for _ in range(3):
             if not self.lenders or rng.random() >= self.config.extra_person:
                 break
-            frames = self._paste_person(frames, int(rng.choice(self.lenders)), rng)
+            frames, hog = self._paste_person(frames, hog, int(rng.choice(self.lenders)), rng)
         if rng.random() < self.config.clutter:
             frames = self._lay_clutter(frames, int(rng.integers(len(self.clips))), rng)
-        return frames, targets
+        return frames, hog, targets
 
     def empty_scene(self, index: int) -> np.ndarray:
         """Per-pixel median of the clip: the scene with whoever walks through removed."""
@@ -107,55 +131,72 @@ class Augmenter:
         return np.clip(frames + strength * detail, 0, 255).astype(np.uint8)
 
     def _paste_person(
-        self, frames: np.ndarray, lender: int, rng: np.random.Generator
-    ) -> np.ndarray:
+        self, frames: np.ndarray, hog: np.ndarray | None, lender: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Paste the moving parts of clip ``lender``, mirrored or not, shrunk to between a
         third and the full size (far-away people are a few pixels tall), at a random
-        place and a random moment of this clip."""
+        place and a random moment of this clip (with its HOG boxes, strongest kept)."""
         other = self.clips[lender].features.frames
+        lent_hog = self.clips[lender].features.hog if hog is not None else None
         moving = np.abs(other.astype(np.int16) - self.empty_scene(lender)) > _FOREGROUND_LEVELS
         moving = maximum_filter(moving, size=(1, 3, 3))
-        if rng.random() < 0.5:
+        mirror = rng.random() < 0.5
+        if mirror:
             other, moving = other[:, :, ::-1], moving[:, :, ::-1]
         scale = rng.uniform(*self.config.person_scale)
         height, width = frames.shape[1:]
         rows = (np.arange(max(1, int(height * scale))) / scale).astype(int)
         cols = (np.arange(max(1, int(width * scale))) / scale).astype(int)
         other, moving = other[:, rows][:, :, cols], moving[:, rows][:, :, cols]
+        if lent_hog is not None:
+            lent_hog = (lent_hog[:, :, ::-1] if mirror else lent_hog)[:, rows][:, :, cols]
         top = int(rng.integers(0, height - len(rows) + 1))
         left = int(rng.integers(0, width - len(cols) + 1))
         # Line the lent clip up at a random moment of this one.
         shift = int(rng.integers(-len(other) // 2, len(frames) // 2 + 1))
         first, last = max(0, shift), min(len(frames), shift + len(other))
         if last <= first:
-            return frames
+            return frames, hog
         out = frames.copy()
         lent = slice(first - shift, last - shift)
-        area = out[first:last, top : top + len(rows), left : left + len(cols)]
+        place = (slice(first, last), slice(top, top + len(rows)), slice(left, left + len(cols)))
+        area = out[place]
         area[...] = np.where(moving[lent], other[lent], area)
-        return out
+        if hog is None or lent_hog is None:
+            return out, hog
+        hog = hog.copy()
+        np.maximum(hog[place], lent_hog[lent], out=hog[place])
+        return out, hog
 
-    def _cut(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _cut(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """This clip until a free moment, then another from a free moment to its end."""
         head_frames, head_targets = self.clips[index].features.frames, self.targets[index]
         other = int(rng.integers(len(self.clips)))
         tail_frames, tail_targets = self.clips[other].features.frames, self.targets[other]
+        head_hog = self.clips[index].features.hog if self.hog else None
+        tail_hog = self.clips[other].features.hog if self.hog else None
         length = len(head_frames)
         head_cuts = _free_cuts(head_targets, lowest=length // 5, highest=4 * length // 5)
         tail_cuts = _free_cuts(tail_targets, lowest=0, highest=len(tail_targets) // 2)
         if len(head_cuts) == 0 or len(tail_cuts) == 0:
-            return head_frames, head_targets
+            return head_frames, head_hog, head_targets
         cut, start = int(rng.choice(head_cuts)), int(rng.choice(tail_cuts))
         frames = np.concatenate([head_frames[:cut], tail_frames[start:]])
         targets = np.concatenate([head_targets[:cut], tail_targets[start:]])
+        hog = None
+        if head_hog is not None and tail_hog is not None:
+            hog = np.concatenate([head_hog[:cut], tail_hog[start:]])
         if len(frames) > length:
             # No longer than this clip: a batch is padded to its longest clip, so one long
             # clip costs the whole batch. It ends at a free moment too, no event cut short.
             ends = _free_cuts(targets, lowest=cut + 1, highest=length)
             if len(ends) == 0:
-                return head_frames, head_targets
+                return head_frames, head_hog, head_targets
             frames, targets = frames[: ends[-1]], targets[: ends[-1]]
-        return frames, targets
+            hog = None if hog is None else hog[: ends[-1]]
+        return frames, hog, targets
 
 
 def _cover_marker(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -181,9 +222,11 @@ def _free_cuts(targets: np.ndarray, *, lowest: int, highest: int) -> np.ndarray:
 def camera_motion(
     frames: torch.Tensor, rng: np.random.Generator, zoom_range: tuple[float, float]
 ) -> torch.Tensor:
-    """A slow pan over one clip ``(T, H, W)`` at one zoom: a window of the picture that
-    drifts from one place to another, scaled to full size. A zoom below 1 shows more than
-    the picture (the rest mirrored in), so everyone in it looks smaller and farther away."""
+    """A slow pan over one clip ``(T, H, W)`` (or ``(T, C, H, W)``, every plane moved
+    alike) at one zoom: a window of the picture that drifts from one place to another,
+    scaled to full size. A zoom below 1 shows more than the picture (the rest mirrored
+    in), so everyone in it looks smaller and farther away."""
+    planes = frames if frames.ndim == 4 else frames[:, None]
     steps = frames.shape[0]
     zoom = rng.uniform(*zoom_range)
     # How far the window's centre may travel, in normalised coordinates.
@@ -196,8 +239,8 @@ def camera_motion(
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / zoom
     theta[:, 0, 2] = float(start[0]) + (float(end[0]) - float(start[0])) * progress
     theta[:, 1, 2] = float(start[1]) + (float(end[1]) - float(start[1])) * progress
-    grid = F.affine_grid(theta, [steps, 1, *frames.shape[1:]], align_corners=False)
+    grid = F.affine_grid(theta, [steps, 1, *planes.shape[2:]], align_corners=False)
     moved = F.grid_sample(
-        frames[:, None], grid, mode="bilinear", padding_mode="reflection", align_corners=False
+        planes, grid, mode="bilinear", padding_mode="reflection", align_corners=False
     )
-    return moved[:, 0]
+    return moved if frames.ndim == 4 else moved[:, 0]

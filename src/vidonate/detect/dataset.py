@@ -3,7 +3,8 @@
 The cache is one ``.npz`` (no pickles) holding every clip's frames back to back, so that
 each rank of a distributed run loads arrays instead of decoding video: ``frames``
 ``(sum T, H, W)`` uint8, ``lengths`` ``(N,)`` and a JSON string ``meta`` with the clip
-ids, labels, events and frame rate.
+ids, labels, events and frame rate; ``hog`` ``(sum T, H, W)`` uint8 beside ``frames`` when
+the clips were decoded with the HOG person map (all of them or none).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from vidonate.detect.evaluation import Event
-from vidonate.detect.features import ClipFeatures, extract_many, uniform_times
+from vidonate.detect.features import ClipFeatures, HogConfig, extract_many, uniform_times
 
 CACHE_FORMAT = 1
 
@@ -53,9 +54,11 @@ def extract_training_clips(
     *,
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    hog: bool | HogConfig = False,
 ) -> list[TrainingClip]:
-    """Decode ``videos`` (in ``workers`` processes) into training clips, in input order."""
-    features = extract_many([v.path for v in videos], workers=workers, progress=progress)
+    """Decode ``videos`` (in ``workers`` processes) into training clips, in input order;
+    ``hog`` also makes each clip's HOG person map (for the "hog" evidence channel)."""
+    features = extract_many([v.path for v in videos], workers=workers, progress=progress, hog=hog)
     return [
         TrainingClip(features=f, label=v.label, events=v.events, clip_id=v.clip_id)
         for v, f in zip(videos, features, strict=True)
@@ -69,6 +72,9 @@ def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
     fps = clips[0].features.fps
     if any(c.features.fps != fps for c in clips):
         raise ValueError("clips in one cache must share a frame rate")
+    with_hog = [c.features.hog is not None for c in clips]
+    if any(with_hog) and not all(with_hog):
+        raise ValueError("clips in one cache must all have a HOG person map, or none")
     meta = {
         "format": CACHE_FORMAT,
         "fps": fps,
@@ -84,12 +90,16 @@ def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
     }
     path = Path(path)
     partial = path.with_name(path.name + ".partial.npz")
-    np.savez(
-        partial,
-        frames=np.concatenate([c.features.frames for c in clips]),
-        lengths=np.array([len(c.features.frames) for c in clips], dtype=np.int64),
-        meta=np.array(json.dumps(meta)),
-    )
+    arrays: dict[str, Any] = {
+        "frames": np.concatenate([c.features.frames for c in clips]),
+        "lengths": np.array([len(c.features.frames) for c in clips], dtype=np.int64),
+        "meta": np.array(json.dumps(meta)),
+    }
+    if all(with_hog):
+        arrays["hog"] = np.concatenate(
+            [c.features.hog for c in clips if c.features.hog is not None]
+        )
+    np.savez(partial, **arrays)
     partial.replace(path)
 
 
@@ -97,6 +107,7 @@ def load_features(path: Path) -> list[TrainingClip]:
     """The clips saved by :func:`save_features`; frames are views into one array."""
     with np.load(Path(path), allow_pickle=False) as data:
         frames, lengths = data["frames"], data["lengths"]
+        hog = data["hog"] if "hog" in data.files else None
         meta = json.loads(str(data["meta"]))
     if meta.get("format") != CACHE_FORMAT:
         raise ValueError(f"{path}: unknown feature cache format {meta.get('format')!r}")
@@ -104,7 +115,8 @@ def load_features(path: Path) -> list[TrainingClip]:
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     clips = []
     for index, entry in enumerate(meta["clips"]):
-        clip_frames = frames[offsets[index] : offsets[index + 1]]
+        span = slice(offsets[index], offsets[index + 1])
+        clip_frames = frames[span]
         width, height = entry["source_size"]
         clips.append(
             TrainingClip(
@@ -114,6 +126,7 @@ def load_features(path: Path) -> list[TrainingClip]:
                     fps=fps,
                     source_width=int(width),
                     source_height=int(height),
+                    hog=None if hog is None else hog[span],
                 ),
                 label=entry["label"],
                 events=tuple(Event(s, e, lab, sc) for s, e, lab, sc in entry["events"]),

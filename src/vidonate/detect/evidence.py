@@ -13,15 +13,21 @@ channels (``ModelConfig.evidence``, recorded in model.json):
   (a ghost where a box was taken, or a box put down) at a place where something moved in
   the last ``lag`` frames; it fades as the background absorbs the change;
 - ``dwell``: the share of the last ``dwell_s`` seconds that something moved at each place
-  (a person lingering at a car door, or at the porch).
+  (a person lingering at a car door, or at the porch);
+- ``hog``: **people by their shape**: OpenCV 4's HOG people detector (the default
+  Dalal–Triggs SVM), run at decode time on the full picture scaled to 720 rows, every
+  0.5 s, each detection a filled box of strength 128..255 (SVM weight), held until the
+  next HOG tick (:class:`~vidonate.detect.features.HogConfig`). It needs people ~128 px
+  tall, so it cannot run on the small frames: the map is made by
+  :func:`~vidonate.detect.features.extract_features` with ``hog=True``, stored in
+  :attr:`ClipFeatures.hog <vidonate.detect.features.ClipFeatures.hog>` (and the feature
+  cache), and read here; features decoded without it raise :class:`MissingHogMap`.
 
-All are computed here, in NumPy, from the same 96×54 grey frames the network reads, by
-one function that training (on each augmented clip) and inference (on each whole clip)
-both call, so the two see the same evidence for the same frames. Each map is uint8
-(0..255) of the frames' shape.
-
-OpenCV's HOG people detector is not among them: the OpenCV installed here (5.x) no longer
-ships ``cv2.HOGDescriptor`` (it was in 4.x), and nothing in this project downloads one.
+The first three are computed here, in NumPy, from the same 96×54 grey frames the network
+reads, by one function that training (on each augmented clip) and inference (on each whole
+clip) both call, so the two see the same evidence for the same frames; training moves the
+``hog`` map with its clip's frames through the same cuts, mirroring and camera motion.
+Each map is uint8 (0..255) of the frames' shape.
 """
 
 from __future__ import annotations
@@ -32,7 +38,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter, uniform_filter1d
 
-EVIDENCE_CHANNELS: tuple[str, ...] = ("bg", "removed", "dwell")
+from vidonate.detect.features import ClipFeatures
+
+EVIDENCE_CHANNELS: tuple[str, ...] = ("bg", "removed", "dwell", "hog")
+
+
+class MissingHogMap(ValueError):
+    """The ``hog`` channel was asked for on frames decoded without the HOG person map."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "evidence channel 'hog' needs the HOG person map made at decode time: "
+            "re-extract the clip with extract_features(..., hog=True) "
+            "(or extract_training_clips(..., hog=True))"
+        )
 
 
 @dataclass(frozen=True)
@@ -80,15 +99,41 @@ def _moving(frames: np.ndarray, foreground: np.ndarray, levels: int) -> np.ndarr
     return foreground & maximum_filter(changed, size=(1, 5, 5))
 
 
-def evidence_maps(
-    frames: np.ndarray, channels: Sequence[str], config: EvidenceConfig | None = None
+def needs_hog(channels: Sequence[str]) -> bool:
+    """Whether evidence ``channels`` read the HOG person map (so clips need ``hog=True``)."""
+    return "hog" in channels
+
+
+def clip_evidence(
+    clip: ClipFeatures, channels: Sequence[str], config: EvidenceConfig | None = None
 ) -> np.ndarray:
-    """``(T, len(channels), H, W)`` uint8 evidence for ``frames`` ``(T, H, W)`` uint8."""
+    """:func:`evidence_maps` of a decoded clip, its HOG person map included."""
+    return evidence_maps(clip.frames, channels, config, hog=clip.hog)
+
+
+def evidence_maps(
+    frames: np.ndarray,
+    channels: Sequence[str],
+    config: EvidenceConfig | None = None,
+    *,
+    hog: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(T, len(channels), H, W)`` uint8 evidence for ``frames`` ``(T, H, W)`` uint8;
+    ``hog`` is the clip's HOG person map (:attr:`ClipFeatures.hog`), needed for "hog"."""
     config = config or EvidenceConfig()
     channels = check_channels(channels)
     frames = np.asarray(frames, dtype=np.uint8)
+    if needs_hog(channels):
+        if hog is None:
+            raise MissingHogMap()
+        if hog.shape != frames.shape:
+            raise ValueError(f"hog map is {hog.shape}, the frames {frames.shape}")
     out = np.zeros((len(frames), len(channels), *frames.shape[1:]), dtype=np.uint8)
     if not channels or len(frames) == 0:
+        return out
+    if needs_hog(channels):
+        out[:, channels.index("hog")] = hog
+    if channels == ("hog",):
         return out
     background = running_background(frames, config.background_step)
     foreground = np.abs(frames.astype(np.int16) - background) > config.foreground_levels
@@ -100,6 +145,7 @@ def evidence_maps(
             out[:, column] = _lasting_change(foreground, moving, config.lag) * np.uint8(255)
         elif name == "dwell":
             out[:, column] = _dwell(moving, round(config.dwell_s * config.fps))
+        # "hog" was copied in above: it is made at decode time, not from these frames.
     return out
 
 

@@ -77,14 +77,17 @@ def _export(
     )
 
 
-def verify_onnx(net: TheftNet, path: Path, frames: np.ndarray) -> float:
+def verify_onnx(
+    net: TheftNet, path: Path, frames: np.ndarray, *, hog: np.ndarray | None = None
+) -> float:
     """Largest difference between the ONNX file's and ``net``'s probabilities on
-    ``frames`` (T, H, W): the exported graph must compute what was trained."""
+    ``frames`` (T, H, W) (and their HOG person map, for a network that reads it): the
+    exported graph must compute what was trained."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     batch = np.ascontiguousarray(frames[None])
     with torch.no_grad():
         if net.config.evidence:
-            evidence = evidence_maps(frames, net.config.evidence)[None]
+            evidence = evidence_maps(frames, net.config.evidence, hog=hog)[None]
             exported = session.run(None, {INPUT_NAME: batch, EVIDENCE_INPUT_NAME: evidence})[0]
             reference = (
                 ExportedEvidenceTheftNet(net)

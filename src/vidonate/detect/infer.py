@@ -1,7 +1,8 @@
 """Run a trained detector on footage with onnxruntime (no PyTorch needed).
 
 ``Detector.load(model_dir)`` reads model.onnx and model.json. For a clip it decodes the
-small frames (:mod:`~vidonate.detect.features`), asks the motion gate where something
+small frames (:mod:`~vidonate.detect.features`, with the HOG person map when the model
+reads it), asks the motion gate where something
 moves, runs the network on those stretches only (long ones in overlapping windows, so
 memory stays flat and every scored frame has its full temporal context), calibrates the
 probabilities per class (:class:`~vidonate.detect.calibrate.ScoreCalibration`, when
@@ -19,7 +20,7 @@ import onnxruntime as ort
 
 from vidonate.detect.evaluation import CLASSES, Event
 from vidonate.detect.events import DecoderConfig, decode_events
-from vidonate.detect.evidence import evidence_maps
+from vidonate.detect.evidence import MissingHogMap, clip_evidence, needs_hog
 from vidonate.detect.features import ClipFeatures, extract_features
 from vidonate.detect.gate import active_spans
 from vidonate.detect.manifest import EVIDENCE_INPUT_NAME, INPUT_NAME, ONNX_NAME, ModelManifest
@@ -73,18 +74,23 @@ class Detector:
         return self.manifest.decoder
 
     def features(self, video: Path | ClipFeatures) -> ClipFeatures:
-        """``video`` decoded the way this model was trained (features pass through)."""
+        """``video`` decoded the way this model was trained (features pass through): with
+        the HOG person map when the model reads the "hog" evidence."""
+        hog = needs_hog(self.manifest.evidence)
         if isinstance(video, ClipFeatures):
             expected = (self.manifest.fps, self.manifest.height, self.manifest.width)
             actual = (video.fps, *video.frames.shape[1:])
             if actual != expected:
                 raise ValueError(f"features are {actual} (fps, H, W), the model wants {expected}")
+            if hog and video.hog is None:
+                raise MissingHogMap()
             return video
         return extract_features(
             Path(video),
             fps=self.manifest.fps,
             width=self.manifest.width,
             height=self.manifest.height,
+            hog=hog,
         )
 
     def analyse(
@@ -97,7 +103,7 @@ class Detector:
         probabilities[:, 0] = 1.0  # still stretches are normal activity
         # Evidence of the whole clip, as training computes it: a running background has a
         # history, so a window's evidence is a slice of the clip's, not its own.
-        evidence = evidence_maps(clip.frames, self.manifest.evidence) if spans else None
+        evidence = clip_evidence(clip, self.manifest.evidence) if spans else None
         for first, stop in spans:
             probabilities[first:stop] = self._score_span(clip.frames, evidence, first, stop)
         raw_scores = probabilities[:, self._columns]

@@ -43,7 +43,7 @@ from vidonate.detect.calibrate import calibrate
 from vidonate.detect.dataset import TrainingClip, load_features, split_validation
 from vidonate.detect.evaluation import CLASSES
 from vidonate.detect.events import DecoderConfig, frame_targets
-from vidonate.detect.evidence import check_channels, evidence_maps
+from vidonate.detect.evidence import check_channels, evidence_maps, needs_hog
 from vidonate.detect.export import export_onnx, verify_onnx
 from vidonate.detect.gate import GateConfig
 from vidonate.detect.infer import Detector
@@ -291,23 +291,32 @@ def _batches(
 
 def _collate(
     augmenter: Augmenter, indices: np.ndarray, rng: np.random.Generator
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Frames ``(B, T, H, W)`` as float 0..255, varied (:mod:`~vidonate.detect.augment`),
-    targets ``(B, T)`` and a mask of real frames. Padding repeats the last frame (a still
-    scene) and is left out of the loss."""
+    targets ``(B, T)``, a mask of real frames, and (when the augmenter carries it) the HOG
+    person maps ``(B, T, H, W)`` moved with the frames. Padding repeats the last frame (a
+    still scene) and is left out of the loss."""
     config = augmenter.config
-    drawn = [augmenter.sample(int(i), rng) for i in indices]
-    longest = max(len(frames) for frames, _ in drawn)
+    drawn = [augmenter.draw(int(i), rng) for i in indices]
+    longest = max(len(frames) for frames, _, _ in drawn)
     height, width = drawn[0][0].shape[1:]
     frames = torch.empty((len(drawn), longest, height, width), dtype=torch.float32)
+    hog = torch.empty_like(frames) if augmenter.hog else None
     labels = torch.zeros((len(drawn), longest), dtype=torch.long)
     mask = torch.zeros((len(drawn), longest), dtype=torch.bool)
-    for row, (clip_frames, clip_targets) in enumerate(drawn):
+    for row, (clip_frames, clip_hog, clip_targets) in enumerate(drawn):
         clip = torch.from_numpy(np.ascontiguousarray(clip_frames)).float()
+        if clip_hog is not None:
+            # The map rides along as a second plane through the geometric changes only.
+            clip = torch.stack([clip, torch.from_numpy(np.ascontiguousarray(clip_hog)).float()], 1)
         if rng.random() < config.camera_motion:
             clip = camera_motion(clip, rng, config.zoom)
         if rng.random() < config.flip:
             clip = clip.flip(-1)
+        if clip_hog is not None and hog is not None:
+            clip, moved_hog = clip[:, 0], clip[:, 1]
+            hog[row, : len(clip)] = moved_hog
+            hog[row, len(clip) :] = moved_hog[-1]
         gain, offset = rng.uniform(*config.gain), rng.uniform(*config.offset)
         clip = (clip - 128.0) * gain + 128.0 + offset
         length = len(clip)
@@ -315,14 +324,30 @@ def _collate(
         frames[row, length:] = clip[-1]
         labels[row, :length] = torch.from_numpy(clip_targets)
         mask[row, :length] = True
-    return frames.clamp_(0.0, 255.0), labels, mask
+    return frames.clamp_(0.0, 255.0), labels, mask, hog
 
 
-def batch_evidence(frames: torch.Tensor, channels: Sequence[str]) -> torch.Tensor:
+def _as_bytes(values: torch.Tensor) -> np.ndarray:
+    """Float 0..255 values as inference sees them: rounded to uint8."""
+    return values.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def batch_evidence(
+    frames: torch.Tensor, channels: Sequence[str], hog: torch.Tensor | None = None
+) -> torch.Tensor:
     """Evidence maps ``(B, T, E, H, W)`` uint8 of a batch of (varied) frames, each clip's
-    computed on its frames as they will be at inference: rounded to uint8."""
-    as_bytes = frames.round().clamp(0, 255).to(torch.uint8).numpy()
-    return torch.from_numpy(np.stack([evidence_maps(clip, channels) for clip in as_bytes]))
+    computed on its frames as they will be at inference: rounded to uint8. ``hog`` is the
+    batch's HOG person maps ``(B, T, H, W)`` (from :func:`_collate`), needed for "hog"."""
+    as_bytes = _as_bytes(frames)
+    maps = _as_bytes(hog) if hog is not None else [None] * len(as_bytes)
+    return torch.from_numpy(
+        np.stack(
+            [
+                evidence_maps(clip, channels, hog=clip_hog)
+                for clip, clip_hog in zip(as_bytes, maps, strict=True)
+            ]
+        )
+    )
 
 
 def fit(
@@ -342,7 +367,7 @@ def fit(
     classes = list(net.config.classes)
     targets = [frame_targets(c.features.times, c.events, classes) for c in clips]
     weights = class_weights(targets, len(classes))
-    augmenter = Augmenter(clips, targets, config.augment)
+    augmenter = Augmenter(clips, targets, config.augment, hog=needs_hog(net.config.evidence))
     lengths = np.array([len(c.features.frames) for c in clips])
     epochs = config.epochs_for(int(lengths.sum()))
     per_rank = math.ceil(len(clips) / world_size)
@@ -367,9 +392,9 @@ def fit(
         order = _rank_order(len(clips), seed, epoch, rank, world_size)
         total, count = 0.0, 0
         for batch in _batches(order, lengths, config.batch_clips, rng):
-            frames, labels, mask = _collate(augmenter, batch, rng)
+            frames, labels, mask, hog = _collate(augmenter, batch, rng)
             if net.config.evidence:
-                logits = model(frames, batch_evidence(frames, net.config.evidence))
+                logits = model(frames, batch_evidence(frames, net.config.evidence, hog))
             else:
                 logits = model(frames)
             loss = F.cross_entropy(
@@ -429,8 +454,8 @@ def finish(
     ``validation``, and write model.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(net, out_dir / ONNX_NAME)
-    sample = (validation or training)[0].features.frames
-    difference = verify_onnx(net, onnx_path, sample)
+    sample = (validation or training)[0].features
+    difference = verify_onnx(net, onnx_path, sample.frames, hog=sample.hog)
     if difference > _ONNX_TOLERANCE:
         raise RuntimeError(f"model.onnx differs from the trained network by {difference:.2g}")
     network = net.config
@@ -639,7 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--evidence",
         default="",
-        help="comma-separated evidence maps the network reads (bg, removed, dwell)",
+        help="comma-separated evidence maps the network reads (bg, removed, dwell, hog)",
     )
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
