@@ -28,7 +28,7 @@ and on real footage with no theft in it.
 Progress goes to stderr (a line per stage and per epoch block); stdout gets one line.
 With ``--json FILE`` every run's numbers are also written there.
 
-Run: ``.venv/bin/python bench/detector.py [--seeds 0,1,2] [--evidence bg,removed,dwell]
+Run: ``.venv/bin/python bench/detector.py [--seeds 0,1,2] [--evidence bg,removed,dwell,hog]
 [--train-per-style 120] [--test-per-style 40] [--calibration 80] [--no-loso] [--json F]``
 """
 
@@ -73,7 +73,7 @@ def epoch_lines(label: str) -> Any:
     return report
 
 
-def render(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+def render(work: Path, args: argparse.Namespace, hog: bool) -> dict[str, Any]:
     """Every clip the bench needs, decoded: train and test per style, the exam set."""
     from vidonate.detect.dataset import LabelledVideo, extract_training_clips
     from vidonate.synth import generate
@@ -83,7 +83,7 @@ def render(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         rendered = generate(work / folder, count, seed=seed, workers=args.workers, styles=(style,))
         videos = [LabelledVideo.from_synth(c) for c in rendered]
-        decoded = extract_training_clips(videos, workers=args.workers)
+        decoded = extract_training_clips(videos, workers=args.workers, hog=hog)
         progress(f"  {folder}: {count} {style} clips in {time.perf_counter() - t0:.0f} s")
         return decoded
 
@@ -97,7 +97,7 @@ def render(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return sets
 
 
-def real_footage(work: Path, cache: Path | None) -> tuple[list[Any], float, list[str]]:
+def real_footage(work: Path, cache: Path | None, hog: bool) -> tuple[list[Any], float, list[str]]:
     """Named features of the real camera footage on this machine, its hours, its keys."""
     from vidonate.detect.features import extract_many
     from vidonate.detect.normal_footage import SOURCES, cut_clips, locate
@@ -108,7 +108,7 @@ def real_footage(work: Path, cache: Path | None) -> tuple[list[Any], float, list
         progress(f"  real footage: {len(missing)} camera sources not on this machine "
                  f"({', '.join(missing)}); `vidonate footage gather` fetches them")  # fmt: skip
     clips = cut_clips(files, work / "footage", seconds=FOOTAGE_CLIP_SECONDS)
-    features = extract_many([c.path for c in clips], workers=2)
+    features = extract_many([c.path for c in clips], workers=2, hog=hog)
     hours = sum(f.duration for f in features) / 3600
     progress(f"  real footage: {len(files)} files, {len(clips)} clips, {hours * 60:.1f} min")
     return (
@@ -189,8 +189,9 @@ def main() -> None:
     try:
         progress(f"rendering {len(TRAINING_STYLES)} training styles and the exam style "
                  f"({EXAM_STYLE})")  # fmt: skip
-        sets = render(work, args)
-        footage, hours, footage_keys = real_footage(work, args.footage_cache)
+        hog = "hog" in evidence  # the HOG person map is made at decode time, when asked for
+        sets = render(work, args, hog)
+        footage, hours, footage_keys = real_footage(work, args.footage_cache, hog)
         train_all = [c for style in TRAINING_STYLES for c in sets["train"][style]]
         test_all = [c for style in TRAINING_STYLES for c in sets["test"][style]]
         calibration = sets["calibration"]
