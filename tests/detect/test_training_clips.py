@@ -47,6 +47,8 @@ def test_training_skips_unverified_donated_clips_and_takes_verified_intervals(
     assert clips[normal].events == ()
     assert read.skipped_unverified == [unverified]
     assert read.by_source == {"synthetic": 0, "donated": 2}
+    assert read.weights == {"donated": 1.0}, "one source: every clip counts alike"
+    assert {c.weight for c in clips.values()} == {1.0}
     with transaction(world.rt.sessions) as s:
         reads = s.scalars(select(AuditEntry.object_id).where(AuditEntry.purpose == "training"))
         assert sorted(int(r) for r in reads) == [verified, normal], "never opened"

@@ -31,6 +31,8 @@ class TrainingClip:
     label: str  # package_theft | car_door_tampering | normal_activity
     events: tuple[Event, ...]
     clip_id: str
+    # How much the clip's frames count in the training loss (see source_weights).
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def save_features(path: Path, clips: Sequence[TrainingClip]) -> None:
                 "label": c.label,
                 "events": [[e.start, e.end, e.label, e.score] for e in c.events],
                 "source_size": [c.features.source_width, c.features.source_height],
+                "weight": c.weight,
             }
             for c in clips
         ],
@@ -131,9 +134,29 @@ def load_features(path: Path) -> list[TrainingClip]:
                 label=entry["label"],
                 events=tuple(Event(s, e, lab, sc) for s, e, lab, sc in entry["events"]),
                 clip_id=entry["clip_id"],
+                weight=float(entry.get("weight", 1.0)),
             )
         )
     return clips
+
+
+# A donated clip counts at most this many synthetic clips' worth: real footage matters
+# more, but a handful of clips weighted by hundreds would be learnt by heart.
+MAX_SOURCE_WEIGHT = 4.0
+
+
+def source_weights(
+    sources: Sequence[str], *, max_weight: float = MAX_SOURCE_WEIGHT
+) -> dict[str, float]:
+    """A loss weight per source ("synthetic", "donated") that gives each source an equal
+    share of the loss, no clip weighing more than ``max_weight`` times the lightest (so
+    clips of the rarer source count more, within reason). One source: all 1."""
+    counts = {source: sources.count(source) for source in sorted(set(sources))}
+    if len(counts) < 2:
+        return dict.fromkeys(counts, 1.0)
+    raw = {source: len(sources) / (len(counts) * n) for source, n in counts.items()}
+    lightest = min(raw.values())
+    return {source: min(w / lightest, max_weight) for source, w in raw.items()}
 
 
 def split_validation(

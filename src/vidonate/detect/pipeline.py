@@ -95,8 +95,10 @@ class TrainingClips:
 
     by_split: dict[str, list[TrainingClip]]
     reader: ReleaseReader
-    # Synthetic and donated clips are counted apart (the trainer weighs all alike).
+    # Synthetic and donated clips are counted apart, and weighted apart in the loss
+    # (``dataset.source_weights``: each source an equal share, within a cap).
     by_source: dict[str, int]
+    weights: dict[str, float]
 
     @property
     def skipped_unverified(self) -> list[int]:
@@ -114,27 +116,30 @@ def training_clips(
 ) -> TrainingClips:
     """The readable, verified clips of ``splits`` of a release, decoded, by split: an
     unverified donated clip is skipped before it is read (``release.py``: ``verified``)."""
-    from vidonate.detect.dataset import TrainingClip
+    from vidonate.detect.dataset import TrainingClip, source_weights
     from vidonate.detect.features import extract_features
 
     reader = replace(pipeline.reader(release, actor_id=actor_id, splits=splits), verified_only=True)
     total = len(reader.rows())
-    clips: dict[str, list[TrainingClip]] = {split: [] for split in splits}
-    by_source = {"synthetic": 0, "donated": 0}
+    read: list[tuple[str, str, TrainingClip]] = []  # (split, source, clip)
     for done, (row, path) in enumerate(reader, 1):
         features = extract_features(path)
-        clips[row["split"]].append(
-            TrainingClip(
-                features=features,
-                label=row["label"],
-                events=truth_events(row, features.duration),
-                clip_id=str(row["id"]),
-            )
+        clip = TrainingClip(
+            features=features,
+            label=row["label"],
+            events=truth_events(row, features.duration),
+            clip_id=str(row["id"]),
         )
-        by_source["synthetic" if row["synthetic"] else "donated"] += 1
+        read.append((row["split"], "synthetic" if row["synthetic"] else "donated", clip))
         if progress is not None:
             progress("reading clips", done, total)
-    return TrainingClips(clips, reader, by_source)
+    sources = [source for _, source, _ in read]
+    weights = source_weights(sources)
+    clips: dict[str, list[TrainingClip]] = {split: [] for split in splits}
+    for split, source, clip in read:
+        clips[split].append(replace(clip, weight=weights[source]))
+    by_source = {"synthetic": sources.count("synthetic"), "donated": sources.count("donated")}
+    return TrainingClips(clips, reader, by_source, weights)
 
 
 def fetch_registered(
@@ -245,6 +250,7 @@ def train_release(
                 "unreadable_clips_skipped": len(read.reader.skipped),
                 "unverified_clips_skipped": len(read.skipped_unverified),
                 "clips_by_source": read.by_source,
+                "loss_weight_by_source": read.weights,
                 "distributed_processes": nproc,
             }
             model.metrics = metrics

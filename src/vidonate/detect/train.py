@@ -350,6 +350,30 @@ def batch_evidence(
     )
 
 
+def _loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    mask: torch.Tensor,
+    class_weight: torch.Tensor,
+    clip_weight: torch.Tensor,
+    config: TrainConfig,
+) -> torch.Tensor:
+    """Cross-entropy over the real frames, weighted by class; each frame also by its
+    clip's weight (``TrainingClip.weight``) when the batch's clips are not all alike."""
+    if bool((clip_weight == clip_weight[0]).all()):
+        return F.cross_entropy(
+            logits[mask], labels[mask], weight=class_weight,
+            label_smoothing=config.label_smoothing,
+        )  # fmt: skip
+    per_frame = F.cross_entropy(
+        logits[mask], labels[mask], weight=class_weight,
+        label_smoothing=config.label_smoothing, reduction="none",
+    )  # fmt: skip
+    # The weighted mean, as PyTorch takes it for class weights, with clip weights too.
+    frame_weight = class_weight[labels[mask]] * clip_weight[:, None].expand_as(mask)[mask]
+    return (per_frame * clip_weight[:, None].expand_as(mask)[mask]).sum() / frame_weight.sum()
+
+
 def fit(
     net: TheftNet,
     clips: Sequence[TrainingClip],
@@ -367,6 +391,7 @@ def fit(
     classes = list(net.config.classes)
     targets = [frame_targets(c.features.times, c.events, classes) for c in clips]
     weights = class_weights(targets, len(classes))
+    clip_weights = torch.tensor([c.weight for c in clips], dtype=torch.float32)
     augmenter = Augmenter(clips, targets, config.augment, hog=needs_hog(net.config.evidence))
     lengths = np.array([len(c.features.frames) for c in clips])
     epochs = config.epochs_for(int(lengths.sum()))
@@ -397,11 +422,8 @@ def fit(
                 logits = model(frames, batch_evidence(frames, net.config.evidence, hog))
             else:
                 logits = model(frames)
-            loss = F.cross_entropy(
-                logits[mask],
-                labels[mask],
-                weight=weights,
-                label_smoothing=config.label_smoothing,
+            loss = _loss(
+                logits, labels, mask, weights, clip_weights[torch.from_numpy(batch)], config
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
