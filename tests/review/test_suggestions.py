@@ -1,6 +1,6 @@
 """Suggested intervals: processing asks for them when a clip reaches review, and their
 absence or failure never holds review up. (The served model's real suggestions on a clip
-are checked in tests/detect/test_suggestions.py, with the model trained there.)"""
+are checked in tests/detect/test_served_model_suggestions.py, with the model trained there.)"""
 
 from __future__ import annotations
 
