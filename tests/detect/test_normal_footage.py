@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import zipfile
@@ -265,3 +266,32 @@ def test_footage_list_prints_every_source_and_what_is_here(
     assert lines[0].endswith("\tmissing")
     here = len(locate(tmp_path, media_dir=tmp_path / "no-media"))
     assert lines[-1].startswith(f"here: {here} of {len(SOURCES)} files; ")
+
+
+def test_locate_remembers_checksums_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vidonate.detect.normal_footage as normal_footage
+
+    clip = write_clip(tmp_path / "clip.mp4", _frames(10), fps=5)
+    source = _source("good", hashlib.sha256(clip.read_bytes()).hexdigest(), ())
+    cached = cached_path(tmp_path, source)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(clip, cached)
+    hashed: list[Path] = []
+    real_sha256 = normal_footage.sha256_of
+    monkeypatch.setattr(normal_footage, "sha256_of", lambda p: hashed.append(p) or real_sha256(p))
+
+    assert [f.source.key for f in locate(tmp_path, media_dir=tmp_path, sources=[source])] == [
+        "good"
+    ]
+    assert [f.source.key for f in locate(tmp_path, media_dir=tmp_path, sources=[source])] == [
+        "good"
+    ]
+    assert hashed == [cached], "the second look trusts the stamp of an unchanged file"
+
+    before = cached.stat().st_mtime_ns
+    cached.write_bytes(cached.read_bytes()[:-1] + b"\0")  # same size, other content
+    os.utime(cached, ns=(before + 10**9, before + 10**9))  # clocks may tick coarsely
+    assert locate(tmp_path, media_dir=tmp_path, sources=[source]) == []
+    assert len(hashed) == 2, "a file whose mtime changed is hashed again"

@@ -54,6 +54,10 @@ def test_a_clip_of_weight_two_weighs_as_the_same_clip_twice() -> None:
     alike = _loss(logits, labels, mask, class_weight, torch.tensor([2.0, 2.0]), config)
     plain = _loss(logits, labels, mask, class_weight, torch.ones(2), config)
     assert float(alike) == float(plain), "equal weights change nothing"
+    pytorch = torch.nn.functional.cross_entropy(
+        logits[mask], labels[mask], weight=class_weight, label_smoothing=config.label_smoothing
+    )
+    assert float(plain) == pytest.approx(float(pytorch), rel=1e-6), "PyTorch's weighted mean"
 
 
 def test_the_feature_cache_keeps_each_clips_weight(tmp_path: Path) -> None:

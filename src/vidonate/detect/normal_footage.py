@@ -17,6 +17,7 @@ on, from other normal video (animation, a screen recording), which is listed apa
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -73,6 +74,51 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# In the cache: the sha256 of each file found, with the size and modification time it had
+# then, so that finding the footage again does not re-read 55 MB (as make trusts mtimes).
+CHECKSUMS_FILE = "checksums.json"
+
+
+class ChecksumStamps:
+    """Known sha256s of files, each valid while the file keeps its size and mtime."""
+
+    def __init__(self, stamp_file: Path) -> None:
+        self.stamp_file = stamp_file
+        try:
+            loaded = json.loads(stamp_file.read_text())
+            self._known: dict[str, list[object]] = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            self._known = {}
+        self._changed = False
+
+    def sha256(self, path: Path) -> str:
+        stat = path.stat()
+        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+        known = self._known.get(key)
+        if isinstance(known, list) and len(known) == 3 and known[:2] == stamp:
+            return str(known[2])
+        digest = sha256_of(path)
+        self._known[key] = [*stamp, digest]
+        self._changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the stamps back if any changed; a read-only cache only costs the hashing."""
+        if not self._changed:
+            return
+        try:
+            self.stamp_file.parent.mkdir(parents=True, exist_ok=True)
+            # A file of its own, renamed over the old one: two processes never mix writes.
+            with tempfile.NamedTemporaryFile(
+                "w", dir=self.stamp_file.parent, suffix=".partial", delete=False
+            ) as partial:
+                json.dump(self._known, partial, indent=1, sort_keys=True)
+            Path(partial.name).replace(self.stamp_file)
+            self._changed = False
+        except OSError:
+            pass
+
+
 def cached_path(cache_dir: Path, source: FootageSource) -> Path:
     """Where the cache keeps `source`'s file."""
     return Path(cache_dir) / "files" / f"{source.key}{source.suffix}"
@@ -125,12 +171,14 @@ def locate(
     """
     media = media_dir if media_dir is not None else test_media_dir()
     cache = cache_dir if cache_dir is not None else default_cache_dir()
+    stamps = ChecksumStamps(cache / CHECKSUMS_FILE)
     found: list[FootageFile] = []
     for source in sources:
         for path in candidate_paths(source, cache, media):
-            if path.is_file() and sha256_of(path) == source.sha256:
+            if path.is_file() and stamps.sha256(path) == source.sha256:
                 found.append(FootageFile(source, path))
                 break
+    stamps.save()
     return found
 
 

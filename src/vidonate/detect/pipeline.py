@@ -34,7 +34,7 @@ from vidonate.crypto.vault import Vault
 from vidonate.datasets.reader import ReleaseReader
 from vidonate.db.engine import transaction
 from vidonate.detect.evaluation import CLASSES, ClipResult, EvaluationResult, Event, evaluate
-from vidonate.detect.lineage import fetch_model, record_evaluation, register_model
+from vidonate.detect.lineage import record_evaluation, register_model
 from vidonate.detect.model_cache import CACHE_DIR_NAME, cached_model_files
 from vidonate.detect.serving import resolve_model
 from vidonate.extras import require
@@ -140,14 +140,6 @@ def training_clips(
         clips[split].append(replace(clip, weight=weights[source]))
     by_source = {"synthetic": sources.count("synthetic"), "donated": sources.count("donated")}
     return TrainingClips(clips, reader, by_source, weights)
-
-
-def fetch_registered(
-    sessions: sessionmaker[Session], store: BlobStore, model_ref: str | int | None, dest: Path
-) -> tuple[DetectorModel, Path]:
-    """A registered model (detached from any session) and its files copied into ``dest``."""
-    model = _registered(sessions, model_ref)
-    return model, fetch_model(store, model, dest)
 
 
 def cached_registered(
@@ -325,24 +317,21 @@ def evaluate_release(
     from vidonate.detect.infer import Detector
     from vidonate.detect.report import write_report
 
-    with pipeline.scratch.job_dir("evaluate") as work:
-        model, model_dir = fetch_registered(
-            pipeline.sessions, pipeline.store, model_ref, work / "model"
-        )
-        detector = Detector.load(model_dir)
-        reader = pipeline.reader(release, actor_id=actor_id, splits=(split,))
-        rows = reader.rows()
-        footage = normal_videos([media_dir], footage_files)
-        total = len(rows) + len(footage)
-        clips: list[ClipResult] = []
-        for done, (row, path) in enumerate(reader, 1):
-            clips.append(_clip_result(detector, path, row))
-            if progress is not None:
-                progress("evaluating clips", done, total)
-        for done, video in enumerate(footage, len(clips) + 1):
-            clips.append(_clip_result(detector, video, None))
-            if progress is not None:
-                progress("evaluating clips", done, total)
+    model, model_dir = cached_registered(pipeline, model_ref)
+    detector = Detector.load(model_dir)
+    reader = pipeline.reader(release, actor_id=actor_id, splits=(split,))
+    rows = reader.rows()
+    footage = normal_videos([media_dir], footage_files)
+    total = len(rows) + len(footage)
+    clips: list[ClipResult] = []
+    for done, (row, path) in enumerate(reader, 1):
+        clips.append(_clip_result(detector, path, row))
+        if progress is not None:
+            progress("evaluating clips", done, total)
+    for done, video in enumerate(footage, len(clips) + 1):
+        clips.append(_clip_result(detector, video, None))
+        if progress is not None:
+            progress("evaluating clips", done, total)
     result = evaluate(clips, resamples=resamples)
     assert reader.release_version is not None
     files = write_report(

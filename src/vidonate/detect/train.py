@@ -358,20 +358,16 @@ def _loss(
     clip_weight: torch.Tensor,
     config: TrainConfig,
 ) -> torch.Tensor:
-    """Cross-entropy over the real frames, weighted by class; each frame also by its
-    clip's weight (``TrainingClip.weight``) when the batch's clips are not all alike."""
-    if bool((clip_weight == clip_weight[0]).all()):
-        return F.cross_entropy(
-            logits[mask], labels[mask], weight=class_weight,
-            label_smoothing=config.label_smoothing,
-        )  # fmt: skip
+    """Cross-entropy over the real frames, weighted by class and by its clip's weight
+    (``TrainingClip.weight``): the weighted mean PyTorch takes for class weights, with each
+    frame's clip weight multiplied in (all weights equal: PyTorch's own mean)."""
     per_frame = F.cross_entropy(
         logits[mask], labels[mask], weight=class_weight,
         label_smoothing=config.label_smoothing, reduction="none",
     )  # fmt: skip
-    # The weighted mean, as PyTorch takes it for class weights, with clip weights too.
-    frame_weight = class_weight[labels[mask]] * clip_weight[:, None].expand_as(mask)[mask]
-    return (per_frame * clip_weight[:, None].expand_as(mask)[mask]).sum() / frame_weight.sum()
+    frame_clip_weight = clip_weight[:, None].expand_as(mask)[mask]
+    frame_weight = class_weight[labels[mask]] * frame_clip_weight
+    return (per_frame * frame_clip_weight).sum() / frame_weight.sum()
 
 
 def fit(
