@@ -132,3 +132,36 @@ def test_no_model_named_means_the_served_model_not_the_newest(
     assert cached_registered(pipeline, None)[0].id == older
     assert cached_registered(pipeline, "served")[0].id == older
     assert cached_registered(pipeline, "latest")[0].id == newer
+
+
+def test_the_cache_keeps_the_models_used_last_and_removes_dead_fillers_leftovers(
+    rt: Runtime, tmp_path: Path, counting: tuple[Pipeline, CountingStore]
+) -> None:
+    import os
+    import time
+
+    from vidonate.detect import model_cache
+
+    pipeline, _ = counting
+    root = pipeline.model_cache
+    ids = [_register(rt, tmp_path / f"m{i}", f"onnx {i} ".encode() * 100) for i in range(4)]
+    with transaction(rt.sessions) as s:
+        from vidonate.db.models import DetectorModel
+
+        models = [s.get(DetectorModel, i) for i in ids]
+        s.expunge_all()
+    for tick, model in enumerate(models[:3]):
+        entry = cached_model_files(root, rt.store, model)  # type: ignore[arg-type]
+        os.utime(entry / STAMP_NAME, (1000.0 + tick, 1000.0 + tick))  # used in this order
+    cached_model_files(root, rt.store, models[0])  # type: ignore[arg-type]  # used again
+    dead = root / ".filling-99-abc"
+    dead.mkdir()
+    os.utime(dead, (time.time() - 2 * model_cache.LEFTOVER_SECONDS,) * 2)
+
+    removed = model_cache.prune(root, keep=root / "none", limit=2)
+    assert sorted(p.name for p in removed) == [".filling-99-abc", f"model-{ids[1]}"]
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [f"model-{ids[0]}", f"model-{ids[2]}"]
+    ), "the two used last stay"
+    cached_model_files(root, rt.store, models[3])  # type: ignore[arg-type]  # fills: prunes
+    assert (root / f"model-{ids[3]}").is_dir()

@@ -13,6 +13,10 @@ and reused by every later call, in this process and others:
   use (a few milliseconds for a model of a few MB), so a truncated or altered entry is
   caught, moved aside and filled again rather than loaded.
 
+The cache keeps the ``MAX_ENTRIES`` models used last (each use touches the entry's stamp);
+filling a new entry removes the least recently used beyond that, and the leftovers of a
+filler that died (``.filling-*``, ``.stale-*`` older than an hour).
+
 The cache lives beside the scratch space, not inside it: the scratch sweep removes every
 directory no live process holds, and the cache must outlive the process that filled it.
 Model files are no donor content (weights learned from many clips hold none of them), so
@@ -28,6 +32,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from vidonate.db.models import DetectorModel
@@ -36,6 +41,10 @@ from vidonate.storage.base import BlobStore
 
 CACHE_DIR_NAME = "model-cache"
 STAMP_NAME = "verified.json"
+# Models kept on disk: the served one, a candidate being evaluated, a few recent ones.
+MAX_ENTRIES = 8
+# A half-filled or set-aside directory this old belongs to a filler that died.
+LEFTOVER_SECONDS = 3600.0
 
 
 def entry_dir(root: Path, model: DetectorModel) -> Path:
@@ -47,6 +56,7 @@ def cached_model_files(root: Path, store: BlobStore, model: DetectorModel) -> Pa
     or damaged. See the module docstring for how concurrent callers stay safe."""
     entry = entry_dir(root, model)
     if entry_intact(entry, model):
+        _touch(entry)
         return entry
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     filling = Path(tempfile.mkdtemp(prefix=f".filling-{model.id}-", dir=root))
@@ -57,7 +67,36 @@ def cached_model_files(root: Path, store: BlobStore, model: DetectorModel) -> Pa
         _install(filling, entry, model)
     finally:
         shutil.rmtree(filling, ignore_errors=True)
+    prune(root, keep=entry)
     return entry
+
+
+def _touch(entry: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(entry / STAMP_NAME)
+
+
+def prune(root: Path, keep: Path, limit: int = MAX_ENTRIES) -> list[Path]:
+    """Remove all but the ``limit`` entries used last (``keep`` always stays) and dead
+    fillers' leftovers; returns what was removed."""
+
+    def last_used(entry: Path) -> float:
+        try:
+            return (entry / STAMP_NAME).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    entries = sorted(root.glob("model-*"), key=last_used, reverse=True)
+    others = [e for e in entries if e != keep]
+    doomed = others[max(0, limit - (len(entries) - len(others))) :]
+    now = time.time()
+    for leftover in [*root.glob(".filling-*"), *root.glob(".stale-*")]:
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > LEFTOVER_SECONDS:
+                doomed.append(leftover)
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
 
 
 def entry_intact(entry: Path, model: DetectorModel) -> bool:
