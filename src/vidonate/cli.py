@@ -32,7 +32,7 @@ from vidonate.cli_server import runtime_or_exit as _runtime
 from vidonate.cli_server import server_app, settings_or_exit
 from vidonate.cli_tokens import token_app
 from vidonate.db.engine import transaction
-from vidonate.errors import VidonateError
+from vidonate.errors import InvalidInput, VidonateError
 
 if TYPE_CHECKING:
     # The runtime imports the whole server; commands load it only when they run.
@@ -551,10 +551,18 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="default: sized to the data")] = None,
     seed: int = 0,
     nproc: Annotated[int, typer.Option(help="processes; >1 trains with torchrun (DDP)")] = 1,
+    evidence: Annotated[
+        str, typer.Option(help="evidence maps the network reads: bg,removed,dwell,hog")
+    ] = "",
 ) -> None:
     """Train the theft detector on a release and register it with its lineage."""
+    from vidonate.detect.evidence import check_channels
     from vidonate.detect.pipeline import train_release
 
+    try:
+        channels = check_channels([n.strip() for n in evidence.split(",") if n.strip()])
+    except ValueError as exc:
+        fail(InvalidInput("unknown_evidence", str(exc)))
     try:
         with stage_progress("train") as update:
             model = train_release(
@@ -563,6 +571,7 @@ def train(
                 epochs=epochs,
                 seed=seed,
                 nproc=nproc,
+                evidence=channels,
                 progress=update,
             )
     except VidonateError as exc:

@@ -209,6 +209,7 @@ SENTENCES: dict[str, str] = {
     "nothing_to_release": "No accepted clip may be used for training yet.",
     "bad_split_ratios": "Split ratios are non-negative numbers for train, val and test.",
     "unknown_model": "There is no such model.",
+    "unknown_evidence": "The detector's evidence maps are bg, removed, dwell and hog.",
     "empty_body": "Send a video in the request's body.",
     "promotion_gate_failed": "The model is worse than the served one on a gate check, so it "
     "was not promoted.",

@@ -90,6 +90,34 @@ def test_a_model_trains_on_a_release_is_evaluated_and_detects(
     assert refused.status_code == 415 and refused.json()["error"]["code"] == "unsupported_file_type"
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_vidonate_train_takes_evidence_maps_and_refuses_unknown_ones(
+    world: World, scenes: list, cli_env: Path
+) -> None:
+    rt = world.rt
+    import_synthetic(rt.sessions, rt.vault, rt.store, scenes[:8])
+    with transaction(rt.sessions) as s:
+        version = create_release(s, seed=1, ratios={"train": 1.0, "val": 0.0, "test": 0.0}).version
+
+    refused = CliRunner().invoke(app, ["train", "--release", str(version), "--evidence", "bg,x"])
+    assert refused.exit_code == 2 and "unknown_evidence" in refused.output
+    with transaction(rt.sessions) as s:
+        assert s.query(DetectorModel).count() == 0, "nothing trained, nothing registered"
+
+    args = ["train", "--release", str(version), "--epochs", "1", "--evidence", "dwell,hog"]
+    trained = CliRunner().invoke(app, args)
+    assert trained.exit_code == 0, trained.output
+    with transaction(rt.sessions) as s:
+        model = s.query(DetectorModel).one()
+        model_id = model.id
+    _, files = pipeline.cached_registered(rt.pipeline(), model_id)
+    from vidonate.detect.infer import Detector
+
+    detector = Detector.load(files)
+    assert detector.manifest.evidence == ("dwell", "hog")
+    assert detector.analyse(scenes[0].path).scores.shape[1] == 2
+
+
 def test_detect_without_a_model_says_how_to_get_one(world: World, client: TestClient) -> None:
     bearer = {"Authorization": f"Bearer {world.tokens['alice']}"}
     clip = generate_clip_bytes()

@@ -112,10 +112,12 @@ def training_clips(
     *,
     actor_id: int | None,
     splits: tuple[str, ...] = ("train", "val"),
+    hog: bool = False,
     progress: Progress | None = None,
 ) -> TrainingClips:
-    """The readable, verified clips of ``splits`` of a release, decoded, by split: an
-    unverified donated clip is skipped before it is read (``release.py``: ``verified``)."""
+    """The readable, verified clips of ``splits`` of a release, decoded (with the HOG
+    person map when ``hog``), by split: an unverified donated clip is skipped before it is
+    read (``release.py``: ``verified``)."""
     from vidonate.detect.dataset import TrainingClip, source_weights
     from vidonate.detect.features import extract_features
 
@@ -123,7 +125,7 @@ def training_clips(
     total = len(reader.rows())
     read: list[tuple[str, str, TrainingClip]] = []  # (split, source, clip)
     for done, (row, path) in enumerate(reader, 1):
-        features = extract_features(path)
+        features = extract_features(path, hog=hog)
         clip = TrainingClip(
             features=features,
             label=row["label"],
@@ -190,16 +192,23 @@ def train_release(
     epochs: int | None = None,
     seed: int = 0,
     nproc: int = 1,
+    evidence: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> DetectorModel:
     """Train on a release's train clips, pick the event threshold on its val clips (cameras
     training never saw, so the threshold is set for new cameras, not familiar ones), and
-    register the model. A release without val clips holds out some train clips instead."""
+    register the model. A release without val clips holds out some train clips instead.
+    ``evidence``: the behaviour-level maps the network reads besides the frames
+    (:mod:`~vidonate.detect.evidence`)."""
     require("train", "training the detector")
     from vidonate.detect.dataset import save_features
-    from vidonate.detect.train import train
+    from vidonate.detect.evidence import check_channels, needs_hog
+    from vidonate.detect.train import TrainConfig, train
 
-    read = training_clips(pipeline, release, actor_id=actor_id, progress=progress)
+    evidence = check_channels(evidence)
+    read = training_clips(
+        pipeline, release, actor_id=actor_id, hog=needs_hog(evidence), progress=progress
+    )
     clips, validation = read.by_split["train"], read.by_split["val"]
     if not clips:
         clips, validation = validation, []
@@ -214,7 +223,10 @@ def train_release(
                 held_out = work / "validation.npz"
                 save_features(held_out, validation)
             del clips, validation  # each rank loads the caches; this process need not
-            _torchrun(cache, held_out, model_dir, nproc=nproc, epochs=epochs, seed=seed)
+            _torchrun(
+                cache, held_out, model_dir, nproc=nproc, epochs=epochs, seed=seed,
+                evidence=evidence,
+            )  # fmt: skip
         else:
 
             def report(step: Any) -> None:
@@ -227,6 +239,7 @@ def train_release(
                 epochs=epochs,
                 seed=seed,
                 progress=report,
+                config=TrainConfig(evidence=evidence),
                 validation=validation,
             )
         with transaction(pipeline.sessions) as session:
@@ -252,7 +265,14 @@ def train_release(
 
 
 def _torchrun(
-    cache: Path, validation: Path | None, out: Path, *, nproc: int, epochs: int | None, seed: int
+    cache: Path,
+    validation: Path | None,
+    out: Path,
+    *,
+    nproc: int,
+    epochs: int | None,
+    seed: int,
+    evidence: Sequence[str],
 ) -> None:
     """Train with DDP on gloo, one process per rank, through ``torchrun``."""
     command = [
@@ -264,6 +284,8 @@ def _torchrun(
         command += ["--epochs", str(epochs)]
     if validation is not None:
         command += ["--validation", str(validation)]
+    if evidence:
+        command += ["--evidence", ",".join(evidence)]
     environment = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}
     finished = subprocess.run(command, env=environment, capture_output=True, text=True)
     if finished.returncode != 0:
