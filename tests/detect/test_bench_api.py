@@ -43,3 +43,18 @@ def test_seeds_from_one_extraction_then_calibration_and_scores_on_other_clips(
     for key in ("macro_f1", "event_recall", "ece", "ece_uncalibrated"):
         assert 0.0 <= numbers[key] <= 1.0, key
     assert numbers["false_alarm_hours"] > 0
+
+
+def test_the_evidence_bench_reads_cumulative_configurations_with_the_baseline_first() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    try:
+        from detector_evidence import DEFAULT_CONFIGS, name_of, parse_configs, ratio
+    finally:
+        sys.path.pop(0)
+    configs = parse_configs(DEFAULT_CONFIGS)
+    assert configs == [(), ("bg", "removed", "dwell"), ("bg", "removed", "dwell", "hog")]
+    assert [name_of(c) for c in configs] == ["none", "bg,removed,dwell", "bg,removed,dwell,hog"]
+    assert parse_configs("none; hog ,dwell") == [(), ("hog", "dwell")]
+    assert ratio(0.9, 0.75) == "1.20" and ratio(0.5, 0.0) == "n/a"
