@@ -141,6 +141,14 @@ def score(model: Any, clips: Sequence[Any], footage: Sequence[Any] = ()) -> dict
     return summary(evaluate_clips(detector, clips, normal_footage=footage))
 
 
+def alarms_by_file(model: Any, footage: Sequence[Any]) -> dict[str, list[str]]:
+    """Which real footage clip raised which false alarms (labels), for the JSON record:
+    where a model goes wrong on real footage, not only how often."""
+    detector = model.detector()
+    found = {name: [e.label for e in detector.analyse(f).events] for name, f in footage}
+    return {name: labels for name, labels in found.items() if labels}
+
+
 def poisson_upper(events: int, hours: float, confidence: float = 0.95) -> float:
     """Exact one-sided upper bound on a Poisson rate (events per hour)."""
     from scipy.stats import chi2
@@ -207,7 +215,11 @@ def main() -> None:
             first_model = first_model or model
             numbers = score(model, test_all, footage)
             own.append(numbers)
-            record["runs"][f"seed-{seed}"] = {**numbers, "minutes": took}
+            record["runs"][f"seed-{seed}"] = {
+                **numbers,
+                "minutes": took,
+                "alarms_by_file": alarms_by_file(model, footage),
+            }
             progress(f"  seed {seed}: {json.dumps(numbers)}")
 
         held_out: dict[str, dict[str, Any]] = {}

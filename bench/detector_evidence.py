@@ -41,7 +41,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from detector import poisson_upper, progress, real_footage, render, score, train_one
+from detector import (
+    alarms_by_file,
+    poisson_upper,
+    progress,
+    real_footage,
+    render,
+    score,
+    train_one,
+)
 
 DEFAULT_CONFIGS = "none;bg,removed,dwell;bg,removed,dwell,hog"
 
@@ -109,7 +117,10 @@ def main() -> None:
                 numbers = score(model, sets["train"][style] + sets["test"][style])
                 real = score(model, [], footage)
                 alarms += round(real["false_alarms_per_hour"] * real["false_alarm_hours"])
-                held_out[style] = {**numbers, "real_false_alarms": real, "minutes": took}
+                held_out[style] = {
+                    **numbers, "real_false_alarms": real, "minutes": took,
+                    "alarms_by_file": alarms_by_file(model, footage),
+                }  # fmt: skip
                 record["runs"][label] = held_out[style]
                 progress(f"  {label}: {json.dumps(held_out[style])}")
             recall = {s: n["event_recall"] for s, n in held_out.items()}
