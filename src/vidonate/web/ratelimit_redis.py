@@ -57,7 +57,9 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
            'updated', string.format('%.17g', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_us / 1000))
+-- capacity / per_us is the period in microseconds give or take a rounding error
+-- (5 per 60 s gives 60000000.00000001): drop it before rounding up to milliseconds.
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_us / 1000 - 1e-6))
 return string.format('%.17g', wait)
 """
 
