@@ -88,7 +88,8 @@ def prune(root: Path, keep: Path, limit: int = MAX_ENTRIES) -> list[Path]:
 
     entries = sorted(root.glob("model-*"), key=last_used, reverse=True)
     others = [e for e in entries if e != keep]
-    doomed = others[max(0, limit - (len(entries) - len(others))) :]
+    room = limit - 1 if keep in entries else limit  # ``keep`` takes one place when present
+    doomed = others[max(0, room) :]
     now = time.time()
     for leftover in [*root.glob(".filling-*"), *root.glob(".stale-*")]:
         with contextlib.suppress(OSError):
